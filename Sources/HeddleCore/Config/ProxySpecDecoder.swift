@@ -1,0 +1,95 @@
+/// Reads the `spec` of a `Proxy` resource.
+enum ProxySpecDecoder {
+    static func decode(_ node: ConfigNode?) -> ProxySpec? {
+        var spec = ProxySpec()
+        guard let node else { return spec }
+        node.allowOnly(["outbound", "inbound", "admin", "gateways", "accessLog", "http"])
+        if let outbound = node.child("outbound") {
+            outbound.allowOnly(["address", "protocol", "tcpService"])
+            spec.outbound = decodeListener(outbound, name: "outbound", defaultAddress: spec.outbound.address)
+        }
+        if let inbound = node.child("inbound") {
+            inbound.allowOnly(["address", "appAddress", "protocol"])
+            let address = inbound.child("address")?.hostPort() ?? HostPort(host: "0.0.0.0", port: 4143)
+            let proto = inbound.child("protocol")?.oneOf(ListenerProtocol.self) ?? .auto
+            if let app = inbound.child("appAddress") {
+                if let appAddress = app.hostPort() {
+                    spec.inbound = InboundListenerSpec(address: address, appAddress: appAddress, protocol: proto)
+                }
+            } else {
+                inbound.fail("appAddress is required: the local app's host:port")
+            }
+        }
+        if let admin = node.child("admin") {
+            admin.allowOnly(["address"])
+            if let address = admin.child("address")?.hostPort() { spec.admin = address }
+        }
+        if let gateways = node.child("gateways")?.list() {
+            var names: Set<String> = ["outbound", "inbound"]
+            for gateway in gateways {
+                gateway.allowOnly(["name", "address", "protocol", "tcpService"])
+                guard let nameNode = gateway.child("name") else {
+                    gateway.fail("name is required")
+                    continue
+                }
+                guard let name = nameNode.string() else { continue }
+                guard ResourceMetadata.isValidName(name) else {
+                    nameNode.fail("'\(name)' is not a valid listener name")
+                    continue
+                }
+                guard names.insert(name).inserted else {
+                    nameNode.fail("listener name '\(name)' is used twice")
+                    continue
+                }
+                guard gateway.child("address") != nil else {
+                    gateway.fail("address is required")
+                    continue
+                }
+                spec.gateways.append(decodeListener(gateway, name: name, defaultAddress: nil))
+            }
+        }
+        if let log = node.child("accessLog") {
+            log.allowOnly(["mode", "sampleRate"])
+            if let mode = log.child("mode")?.oneOf(AccessLogSpec.Mode.self) { spec.accessLog.mode = mode }
+            if let rateNode = log.child("sampleRate"), let rate = rateNode.double() {
+                if (0...1).contains(rate) { spec.accessLog.sampleRate = rate } else { rateNode.fail("must be between 0 and 1") }
+            }
+        }
+        if let http = node.child("http") {
+            spec.http = decodeHTTPSettings(http)
+        }
+        return spec
+    }
+
+    static func decodeListener(_ node: ConfigNode, name: String, defaultAddress: HostPort?) -> ListenerSpec {
+        let address = node.child("address")?.hostPort() ?? defaultAddress ?? HostPort(host: "0.0.0.0", port: 0)
+        var listener = ListenerSpec(name: name, address: address)
+        if let proto = node.child("protocol")?.oneOf(ListenerProtocol.self) { listener.protocol = proto }
+        listener.tcpService = node.child("tcpService")?.string()
+        if listener.protocol == .tcp, listener.tcpService == nil {
+            node.fail("tcpService is required when protocol is tcp")
+        }
+        return listener
+    }
+
+    static func decodeHTTPSettings(_ node: ConfigNode) -> HTTPSettings {
+        var settings = HTTPSettings()
+        node.allowOnly([
+            "maxHeadBytes", "maxHeaderCount", "headerReadTimeout", "idleTimeout", "requestTimeout",
+            "connectTimeout", "upstreamIdleTimeout", "maxIdlePerEndpoint", "detectionTimeout", "drainGracePeriod",
+        ])
+        if let value = node.child("maxHeadBytes")?.int(in: 1024...1_048_576, "bytes") { settings.maxHeadBytes = value }
+        if let value = node.child("maxHeaderCount")?.int(in: 1...10_000, "headers") { settings.maxHeaderCount = value }
+        if let value = node.child("maxIdlePerEndpoint")?.int(in: 0...100_000, "connections") { settings.maxIdlePerEndpoint = value }
+        let durations: [(String, WritableKeyPath<HTTPSettings, Duration>)] = [
+            ("headerReadTimeout", \.headerReadTimeout), ("idleTimeout", \.idleTimeout),
+            ("requestTimeout", \.requestTimeout), ("connectTimeout", \.connectTimeout),
+            ("upstreamIdleTimeout", \.upstreamIdleTimeout), ("detectionTimeout", \.detectionTimeout),
+            ("drainGracePeriod", \.drainGracePeriod),
+        ]
+        for (key, path) in durations {
+            if let value = node.child(key)?.positiveDuration() { settings[keyPath: path] = value }
+        }
+        return settings
+    }
+}

@@ -1,0 +1,158 @@
+/// What a listener expects on its port: detected from the first bytes (`auto`: HTTP/1.x,
+/// else opaque TCP), or declared.
+public enum ListenerProtocol: String, CaseIterable, Sendable, Codable {
+    case auto
+    case http1
+    case tcp
+}
+
+/// The settings of one `heddle proxy`: its listeners, limits, timeouts and access log.
+public struct ProxySpec: Hashable, Sendable, Codable {
+    /// App → mesh: apps use it as their HTTP proxy or name the service in `Host`.
+    public var outbound: ListenerSpec
+    /// Mesh → local app; nil when the proxy only sends (a gateway or a client-only sidecar).
+    public var inbound: InboundListenerSpec?
+    /// `/live`, `/ready`, `/metrics`, `/config`.
+    public var admin: HostPort
+    /// Named standalone listeners: the ingress/egress gateway.
+    public var gateways: [ListenerSpec]
+    public var accessLog: AccessLogSpec
+    public var http: HTTPSettings
+
+    public init(
+        outbound: ListenerSpec = ListenerSpec(name: "outbound", address: HostPort(host: "127.0.0.1", port: 4140)),
+        inbound: InboundListenerSpec? = nil,
+        admin: HostPort = HostPort(host: "127.0.0.1", port: 4191),
+        gateways: [ListenerSpec] = [],
+        accessLog: AccessLogSpec = AccessLogSpec(),
+        http: HTTPSettings = HTTPSettings()
+    ) {
+        self.outbound = outbound
+        self.inbound = inbound
+        self.admin = admin
+        self.gateways = gateways
+        self.accessLog = accessLog
+        self.http = http
+    }
+
+    /// Every listener that routes by `HTTPRoute` (outbound and gateways), by name.
+    public var routingListeners: [ListenerSpec] { [outbound] + gateways }
+}
+
+/// A listener that routes requests to services.
+public struct ListenerSpec: Hashable, Sendable, Codable {
+    public var name: String
+    public var address: HostPort
+    public var `protocol`: ListenerProtocol
+    /// Where opaque TCP goes: the service for connections that are not HTTP. Required when
+    /// `protocol` is `tcp`; with `auto`, non-HTTP connections are refused without it.
+    public var tcpService: String?
+
+    public init(name: String, address: HostPort, protocol: ListenerProtocol = .auto, tcpService: String? = nil) {
+        self.name = name
+        self.address = address
+        self.protocol = `protocol`
+        self.tcpService = tcpService
+    }
+}
+
+/// The listener for traffic from the mesh to the app beside this proxy.
+public struct InboundListenerSpec: Hashable, Sendable, Codable {
+    public var address: HostPort
+    /// The local app's address.
+    public var appAddress: HostPort
+    public var `protocol`: ListenerProtocol
+
+    public init(address: HostPort = HostPort(host: "0.0.0.0", port: 4143), appAddress: HostPort, protocol: ListenerProtocol = .auto) {
+        self.address = address
+        self.appAddress = appAddress
+        self.protocol = `protocol`
+    }
+}
+
+/// Whether and how requests are written to the access log (one JSON line each).
+public struct AccessLogSpec: Hashable, Sendable, Codable {
+    public enum Mode: String, CaseIterable, Sendable, Codable {
+        case off
+        case full
+        case sampled
+    }
+
+    public var mode: Mode
+    /// The share of requests logged in `sampled` mode (0…1); failed requests are always logged.
+    public var sampleRate: Double
+
+    public init(mode: Mode = .off, sampleRate: Double = 0.01) {
+        self.mode = mode
+        self.sampleRate = sampleRate
+    }
+}
+
+/// Limits and timeouts of HTTP handling, with defaults that are safe without configuration.
+public struct HTTPSettings: Hashable, Sendable {
+    /// Largest request or response head; larger request heads are answered 431.
+    public var maxHeadBytes = 32 * 1024
+    public var maxHeaderCount = 100
+    /// Time allowed to receive a complete request head once the connection is waiting for one
+    /// (slowloris defence); the connection is closed after it.
+    public var headerReadTimeout: Duration = .seconds(10)
+    /// A downstream keep-alive connection with no request in progress is closed after this.
+    public var idleTimeout: Duration = .seconds(60)
+    /// Time from the request head to the end of the response head; answered 504 after it.
+    public var requestTimeout: Duration = .seconds(15)
+    public var connectTimeout: Duration = .seconds(2)
+    /// How long a pooled upstream connection may sit unused before it is closed.
+    public var upstreamIdleTimeout: Duration = .seconds(30)
+    /// Pooled idle connections kept per endpoint and event loop.
+    public var maxIdlePerEndpoint = 64
+    /// How long protocol detection waits for the first bytes before treating the connection as
+    /// opaque TCP (server-speaks-first protocols send nothing).
+    public var detectionTimeout: Duration = .seconds(1)
+    /// On SIGTERM, how long in-flight requests may take to finish before the proxy exits.
+    public var drainGracePeriod: Duration = .seconds(30)
+
+    public init() {}
+}
+
+extension HTTPSettings: Codable {
+    enum CodingKeys: String, CodingKey {
+        case maxHeadBytes, maxHeaderCount, headerReadTimeout, idleTimeout, requestTimeout, connectTimeout
+        case upstreamIdleTimeout, maxIdlePerEndpoint, detectionTimeout, drainGracePeriod
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(maxHeadBytes, forKey: .maxHeadBytes)
+        try container.encode(maxHeaderCount, forKey: .maxHeaderCount)
+        try container.encode(headerReadTimeout.configText, forKey: .headerReadTimeout)
+        try container.encode(idleTimeout.configText, forKey: .idleTimeout)
+        try container.encode(requestTimeout.configText, forKey: .requestTimeout)
+        try container.encode(connectTimeout.configText, forKey: .connectTimeout)
+        try container.encode(upstreamIdleTimeout.configText, forKey: .upstreamIdleTimeout)
+        try container.encode(maxIdlePerEndpoint, forKey: .maxIdlePerEndpoint)
+        try container.encode(detectionTimeout.configText, forKey: .detectionTimeout)
+        try container.encode(drainGracePeriod.configText, forKey: .drainGracePeriod)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func duration(_ key: CodingKeys, _ fallback: Duration) throws -> Duration {
+            guard let text = try container.decodeIfPresent(String.self, forKey: key) else { return fallback }
+            guard let value = Duration(configText: text) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "not a duration")
+            }
+            return value
+        }
+        self.init()
+        maxHeadBytes = try container.decodeIfPresent(Int.self, forKey: .maxHeadBytes) ?? maxHeadBytes
+        maxHeaderCount = try container.decodeIfPresent(Int.self, forKey: .maxHeaderCount) ?? maxHeaderCount
+        headerReadTimeout = try duration(.headerReadTimeout, headerReadTimeout)
+        idleTimeout = try duration(.idleTimeout, idleTimeout)
+        requestTimeout = try duration(.requestTimeout, requestTimeout)
+        connectTimeout = try duration(.connectTimeout, connectTimeout)
+        upstreamIdleTimeout = try duration(.upstreamIdleTimeout, upstreamIdleTimeout)
+        maxIdlePerEndpoint = try container.decodeIfPresent(Int.self, forKey: .maxIdlePerEndpoint) ?? maxIdlePerEndpoint
+        detectionTimeout = try duration(.detectionTimeout, detectionTimeout)
+        drainGracePeriod = try duration(.drainGracePeriod, drainGracePeriod)
+    }
+}

@@ -1,0 +1,64 @@
+/// What a service's endpoints speak.
+public enum UpstreamProtocol: String, CaseIterable, Sendable, Codable {
+    case http1
+    /// Opaque TCP: reached through a listener's `tcpService`, never by an HTTP route.
+    case tcp
+}
+
+/// A service: its endpoints and how requests are spread over them.
+public struct ServiceSpec: Hashable, Sendable, Codable {
+    public var `protocol`: UpstreamProtocol
+    public var endpoints: [EndpointSpec]
+    public var loadBalancer: LoadBalancerSpec
+    /// How often endpoints given by DNS name are resolved again.
+    public var dnsRefreshSeconds: Int
+
+    public init(protocol: UpstreamProtocol = .http1, endpoints: [EndpointSpec], loadBalancer: LoadBalancerSpec = LoadBalancerSpec(), dnsRefreshSeconds: Int = 30) {
+        self.protocol = `protocol`
+        self.endpoints = endpoints
+        self.loadBalancer = loadBalancer
+        self.dnsRefreshSeconds = dnsRefreshSeconds
+    }
+}
+
+/// One endpoint of a service: an IP or a DNS name (every address it resolves to becomes an
+/// endpoint with this weight), with a weight and labels.
+public struct EndpointSpec: Hashable, Sendable, Codable {
+    public var address: HostPort
+    /// Relative share of traffic; 0 takes the endpoint out of rotation.
+    public var weight: Int
+    public var labels: [String: String]
+
+    public init(address: HostPort, weight: Int = 1, labels: [String: String] = [:]) {
+        self.address = address
+        self.weight = weight
+        self.labels = labels
+    }
+}
+
+/// The balancing algorithm for a service.
+public enum LoadBalancerPolicy: String, CaseIterable, Sendable, Codable {
+    /// Power of two choices over peak-EWMA latency × in-flight requests (the default).
+    case peakEWMA = "p2c-peak-ewma"
+    case roundRobin = "round-robin"
+    case leastRequest = "least-request"
+    /// Consistent hashing on a header or cookie, for affinity.
+    case ringHash = "ring-hash"
+}
+
+/// What a ring-hash balancer hashes to pick an endpoint.
+public enum HashKeySpec: Hashable, Sendable, Codable {
+    case header(String)
+    case cookie(String)
+}
+
+/// How a service balances: the policy and, for `ring-hash`, the key.
+public struct LoadBalancerSpec: Hashable, Sendable, Codable {
+    public var policy: LoadBalancerPolicy
+    public var hashKey: HashKeySpec?
+
+    public init(policy: LoadBalancerPolicy = .peakEWMA, hashKey: HashKeySpec? = nil) {
+        self.policy = policy
+        self.hashKey = hashKey
+    }
+}

@@ -1,0 +1,118 @@
+import HeddleCore
+
+/// The routes of one listener, compiled for lookup: hostnames first (exact, then the longest
+/// wildcard, then routes for any host), then the most specific match among that host's rules.
+/// A service is also reachable by its own name as the host (an implicit route), used when no
+/// explicit rule for that host matches.
+public struct RouteTable: @unchecked Sendable {
+    /// Service names; backends refer to them by index.
+    public let serviceNames: [String]
+    public let rules: [CompiledRule]
+    private let exactHosts: [String: [CompiledMatch]]
+    /// Wildcard suffixes (`.example.com` for `*.example.com`), longest first.
+    private let wildcardHosts: [(suffix: String, matches: [CompiledMatch])]
+    private let anyHost: [CompiledMatch]
+    /// Implicit routes: service name → rule index.
+    private let implicitRoutes: [String: Int]
+
+    /// Compiles the routes of `config` attached to `listener` (routes without parentRefs attach
+    /// to every routing listener).
+    public init(config: MeshConfig, listener: String) {
+        let names = config.services.keys.sorted()
+        let serviceIndex = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+        serviceNames = names
+        var rules: [CompiledRule] = []
+        var exact: [String: [CompiledMatch]] = [:]
+        var wildcard: [String: [CompiledMatch]] = [:]
+        var any: [CompiledMatch] = []
+        for route in config.routes where route.spec.parentRefs.isEmpty || route.spec.parentRefs.contains(listener) {
+            for (index, rule) in route.spec.rules.enumerated() {
+                let ruleIndex = rules.count
+                rules.append(Self.compile(rule, id: ruleIndex, index: index, routeName: route.name, serviceIndex: serviceIndex))
+                let matches = rule.matches.isEmpty ? [HTTPRouteMatch()] : rule.matches
+                let compiled = matches.map { CompiledMatch($0, ruleIndex: ruleIndex) }
+                if route.spec.hostnames.isEmpty { any += compiled }
+                for host in route.spec.hostnames {
+                    if host.hasPrefix("*.") {
+                        wildcard[String(host.dropFirst()), default: []] += compiled
+                    } else {
+                        exact[host, default: []] += compiled
+                    }
+                }
+            }
+        }
+        var implicit: [String: Int] = [:]
+        for (index, name) in names.enumerated() where config.services[name]?.protocol != .tcp {
+            implicit[name] = rules.count
+            rules.append(CompiledRule(id: rules.count, routeName: name, ruleIndex: 0, backends: [index], split: WeightedSplit(weights: [1]), requestHeaders: nil, responseHeaders: nil, rewrite: nil))
+        }
+        self.rules = rules
+        exactHosts = exact.mapValues(Self.sorted)
+        wildcardHosts = wildcard.map { ($0.key, Self.sorted($0.value)) }.sorted { $0.suffix.count > $1.suffix.count }
+        anyHost = Self.sorted(any)
+        implicitRoutes = implicit
+    }
+
+    /// A table that sends every request to one service: the inbound listener's local app.
+    public init(everythingTo serviceIndex: Int, serviceNames: [String], routeName: String) {
+        self.serviceNames = serviceNames
+        rules = [CompiledRule(id: 0, routeName: routeName, ruleIndex: 0, backends: [serviceIndex], split: WeightedSplit(weights: [1]), requestHeaders: nil, responseHeaders: nil, rewrite: nil)]
+        exactHosts = [:]
+        wildcardHosts = []
+        anyHost = [CompiledMatch(HTTPRouteMatch(), ruleIndex: 0)]
+        implicitRoutes = [:]
+    }
+
+    /// The rule for a request, or nil when nothing matches (answered 404 `no-route`).
+    public func match(_ request: some RouteRequest) -> RouteMatch? {
+        let host = request.host
+        if let candidates = exactHosts[String(host)], let found = firstMatch(candidates, request) { return found }
+        for (suffix, candidates) in wildcardHosts where host.hasSuffix(suffix) && host.count > suffix.count {
+            if let found = firstMatch(candidates, request) { return found }
+        }
+        if let found = firstMatch(anyHost, request) { return found }
+        if let index = implicitRoutes[String(host)] { return RouteMatch(rule: rules[index], matchedPrefix: nil) }
+        return nil
+    }
+
+    private func firstMatch(_ candidates: [CompiledMatch], _ request: some RouteRequest) -> RouteMatch? {
+        for candidate in candidates {
+            let (matched, prefix) = candidate.evaluate(request)
+            if matched { return RouteMatch(rule: rules[candidate.ruleIndex], matchedPrefix: prefix) }
+        }
+        return nil
+    }
+
+    private static func sorted(_ matches: [CompiledMatch]) -> [CompiledMatch] {
+        matches.enumerated().sorted { lhs, rhs in
+            if lhs.element.precedence != rhs.element.precedence { return lhs.element.precedence > rhs.element.precedence }
+            return lhs.offset < rhs.offset
+        }.map(\.element)
+    }
+
+    private static func compile(_ rule: HTTPRouteRule, id: Int, index: Int, routeName: String, serviceIndex: [String: Int]) -> CompiledRule {
+        var requestHeaders: HeaderModifier?
+        var responseHeaders: HeaderModifier?
+        var rewrite: URLRewrite?
+        for filter in rule.filters {
+            switch filter {
+            case .requestHeaderModifier(let modifier): requestHeaders = Self.merge(requestHeaders, modifier)
+            case .responseHeaderModifier(let modifier): responseHeaders = Self.merge(responseHeaders, modifier)
+            case .urlRewrite(let value): rewrite = value
+            }
+        }
+        let backends = rule.backendRefs.compactMap { serviceIndex[$0.name] }
+        let weights = rule.backendRefs.filter { serviceIndex[$0.name] != nil }.map { UInt32(clamping: $0.weight) }
+        return CompiledRule(
+            id: id, routeName: routeName, ruleIndex: index, backends: backends, split: WeightedSplit(weights: weights),
+            requestHeaders: requestHeaders, responseHeaders: responseHeaders, rewrite: rewrite)
+    }
+
+    private static func merge(_ existing: HeaderModifier?, _ next: HeaderModifier) -> HeaderModifier {
+        guard var merged = existing else { return next }
+        merged.set += next.set
+        merged.add += next.add
+        merged.remove += next.remove
+        return merged
+    }
+}

@@ -1,0 +1,20 @@
+import HeddleCore
+import Logging
+import NIOCore
+
+/// The first handler of a client connection, by the listener's protocol.
+enum ListenerPipeline {
+    static func firstHandler(
+        protocol listenerProtocol: ListenerProtocol, listener: String, tcpService: String?,
+        context: LoopContext, logger: Logger
+    ) -> any ChannelHandler {
+        switch listenerProtocol {
+        case .http1:
+            return HTTP1ProxyHandler(loop: context, listener: listener, logger: logger)
+        case .tcp:
+            return TCPProxyHandler(loop: context, listener: listener, service: tcpService ?? "", logger: logger)
+        case .auto:
+            return ProtocolDetectionHandler(loop: context, listener: listener, tcpService: tcpService, logger: logger)
+        }
+    }
+}

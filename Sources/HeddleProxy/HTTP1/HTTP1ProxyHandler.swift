@@ -1,0 +1,747 @@
+import HeddleCore
+import HeddleHTTP1
+import HeddlePolicy
+import Logging
+import NIOCore
+import Prometheus
+import NIOPosix
+
+/// Proxies HTTP/1.x from one client connection: frames each request, routes it, picks an
+/// endpoint, forwards the original bytes on a pooled upstream connection of this event loop,
+/// and frames the response back. One exchange at a time; pipelined requests wait in the
+/// buffer. Both directions are driven from here, so one place knows the whole exchange.
+final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum Phase {
+        /// Waiting for (the rest of) a request head.
+        case head
+        /// Forwarding the request body.
+        case body
+        /// The request is sent; later bytes are the next request and wait.
+        case awaitingResponse
+        /// After an upgrade: bytes are relayed both ways unframed.
+        case tunnel
+        /// The connection is being closed.
+        case closed
+    }
+
+    private enum ResponsePhase {
+        case head
+        case body
+        case done
+    }
+
+    private enum DeadlineKind {
+        case idle
+        case headerRead
+        case response
+    }
+
+    /// Reasons reads from the client are paused; reading resumes when none is left.
+    private struct ReadPause: OptionSet {
+        let rawValue: UInt8
+        static let connecting = ReadPause(rawValue: 1)
+        static let upstreamBackpressure = ReadPause(rawValue: 2)
+        static let pipelineFull = ReadPause(rawValue: 4)
+    }
+
+    private let loop: LoopContext
+    private let listener: String
+    private let logger: Logger
+    private var context: ChannelHandlerContext!
+    private var phase: Phase = .head
+
+    // Request side.
+    private var pending: ByteBuffer?
+    private var requestParser: HTTP1HeadParser
+    private var requestFields: [HTTP1Field] = []
+    private var requestBody = HTTP1BodyFramer(framing: .none)
+    private var requestComplete = false
+    private var requestMethod: HTTPMethodKind = .get
+    private var requestVersion: HTTP1Version = .http1_1
+    private var requestKeepAlive = true
+    private var requestWantsUpgrade = false
+    private var requestStart: UInt64 = 0
+    private var requestTarget = ""
+    private var requestMethodText = ""
+    private var requestHost = ""
+    private var requestBytes = 0
+
+    // The chosen route and endpoint.
+    private var snapshot: ProxySnapshot
+    private var match: RouteMatch?
+    private var backend = -1
+    private var endpoint: ResolvedEndpoint?
+    private var ticket: BalancerTicket?
+
+    // Upstream and response side.
+    private var upstream: HTTP1UpstreamHandler?
+    private var outgoingHead: ByteBuffer?
+    private var responseParser: HTTP1HeadParser
+    private var responseFields: [HTTP1Field] = []
+    private var responseBuffer: ByteBuffer?
+    private var responsePhase = ResponsePhase.head
+    private var responseBody = HTTP1BodyFramer(framing: .none)
+    private var responseStatus = 0
+    private var responseStarted = false
+    private var upstreamReusable = false
+    private var downstreamKeepAlive = true
+    private var responseBytes = 0
+
+    // Timeouts and flow control.
+    private(set) var deadline: UInt64 = .max
+    private var deadlineKind = DeadlineKind.idle
+    var sweepSlot = -1
+    private var readPause: ReadPause = []
+    private var processing = false
+
+    init(loop: LoopContext, listener: String, logger: Logger) {
+        self.loop = loop
+        self.listener = listener
+        self.logger = logger
+        snapshot = loop.snapshot
+        let http = loop.snapshot.config.proxy.http
+        let limits = HTTP1Limits(maxHeadBytes: http.maxHeadBytes, maxHeaderCount: http.maxHeaderCount)
+        requestParser = HTTP1HeadParser(limits: limits)
+        responseParser = HTTP1HeadParser(limits: HTTP1Limits(maxHeadBytes: max(http.maxHeadBytes, 64 * 1024), maxHeaderCount: max(http.maxHeaderCount, 200)))
+        requestFields.reserveCapacity(32)
+        responseFields.reserveCapacity(32)
+    }
+
+    // MARK: Channel events from the client
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        loop.sweeper.add(self)
+        loop.activeConnections += 1
+        loop.metrics.downstreamConnections.increment()
+        armDeadline(.idle)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        teardown()
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        switch phase {
+        case .tunnel:
+            upstream?.write(buffer)
+            return
+        case .closed:
+            return
+        case .head, .body, .awaitingResponse:
+            break
+        }
+        if pending == nil || pending!.readableBytes == 0 {
+            pending = buffer
+        } else {
+            pending!.writeBuffer(&buffer)
+        }
+        processPending()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        teardown()
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        upstream?.setReadsPaused(!context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("client connection error", metadata: ["error": "\(error)"])
+        closeDownstream()
+    }
+
+    /// Releases everything an unfinished exchange holds; safe to call more than once.
+    private func teardown() {
+        guard phase != .closed || sweepSlot >= 0 || upstream != nil else { return }
+        phase = .closed
+        if sweepSlot >= 0 {
+            loop.sweeper.remove(self)
+            loop.activeConnections -= 1
+            loop.metrics.downstreamConnections.decrement()
+        }
+        finishTicket(success: false)
+        if let upstream {
+            self.upstream = nil
+            upstream.owner = nil
+            upstream.close()
+        }
+        pending = nil
+        responseBuffer = nil
+    }
+
+    // MARK: Requests
+
+    /// Works through buffered client bytes: parses heads, frames bodies, and leaves in the
+    /// buffer whatever must wait for the current exchange to end.
+    private func processPending() {
+        // Re-entry (an exchange that ends inside this loop) leaves the work to the outer loop,
+        // so a buffer of pipelined requests never nests calls.
+        guard !processing else { return }
+        processing = true
+        defer { processing = false }
+        while var buffer = pending, buffer.readableBytes > 0 || phase == .body {
+            switch phase {
+            case .head:
+                if deadlineKind == .idle { armDeadline(.headerRead) }
+                switch requestParser.parseRequest(buffer, fields: &requestFields) {
+                case .needMoreBytes:
+                    return
+                case .error(let error):
+                    rejectRequest(error)
+                    return
+                case .head(let head, let consumed):
+                    buffer.moveReaderIndex(forwardBy: consumed)
+                    pending = buffer
+                    startRequest(head)
+                }
+            case .body:
+                guard upstream != nil, outgoingHead == nil else { return }
+                if buffer.readableBytes == 0 { return }
+                switch requestBody.advance(over: buffer) {
+                case .inProgress(let consumed):
+                    forwardRequestBytes(buffer.readSlice(length: consumed)!)
+                    pending = buffer
+                case .finished(let consumed):
+                    forwardRequestBytes(buffer.readSlice(length: consumed)!)
+                    pending = buffer
+                    requestFinished()
+                case .error(let error):
+                    pending = nil
+                    failExchange(ProxyFailure(.badRequest, "request body: \(error.reason)"), closeAfter: true)
+                    return
+                }
+            case .awaitingResponse:
+                if buffer.readableBytes > snapshot.config.proxy.http.maxHeadBytes * 2 {
+                    pauseReads(.pipelineFull)
+                }
+                return
+            case .tunnel:
+                pending = nil
+                upstream?.write(buffer)
+                return
+            case .closed:
+                return
+            }
+        }
+    }
+
+    private func startRequest(_ head: HTTP1Head) {
+        snapshot = loop.snapshot
+        requestStart = NIODeadline.now().uptimeNanoseconds
+        requestMethod = head.methodKind
+        requestVersion = head.version
+        requestKeepAlive = head.keepAlive && !loop.draining
+        requestWantsUpgrade = head.isUpgrade
+        requestTarget = head.target
+        requestMethodText = head.method
+        requestBytes = head.bytes.readableBytes
+        requestComplete = false
+        responseStarted = false
+        responsePhase = .head
+        responseStatus = 0
+        responseBytes = 0
+        requestBody = HTTP1BodyFramer(framing: head.bodyFraming, limits: requestParser.limits)
+        armDeadline(.response)
+        phase = .body
+
+        if head.methodKind == .connect {
+            failExchange(ProxyFailure(.notImplemented, "CONNECT tunnels are not supported; send requests to the proxy directly"), closeAfter: true)
+            return
+        }
+        let view = HTTP1RouteRequest(head: head)
+        requestHost = String(view.host)
+        guard let table = snapshot.routeTables[listener], let found = table.match(view) else {
+            failExchange(ProxyFailure(.noRoute, "no route for host '\(requestHost)' path '\(view.path)'"), closeAfter: head.bodyFraming != .none)
+            return
+        }
+        match = found
+        guard let picked = found.rule.split.pick(using: &loop.random) else {
+            failExchange(ProxyFailure(.noEndpoints, "route \(found.rule.label) has no backend with a weight above 0"), closeAfter: head.bodyFraming != .none)
+            return
+        }
+        backend = found.rule.backends[picked]
+        let service = snapshot.services[backend]
+        let hash = hashKey(for: service, request: view)
+        let now = Instant(nanoseconds: requestStart)
+        guard let index = loop.balancers[backend].pick(now: now, hash: hash, using: &loop.random),
+              index < service.endpoints.count
+        else {
+            let detail = service.endpoints.isEmpty ? "service '\(service.name)' has no endpoints" : "service '\(service.name)' has no endpoint available"
+            failExchange(ProxyFailure(.noEndpoints, detail), closeAfter: head.bodyFraming != .none)
+            return
+        }
+        let chosen = service.endpoints[index]
+        endpoint = chosen
+        ticket = loop.balancers[backend].requestStarted(index, now: now)
+        outgoingHead = UpstreamRequestHead.make(from: head, match: found, service: service)
+        if head.bodyFraming == .none {
+            requestComplete = true
+            phase = .awaitingResponse
+        }
+
+        if let pooled = loop.pool.take(chosen.key) {
+            attach(pooled)
+        } else {
+            connect(to: chosen)
+        }
+    }
+
+    private func hashKey(for service: ResolvedService, request: HTTP1RouteRequest) -> UInt64? {
+        switch service.spec.loadBalancer.hashKey {
+        case .header(let name)?:
+            return request.headerValues(name).first.map { StableHash.hash64(String($0)) }
+        case .cookie(let name)?:
+            return request.cookie(name).map { StableHash.hash64(String($0)) }
+        case nil:
+            return nil
+        }
+    }
+
+    private func connect(to target: ResolvedEndpoint) {
+        pauseReads(.connecting)
+        let http = snapshot.config.proxy.http
+        let upstreamHandler = HTTP1UpstreamHandler(poolKey: target.key, loop: loop)
+        let boundHandler = NIOLoopBound(upstreamHandler, eventLoop: context.eventLoop)
+        let boundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
+        ClientBootstrap(group: context.eventLoop)
+            .connectTimeout(.nanoseconds(http.connectTimeout.nanosecondsClamped))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(boundHandler.value)
+                }
+            }
+            .connect(to: target.address)
+            .whenComplete { result in
+                let handler = boundSelf.value
+                switch result {
+                case .success:
+                    handler.connected(boundHandler.value, to: target)
+                case .failure(let error):
+                    handler.connectFailed(error, to: target)
+                }
+            }
+    }
+
+    private func connected(_ connection: HTTP1UpstreamHandler, to target: ResolvedEndpoint) {
+        resumeReads(.connecting)
+        guard phase == .body || phase == .awaitingResponse, endpoint == target, upstream == nil else {
+            loop.pool.put(connection, key: target.key, now: NIODeadline.now().uptimeNanoseconds, limit: snapshot.config.proxy.http.maxIdlePerEndpoint)
+            return
+        }
+        attach(connection)
+    }
+
+    private func connectFailed(_ error: any Error, to target: ResolvedEndpoint) {
+        resumeReads(.connecting)
+        guard phase == .body || phase == .awaitingResponse, endpoint == target, upstream == nil else { return }
+        let timedOut = (error as? ChannelError).map { if case .connectTimeout = $0 { true } else { false } } ?? false
+        if timedOut {
+            failExchange(ProxyFailure(.connectTimeout, "connecting to \(target.key) took longer than \(snapshot.config.proxy.http.connectTimeout.configText)"), closeAfter: !requestComplete)
+        } else {
+            failExchange(ProxyFailure(.connectFailed, "cannot connect to \(target.key): \(Self.describe(error))"), closeAfter: !requestComplete)
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let io = error as? IOError { return io.description }
+        if let connect = error as? NIOConnectionError, let first = connect.connectionErrors.first { return "\(first.error)" }
+        return "\(error)"
+    }
+
+    /// Takes an upstream connection for this exchange and sends the request head and any body
+    /// bytes already received.
+    private func attach(_ connection: HTTP1UpstreamHandler) {
+        upstream = connection
+        connection.owner = self
+        connection.setReadsPaused(!context.channel.isWritable)
+        responseBuffer = nil
+        responseParser.reset()
+        if let head = outgoingHead {
+            outgoingHead = nil
+            connection.write(head)
+        }
+        if !connection.isWritable { pauseReads(.upstreamBackpressure) }
+        processPending()
+    }
+
+    private func forwardRequestBytes(_ bytes: ByteBuffer) {
+        requestBytes += bytes.readableBytes
+        upstream?.write(bytes)
+    }
+
+    private func requestFinished() {
+        requestComplete = true
+        if phase == .body { phase = .awaitingResponse }
+        finishExchangeIfDone()
+    }
+
+    // MARK: Responses
+
+    func upstreamRead(_ bytes: ByteBuffer) {
+        var bytes = bytes
+        if phase == .tunnel {
+            responseBytes += bytes.readableBytes
+            context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+            return
+        }
+        if responseBuffer == nil || responseBuffer!.readableBytes == 0 {
+            responseBuffer = bytes
+        } else {
+            responseBuffer!.writeBuffer(&bytes)
+        }
+        while var buffer = responseBuffer, buffer.readableBytes > 0 {
+            switch responsePhase {
+            case .head:
+                switch responseParser.parseResponse(buffer, requestMethod: requestMethod, fields: &responseFields) {
+                case .needMoreBytes:
+                    return
+                case .error(let error):
+                    responseBuffer = nil
+                    upstreamReusable = false
+                    failExchange(ProxyFailure(.upstreamProtocolError, "invalid response from \(endpoint?.key ?? "upstream"): \(error.reason)"), closeAfter: true)
+                    return
+                case .head(let head, let consumed):
+                    buffer.moveReaderIndex(forwardBy: consumed)
+                    responseBuffer = buffer
+                    startResponse(head)
+                }
+            case .body:
+                switch responseBody.advance(over: buffer) {
+                case .inProgress(let consumed):
+                    sendResponseBytes(buffer.readSlice(length: consumed)!)
+                    responseBuffer = buffer
+                case .finished(let consumed):
+                    sendResponseBytes(buffer.readSlice(length: consumed)!)
+                    responseBuffer = buffer
+                    responseFinished()
+                case .error(let error):
+                    responseBuffer = nil
+                    upstreamReusable = false
+                    logger.notice("invalid response body", metadata: ["endpoint": "\(endpoint?.key ?? "")", "error": "\(error.reason)"])
+                    loop.metrics.recordError(.upstreamProtocolError)
+                    closeDownstream()
+                    return
+                }
+            case .done:
+                // Bytes after a complete response that answered nothing: the connection is not
+                // in a state we can trust.
+                upstreamReusable = false
+                responseBuffer = nil
+                return
+            }
+        }
+    }
+
+    private func startResponse(_ head: HTTP1Head) {
+        if head.isInterim {
+            responseStarted = true
+            context.writeAndFlush(wrapOutboundOut(head.bytes), promise: nil)
+            return
+        }
+        responseStatus = head.statusCode
+        clearDeadline()
+        if head.isUpgrade, requestWantsUpgrade {
+            responseStarted = true
+            context.writeAndFlush(wrapOutboundOut(head.bytes), promise: nil)
+            enterTunnel()
+            return
+        }
+        upstreamReusable = head.keepAlive
+        downstreamKeepAlive = requestKeepAlive && head.bodyFraming != .untilClose && !loop.draining
+        responseBody = HTTP1BodyFramer(framing: head.bodyFraming, limits: responseParser.limits)
+        responsePhase = .body
+        let out = DownstreamResponseHead.make(
+            from: head, requestVersion: requestVersion, keepAlive: downstreamKeepAlive,
+            modifier: match?.rule.responseHeaders)
+        sendResponseBytes(out)
+        if head.bodyFraming == .none {
+            responseFinished()
+        }
+    }
+
+    private func sendResponseBytes(_ bytes: ByteBuffer) {
+        responseStarted = true
+        responseBytes += bytes.readableBytes
+        context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    private func responseFinished() {
+        responsePhase = .done
+        if !requestComplete {
+            // The app answered before reading the whole request (an early 413, say): the rest
+            // of the body can no longer be framed against a response, so both sides close.
+            upstreamReusable = false
+            downstreamKeepAlive = false
+            requestComplete = true
+            pending = nil
+        }
+        finishExchangeIfDone()
+    }
+
+    func upstreamClosed() {
+        let connection = upstream
+        upstream = nil
+        guard phase != .closed, connection != nil else { return }
+        if phase == .tunnel {
+            closeDownstream()
+            return
+        }
+        if responsePhase == .body, responseBody.canEndAtClose {
+            upstreamReusable = false
+            downstreamKeepAlive = false
+            responseFinished()
+            return
+        }
+        if responsePhase == .done { return }
+        upstreamReusable = false
+        if responseStarted {
+            logger.notice("upstream closed mid-response", metadata: ["endpoint": "\(endpoint?.key ?? "")"])
+            loop.metrics.recordError(.upstreamReset)
+            finishTicket(success: false)
+            closeDownstream()
+        } else {
+            failExchange(ProxyFailure(.upstreamReset, "\(endpoint?.key ?? "upstream") closed the connection before responding"), closeAfter: !requestComplete)
+        }
+    }
+
+    func upstreamWritabilityChanged(_ writable: Bool) {
+        if writable { resumeReads(.upstreamBackpressure) } else { pauseReads(.upstreamBackpressure) }
+    }
+
+    private func enterTunnel() {
+        phase = .tunnel
+        clearDeadline()
+        recordCompletion(status: 101)
+        if let rest = responseBuffer, rest.readableBytes > 0 {
+            responseBuffer = nil
+            context.writeAndFlush(wrapOutboundOut(rest), promise: nil)
+        }
+        if let waiting = pending, waiting.readableBytes > 0 {
+            pending = nil
+            upstream?.write(waiting)
+        }
+        resumeReads(.pipelineFull)
+    }
+
+    // MARK: Ending exchanges
+
+    private func finishExchangeIfDone() {
+        guard requestComplete, responsePhase == .done else { return }
+        recordCompletion(status: responseStatus)
+        if let connection = upstream {
+            upstream = nil
+            connection.owner = nil
+            if upstreamReusable, responseBuffer?.readableBytes ?? 0 == 0, let key = endpoint?.key {
+                connection.setReadsPaused(false)
+                loop.pool.put(connection, key: key, now: NIODeadline.now().uptimeNanoseconds, limit: snapshot.config.proxy.http.maxIdlePerEndpoint)
+            } else {
+                connection.close()
+            }
+        }
+        resetExchange()
+        if downstreamKeepAlive, !loop.draining {
+            phase = .head
+            armDeadline(.idle)
+            resumeReads(.pipelineFull)
+            processPending()
+        } else {
+            closeDownstreamAfterFlush()
+        }
+    }
+
+    private func resetExchange() {
+        match = nil
+        backend = -1
+        endpoint = nil
+        outgoingHead = nil
+        responseBuffer = nil
+        responsePhase = .head
+        requestBody = HTTP1BodyFramer(framing: .none)
+        responseBody = HTTP1BodyFramer(framing: .none)
+    }
+
+    /// Answers the current request with a proxy-made error, or closes the connection when part
+    /// of a response has already gone out.
+    private func failExchange(_ failure: ProxyFailure, closeAfter: Bool) {
+        if let connection = upstream {
+            upstream = nil
+            connection.owner = nil
+            connection.close()
+        }
+        finishTicket(success: false)
+        loop.metrics.recordError(failure.reason)
+        if responseStarted {
+            closeDownstream()
+            return
+        }
+        let status = failure.reason.status
+        log(failure)
+        responseStatus = status
+        recordCompletion(status: status, failure: failure)
+        let keepAlive = !closeAfter && requestKeepAlive && !loop.draining
+        let response = ProxyErrorResponse.make(failure, version: requestVersion, keepAlive: keepAlive, grpc: false)
+        resetExchange()
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(response), promise: nil)
+            requestComplete = true
+            phase = .head
+            armDeadline(.idle)
+            resumeReads(.pipelineFull)
+            processPending()
+        } else {
+            pending = nil
+            phase = .closed
+            writeAndClose(response)
+        }
+    }
+
+    /// A request that cannot be framed: answer with the parser's finding and close, since the
+    /// rest of the stream cannot be trusted.
+    private func rejectRequest(_ error: HTTP1ParseError) {
+        let reason: ProxyErrorReason = switch error.httpStatus {
+        case 431: .headersTooLarge
+        case 505: .unsupportedVersion
+        case 501: .notImplemented
+        default: .badRequest
+        }
+        let failure = ProxyFailure(reason, "\(error.identifier): \(error.reason)")
+        loop.metrics.recordError(reason)
+        log(failure)
+        pending = nil
+        phase = .closed
+        writeAndClose(ProxyErrorResponse.make(failure, version: .http1_1, keepAlive: false, grpc: false))
+    }
+
+    private func log(_ failure: ProxyFailure) {
+        let metadata: Logger.Metadata = [
+            "listener": "\(listener)", "heddle_error": "\(failure.reason.identifier)",
+            "status": "\(failure.reason.status)", "details": "\(failure.details)",
+        ]
+        if failure.reason.status >= 500 {
+            logger.notice("request failed", metadata: metadata)
+        } else {
+            logger.info("request refused", metadata: metadata)
+        }
+    }
+
+    private func recordCompletion(status: Int, failure: ProxyFailure? = nil) {
+        let now = NIODeadline.now().uptimeNanoseconds
+        let elapsed = Int64(clamping: now &- requestStart)
+        finishTicket(success: status < 500, now: now)
+        if let match, backend >= 0 {
+            loop.routeMetrics(listener: listener, rule: match.rule, backend: backend).record(status: status, nanoseconds: elapsed)
+        }
+        loop.accessLog.record(
+            AccessLogEntry(
+                listener: listener, method: requestMethodText, target: requestTarget, host: requestHost,
+                route: match?.rule.label, backend: backend >= 0 && backend < snapshot.services.count ? snapshot.services[backend].name : nil,
+                endpoint: endpoint?.key, status: status, durationNanoseconds: elapsed,
+                bytesIn: requestBytes, bytesOut: responseBytes, error: failure?.reason.identifier),
+            random: &loop.random)
+    }
+
+    private func finishTicket(success: Bool, now: UInt64 = NIODeadline.now().uptimeNanoseconds) {
+        guard let ticket, backend >= 0, backend < loop.balancers.count else {
+            self.ticket = nil
+            return
+        }
+        self.ticket = nil
+        let latency = Duration.nanoseconds(Int64(clamping: now &- requestStart))
+        loop.balancers[backend].requestFinished(ticket, now: Instant(nanoseconds: now), latency: latency)
+    }
+
+    private func writeAndClose(_ buffer: ByteBuffer) {
+        guard let context else { return }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    private func closeDownstreamAfterFlush() {
+        guard let context else { return }
+        phase = .closed
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    private func closeDownstream() {
+        phase = .closed
+        context?.close(promise: nil)
+    }
+
+    // MARK: Deadlines and reads
+
+    private func clearDeadline() {
+        deadline = .max
+    }
+
+    private func armDeadline(_ kind: DeadlineKind) {
+        let http = snapshot.config.proxy.http
+        let span: Duration = switch kind {
+        case .idle: http.idleTimeout
+        case .headerRead: http.headerReadTimeout
+        case .response: http.requestTimeout
+        }
+        deadlineKind = kind
+        deadline = NIODeadline.now().uptimeNanoseconds &+ UInt64(span.nanosecondsClamped)
+    }
+
+    func drain() {
+        if phase == .head, (pending?.readableBytes ?? 0) == 0 {
+            closeDownstream()
+        }
+    }
+
+    func deadlinePassed(now: UInt64) {
+        deadline = .max
+        switch deadlineKind {
+        case .idle:
+            closeDownstream()
+        case .headerRead:
+            let hasPartialHead = (pending?.readableBytes ?? 0) > 0
+            if hasPartialHead {
+                requestVersion = .http1_1
+                loop.metrics.recordError(.requestHeaderTimeout)
+                log(ProxyFailure(.requestHeaderTimeout, "request head not complete after \(snapshot.config.proxy.http.headerReadTimeout.configText)"))
+                phase = .closed
+                pending = nil
+                writeAndClose(ProxyErrorResponse.make(ProxyFailure(.requestHeaderTimeout, "request head not complete in time"), version: .http1_1, keepAlive: false, grpc: false))
+            } else {
+                closeDownstream()
+            }
+        case .response:
+            guard phase == .body || phase == .awaitingResponse else { return }
+            upstreamReusable = false
+            failExchange(ProxyFailure(.upstreamTimeout, "no response from \(endpoint?.key ?? "upstream") within \(snapshot.config.proxy.http.requestTimeout.configText)"), closeAfter: !requestComplete)
+        }
+    }
+
+    private func pauseReads(_ reason: ReadPause) {
+        let wasPaused = !readPause.isEmpty
+        readPause.insert(reason)
+        if !wasPaused { setAutoRead(false) }
+    }
+
+    private func resumeReads(_ reason: ReadPause) {
+        guard readPause.contains(reason) else { return }
+        readPause.remove(reason)
+        if readPause.isEmpty { setAutoRead(true) }
+    }
+
+    private func setAutoRead(_ enabled: Bool) {
+        try? context?.channel.syncOptions?.setOption(.autoRead, value: enabled)
+    }
+}

@@ -1,0 +1,61 @@
+import HeddleHTTP1
+import HeddlePolicy
+
+/// A parsed HTTP/1 request head seen through the route table's eyes. Strings are made only
+/// for the parts a route asks about.
+struct HTTP1RouteRequest: RouteRequest {
+    let head: HTTP1Head
+    let host: Substring
+    let path: Substring
+    let method: Substring
+
+    init(head: HTTP1Head) {
+        self.head = head
+        host = Substring(Self.normalizedHost(head))
+        path = Substring(head.pathRange.isEmpty ? "/" : head.path)
+        method = Substring(head.method)
+    }
+
+    /// The authority (absolute-form target, else Host), lowercased, without port or a
+    /// trailing dot.
+    static func normalizedHost(_ head: HTTP1Head) -> String {
+        guard let range = head.effectiveAuthorityRange else { return "" }
+        var host = head.string(range)
+        if host.hasPrefix("[") {
+            if let close = host.firstIndex(of: "]") { host = String(host[...close]) }
+        } else if let colon = host.lastIndex(of: ":") {
+            host = String(host[..<colon])
+        }
+        if host.hasSuffix(".") { host.removeLast() }
+        return host.lowercased()
+    }
+
+    func headerValues(_ lowercasedName: String) -> [Substring] {
+        var values: [Substring] = []
+        for field in head.fields where head.bytesEqual(field.name, lowercaseASCII: lowercasedName) {
+            values.append(Substring(head.string(field.value)))
+        }
+        return values
+    }
+
+    func queryValue(_ name: String) -> Substring? {
+        guard let query = head.query else { return nil }
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts[0] == name { return parts.count > 1 ? parts[1] : "" }
+        }
+        return nil
+    }
+
+    /// The value of a cookie in the Cookie header(s), for ring-hash affinity.
+    func cookie(_ name: String) -> Substring? {
+        for header in headerValues("cookie") {
+            for pair in header.split(separator: ";") {
+                let trimmed = pair.drop(while: { $0 == " " })
+                let parts = trimmed.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                if parts.count == 2, parts[0] == name { return parts[1] }
+            }
+        }
+        return nil
+    }
+}

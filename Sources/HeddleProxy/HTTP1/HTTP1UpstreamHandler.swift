@@ -1,0 +1,93 @@
+import NIOCore
+
+/// The upstream end of an HTTP/1 exchange: a connection to one endpoint, lent to one
+/// downstream handler at a time and pooled per event loop between exchanges. It does no
+/// parsing itself; it hands every byte to the downstream handler that owns it, so one state
+/// machine sees both directions.
+final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let poolKey: String
+    private unowned let loop: LoopContext
+    private var context: ChannelHandlerContext?
+    /// The exchange using this connection; nil while pooled.
+    var owner: HTTP1ProxyHandler?
+    var isPooled = false
+    var idleSince: UInt64 = 0
+    /// False once the connection must not carry another request (closed, or left in an
+    /// unknown state).
+    private(set) var isOpen = false
+    private var readsPaused = false
+
+    init(poolKey: String, loop: LoopContext) {
+        self.poolKey = poolKey
+        self.loop = loop
+    }
+
+    var isReusable: Bool { isOpen && context?.channel.isActive == true }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        isOpen = context.channel.isActive
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        owner = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        isOpen = true
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        if let owner {
+            owner.upstreamRead(buffer)
+        } else {
+            // Bytes from an idle connection belong to no request: the connection is unusable.
+            close()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isOpen = false
+        if isPooled {
+            loop.pool.remove(self, key: poolKey)
+        }
+        if let owner {
+            self.owner = nil
+            owner.upstreamClosed()
+        }
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        owner?.upstreamWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        close()
+    }
+
+    func write(_ buffer: ByteBuffer) {
+        context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    /// Stops or resumes reading responses (backpressure from a slow client).
+    func setReadsPaused(_ paused: Bool) {
+        guard paused != readsPaused, let context else { return }
+        readsPaused = paused
+        try? context.channel.syncOptions?.setOption(.autoRead, value: !paused)
+    }
+
+    func close() {
+        isOpen = false
+        context?.close(promise: nil)
+    }
+}

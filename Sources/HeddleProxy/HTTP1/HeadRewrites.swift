@@ -1,0 +1,133 @@
+import HeddleCore
+import HeddleHTTP1
+import HeddlePolicy
+import NIOCore
+
+/// Builds the request head sent upstream: the received bytes as they are when nothing needs to
+/// change (the common case, no copy), else rewritten for hop-by-hop fields, absolute-form
+/// targets, and the route's header and URL filters.
+enum UpstreamRequestHead {
+    static let allocator = ByteBufferAllocator()
+
+    static func make(from head: HTTP1Head, match: RouteMatch, service: ResolvedService) -> ByteBuffer {
+        let rule = match.rule
+        let newPath = match.rewrittenPath(Substring(head.pathRange.isEmpty ? "/" : head.path))
+        let hasHopByHop = head.fields.contains { head.isHopByHop($0) }
+        if head.targetForm == .origin, !hasHopByHop, rule.requestHeaders == nil, rule.rewrite == nil {
+            return head.bytes
+        }
+        let modifier = rule.requestHeaders
+        let removed = Set((modifier?.remove ?? []) + (modifier?.set.map { $0.name.lowercased() } ?? []))
+        var extra: [HTTP1HeadWriter.Field] = []
+        if head.isUpgrade {
+            extra.append(.init(name: "Connection", value: "Upgrade"))
+        }
+        for value in (modifier?.set ?? []) + (modifier?.add ?? []) {
+            extra.append(.init(name: .init(value.name), value: .init(value.value)))
+        }
+        let target: HTTP1HeadWriter.Target
+        if let newPath {
+            target = .replaced(.init(head.query.map { newPath + "?" + $0 } ?? newPath))
+        } else {
+            target = head.targetForm == .absolute ? .originForm : .original
+        }
+        var host: HTTP1HeadWriter.Text?
+        if let hostname = rule.rewrite?.hostname {
+            host = .init(hostname)
+        } else if head.targetForm == .absolute, let authority = head.authorityRange {
+            host = .init(head.slice(authority))
+        }
+        var buffer = allocator.buffer(capacity: head.bytes.readableBytes + 128)
+        do {
+            try HTTP1HeadWriter.writeRequestHead(
+                head, target: target, host: host,
+                removingFieldsWhere: { field in
+                    if head.isUpgrade, head.bytesEqual(field.name, lowercaseASCII: "upgrade") { return false }
+                    if head.isHopByHop(field) { return true }
+                    return !removed.isEmpty && removed.contains(head.string(field.name).lowercased())
+                },
+                appending: extra, into: &buffer)
+        } catch {
+            // Config validation admits only valid names and values; should a rewrite still be
+            // refused, the request goes out as received rather than malformed.
+            return head.bytes
+        }
+        return buffer
+    }
+}
+
+/// Builds the response head sent to the client: as received unless hop-by-hop fields, the
+/// route's response filter, or the client connection's fate (close, or HTTP/1.0 keep-alive)
+/// need it rewritten.
+enum DownstreamResponseHead {
+    static func make(from head: HTTP1Head, requestVersion: HTTP1Version, keepAlive: Bool, modifier: HeaderModifier?) -> ByteBuffer {
+        var onlyKeepAlive = true
+        var hasHopByHop = false
+        for field in head.fields where head.isHopByHop(field) {
+            hasHopByHop = true
+            if !(head.bytesEqual(field.name, lowercaseASCII: "connection") && head.bytesEqual(field.value, lowercaseASCII: "keep-alive")) {
+                onlyKeepAlive = false
+            }
+        }
+        let connectionAgrees = keepAlive && requestVersion == .http1_1 && (!hasHopByHop || onlyKeepAlive)
+        if modifier == nil, connectionAgrees {
+            return head.bytes
+        }
+        let removed = Set((modifier?.remove ?? []) + (modifier?.set.map { $0.name.lowercased() } ?? []))
+        var extra: [HTTP1HeadWriter.Field] = []
+        if !keepAlive {
+            extra.append(.init(name: "Connection", value: "close"))
+        } else if requestVersion == .http1_0 {
+            extra.append(.init(name: "Connection", value: "keep-alive"))
+        }
+        for value in (modifier?.set ?? []) + (modifier?.add ?? []) {
+            extra.append(.init(name: .init(value.name), value: .init(value.value)))
+        }
+        var buffer = UpstreamRequestHead.allocator.buffer(capacity: head.bytes.readableBytes + 64)
+        do {
+            try HTTP1HeadWriter.writeResponseHead(
+                head,
+                removingFieldsWhere: { field in
+                    head.isHopByHop(field) || (!removed.isEmpty && removed.contains(head.string(field.name).lowercased()))
+                },
+                appending: extra, into: &buffer)
+        } catch {
+            return head.bytes
+        }
+        return buffer
+    }
+}
+
+/// A response the proxy makes itself, explaining why: the status, `heddle-error`, RFC 9209
+/// `Proxy-Status`, and a one-line text body.
+enum ProxyErrorResponse {
+    static func make(_ failure: ProxyFailure, version: HTTP1Version, keepAlive: Bool, grpc: Bool) -> ByteBuffer {
+        var fields: [HTTP1HeadWriter.Field] = [
+            .init(name: "Content-Type", value: "text/plain; charset=utf-8"),
+            .init(name: "heddle-error", value: .init(failure.reason.identifier)),
+            .init(name: "Proxy-Status", value: .init(failure.proxyStatus)),
+        ]
+        if !keepAlive {
+            fields.append(.init(name: "Connection", value: "close"))
+        } else if version == .http1_0 {
+            fields.append(.init(name: "Connection", value: "keep-alive"))
+        }
+        let body = "heddle: \(failure.reason.identifier): \(Self.printable(failure.details))\n"
+        var buffer = UpstreamRequestHead.allocator.buffer(capacity: 256 + body.utf8.count)
+        do {
+            try HTTP1HeadWriter.writeResponse(
+                status: failure.reason.status, reason: .init(failure.reason.reasonPhrase),
+                fields: fields, body: .init(body), into: &buffer)
+        } catch {
+            buffer.clear()
+            buffer.writeString("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nheddle-error: \(failure.reason.identifier)\r\nConnection: close\r\n\r\n")
+        }
+        return buffer
+    }
+
+    /// Details with anything unprintable replaced, so a client's bytes never reach a header or
+    /// a terminal as they are.
+    static func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.prefix(300).map { (" "..."~").contains($0) ? $0 : "?" }))
+    }
+}

@@ -1,0 +1,92 @@
+import Prometheus
+
+/// The proxy's Prometheus metrics. Handles for a (route, backend) pair are made once per
+/// config snapshot and event loop, so recording a request is a few atomic adds, with no
+/// lookup by name on the hot path.
+public final class ProxyMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+
+    static let latencyBuckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
+    ]
+
+    private let errorCounters: [ProxyErrorReason: Counter]
+    let downstreamConnections: Gauge
+    let configReloadsAccepted: Counter
+    let configReloadsRefused: Counter
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        var errors: [ProxyErrorReason: Counter] = [:]
+        let errorName = MetricNameDescriptor(
+            namespace: "heddle", metricName: "proxy_errors", unitName: "total",
+            helpText: "Responses the proxy made itself, by heddle-error reason")
+        for reason in ProxyErrorReason.allCases {
+            errors[reason] = registry.makeCounter(descriptor: errorName, labels: [("reason", reason.identifier)])
+        }
+        errorCounters = errors
+        downstreamConnections = registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "heddle", metricName: "downstream_connections", unitName: "",
+            helpText: "Open client connections"))
+        let reloads = MetricNameDescriptor(
+            namespace: "heddle", metricName: "config_reloads", unitName: "total",
+            helpText: "Configuration loads, by result")
+        configReloadsAccepted = registry.makeCounter(descriptor: reloads, labels: [("result", "accepted")])
+        configReloadsRefused = registry.makeCounter(descriptor: reloads, labels: [("result", "refused")])
+    }
+
+    func recordError(_ reason: ProxyErrorReason) {
+        errorCounters[reason]?.increment()
+    }
+
+    /// Handles for requests of one route rule to one backend service.
+    func routeHandles(listener: String, route: String, backend: String) -> RouteMetrics {
+        let requests = MetricNameDescriptor(
+            namespace: "heddle", metricName: "requests", unitName: "total",
+            helpText: "HTTP requests, by listener, route, backend and status class")
+        let labels = [("listener", listener), ("route", route), ("backend", backend)]
+        let classes = ["1xx", "2xx", "3xx", "4xx", "5xx"].map { statusClass in
+            registry.makeCounter(descriptor: requests, labels: labels + [("status_class", statusClass)])
+        }
+        let latency = registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(
+                namespace: "heddle", metricName: "request_duration", unitName: "seconds",
+                helpText: "Time from the request head to the end of the response"),
+            labels: labels, buckets: Self.latencyBuckets)
+        return RouteMetrics(statusClasses: classes, latency: latency)
+    }
+
+    /// Handles for opaque TCP connections to one service.
+    func tcpHandles(listener: String, service: String) -> TCPMetrics {
+        let labels = [("listener", listener), ("service", service)]
+        let connections = registry.makeCounter(
+            descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "tcp_connections", unitName: "total", helpText: "Proxied TCP connections"),
+            labels: labels)
+        let bytes = MetricNameDescriptor(namespace: "heddle", metricName: "tcp_bytes", unitName: "total", helpText: "Bytes proxied over TCP, by direction")
+        return TCPMetrics(
+            connections: connections,
+            bytesIn: registry.makeCounter(descriptor: bytes, labels: labels + [("direction", "from_client")]),
+            bytesOut: registry.makeCounter(descriptor: bytes, labels: labels + [("direction", "to_client")]))
+    }
+}
+
+/// Request metrics of one (route, backend) pair.
+struct RouteMetrics: Sendable {
+    let statusClasses: [Counter]
+    let latency: DurationHistogram
+
+    func record(status: Int, nanoseconds: Int64) {
+        let index = min(max(status / 100, 1), 5) - 1
+        statusClasses[index].increment()
+        latency.recordNanoseconds(nanoseconds)
+    }
+}
+
+/// Connection and byte counters of one TCP service.
+struct TCPMetrics: Sendable {
+    let connections: Counter
+    let bytesIn: Counter
+    let bytesOut: Counter
+}

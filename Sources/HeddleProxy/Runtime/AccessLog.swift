@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import HeddleCore
+import HeddlePolicy
+
+/// One request as the access log records it.
+struct AccessLogEntry {
+    var listener: String
+    var method: String
+    var target: String
+    var host: String
+    var route: String?
+    var backend: String?
+    var endpoint: String?
+    var status: Int
+    var durationNanoseconds: Int64
+    var bytesIn: Int
+    var bytesOut: Int
+    var error: String?
+}
+
+/// Writes one JSON line per request to standard output: every request (`full`), a sampled
+/// share (`sampled`, failed requests always), or none (`off`, the default).
+final class AccessLog: Sendable {
+    let spec: AccessLogSpec
+
+    init(spec: AccessLogSpec) {
+        self.spec = spec
+    }
+
+    func record(_ entry: AccessLogEntry, random: inout Xoshiro256StarStar) {
+        switch spec.mode {
+        case .off:
+            return
+        case .full:
+            break
+        case .sampled:
+            let failed = entry.status >= 500 || entry.error != nil
+            if !failed, Double.random(in: 0..<1, using: &random) >= spec.sampleRate { return }
+        }
+        var line = "{\"time\":\(Self.timestamp()),\"listener\":\(Self.quote(entry.listener)),\"method\":\(Self.quote(entry.method)),\"host\":\(Self.quote(entry.host)),\"target\":\(Self.quote(entry.target))"
+        line += ",\"route\":\(entry.route.map(Self.quote) ?? "null"),\"backend\":\(entry.backend.map(Self.quote) ?? "null"),\"endpoint\":\(entry.endpoint.map(Self.quote) ?? "null")"
+        line += ",\"status\":\(entry.status),\"duration_ms\":\(Double(entry.durationNanoseconds) / 1e6),\"bytes_in\":\(entry.bytesIn),\"bytes_out\":\(entry.bytesOut),\"heddle_error\":\(entry.error.map(Self.quote) ?? "null")}\n"
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(1, raw.baseAddress! + offset, raw.count - offset)
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+
+    /// Seconds since the Unix epoch, with milliseconds.
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return "\(now.tv_sec).\(String(format3(Int(now.tv_nsec) / 1_000_000)))"
+    }
+
+    private static func format3(_ value: Int) -> String {
+        value < 10 ? "00\(value)" : value < 100 ? "0\(value)" : "\(value)"
+    }
+
+    /// A JSON string literal.
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,246 @@
+import HeddleCore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import Prometheus
+import NIOPosix
+import ServiceLifecycle
+
+/// The data plane: event loops, one `LoopContext` each, the listeners, and the admin
+/// endpoint. Configuration comes in as validated `MeshConfig`s; each becomes a snapshot that
+/// every loop installs between requests.
+public final class ProxyServer: Sendable {
+    public let metrics: ProxyMetrics
+    let group: MultiThreadedEventLoopGroup
+    private let contexts: LoopContexts
+    private let logger: Logger
+    private let state: NIOLockedValueBox<State>
+    private let firstConfig: MeshConfig
+
+    private struct State {
+        var generation = 1
+        var config: MeshConfig
+        var listeners: [any Channel] = []
+        var admin: (any Channel)?
+        var draining = false
+        var ready = false
+        var boundAddresses: [String: SocketAddress] = [:]
+    }
+
+    /// Builds the event loops and installs `config` on each; call `start()` to bind.
+    public init(config: MeshConfig, workers: Int? = nil, metrics: ProxyMetrics = ProxyMetrics(), logger: Logger) async throws {
+        self.metrics = metrics
+        self.logger = logger
+        self.firstConfig = config
+        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, workers ?? System.coreCount))
+        let resolved = await Self.resolve(config, logger: logger)
+        let snapshot = ProxySnapshot(generation: 1, config: config, resolved: resolved)
+        let accessLog = AccessLog(spec: config.proxy.accessLog)
+        var map: [ObjectIdentifier: LoopContext] = [:]
+        var seed = UInt64.random(in: 0 ... .max)
+        for loop in group.makeIterator() {
+            seed &+= 0x9E37_79B9_7F4A_7C15
+            map[ObjectIdentifier(loop)] = LoopContext(eventLoop: loop, snapshot: snapshot, metrics: metrics, accessLog: accessLog, seed: seed)
+        }
+        contexts = LoopContexts(map)
+        state = NIOLockedValueBox(State(config: config))
+        metrics.configReloadsAccepted.increment()
+        for context in contexts.all {
+            try await context.eventLoop.submit { context.start() }.get()
+        }
+    }
+
+    /// The configuration in force.
+    public var config: MeshConfig { state.withLockedValue { $0.config } }
+
+    /// Where each listener is bound (`outbound`, `inbound`, gateway names, `admin`); useful
+    /// when the config asked for port 0.
+    public var boundAddresses: [String: SocketAddress] { state.withLockedValue { $0.boundAddresses } }
+
+    /// Binds every listener and the admin endpoint.
+    public func start() async throws {
+        let spec = firstConfig.proxy
+        var bound: [String: SocketAddress] = [:]
+        var channels: [any Channel] = []
+        do {
+            for listener in spec.routingListeners {
+                let channel = try await bind(listener.address, name: listener.name, protocol: listener.protocol, tcpService: listener.tcpService)
+                channels.append(channel)
+                bound[listener.name] = channel.localAddress
+            }
+            if let inbound = spec.inbound {
+                let channel = try await bind(inbound.address, name: "inbound", protocol: inbound.protocol, tcpService: inbound.protocol == .tcp ? ProxySnapshot.inboundAppName : nil)
+                channels.append(channel)
+                bound["inbound"] = channel.localAddress
+            }
+            let admin = try await AdminServer.bind(spec.admin, group: group, server: self)
+            bound["admin"] = admin.localAddress
+            state.withLockedValue {
+                $0.listeners = channels
+                $0.admin = admin
+                $0.boundAddresses = bound
+                $0.ready = true
+            }
+        } catch {
+            for channel in channels { try? await channel.close() }
+            throw error
+        }
+        for (name, address) in bound.sorted(by: { $0.key < $1.key }) {
+            logger.info("listening", metadata: ["listener": "\(name)", "address": "\(address)"])
+        }
+    }
+
+    private func bind(_ address: HostPort, name: String, protocol listenerProtocol: ListenerProtocol, tcpService: String?) async throws -> any Channel {
+        let contexts = self.contexts
+        let logger = self.logger
+        do {
+            return try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.allowRemoteHalfClosure, value: false)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        guard let context = contexts[channel.eventLoop] else { throw ChannelError.ioOnClosedChannel }
+                        let handler = ListenerPipeline.firstHandler(
+                            protocol: listenerProtocol, listener: name, tcpService: tcpService,
+                            context: context, logger: logger)
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
+                }
+                .bind(host: address.host, port: address.port)
+                .get()
+        } catch {
+            throw ProxyStartError(message: "cannot listen on \(address) for \(name): \(error)")
+        }
+    }
+
+    /// Validates nothing (the caller has): installs `config` on every loop. Requests in flight
+    /// finish on the snapshot they started with. Listener addresses are fixed at start.
+    public func apply(_ config: MeshConfig) async {
+        let resolved = await Self.resolve(config, logger: logger)
+        let generation = state.withLockedValue { state -> Int in
+            state.generation += 1
+            state.config = config
+            return state.generation
+        }
+        if config.proxy.routingListeners.map(\.address) != firstConfig.proxy.routingListeners.map(\.address)
+            || config.proxy.inbound?.address != firstConfig.proxy.inbound?.address || config.proxy.admin != firstConfig.proxy.admin {
+            logger.warning("listener addresses changed in the config; they take effect at the next restart")
+        }
+        install(ProxySnapshot(generation: generation, config: config, resolved: resolved))
+        metrics.configReloadsAccepted.increment()
+        logger.info("configuration applied", metadata: ["generation": "\(generation)"])
+    }
+
+    /// Re-resolves DNS names and installs a new snapshot when any address changed.
+    public func refreshDNS() async {
+        let config = self.config
+        let resolved = await Self.resolve(config, logger: logger)
+        guard let current = contexts.all.first else { return }
+        let existing = try? await current.eventLoop.submit { current.snapshot }.get()
+        let changed = existing.map { snapshot in
+            snapshot.services.contains { service in (resolved[service.name] ?? []) != service.endpoints }
+        } ?? true
+        guard changed else { return }
+        let generation = state.withLockedValue { state -> Int in
+            state.generation += 1
+            return state.generation
+        }
+        install(ProxySnapshot(generation: generation, config: config, resolved: resolved))
+        logger.info("endpoints changed after DNS refresh", metadata: ["generation": "\(generation)"])
+    }
+
+    /// Records a refused configuration in the metrics.
+    public func recordRefusedConfig() {
+        metrics.configReloadsRefused.increment()
+    }
+
+    private func install(_ snapshot: ProxySnapshot) {
+        for context in contexts.all {
+            context.eventLoop.execute { context.install(snapshot) }
+        }
+    }
+
+    var isReady: Bool { state.withLockedValue { $0.ready && !$0.draining } }
+
+    var currentGeneration: Int { state.withLockedValue { $0.generation } }
+
+    /// Stops accepting, lets connections finish their current request, and waits up to
+    /// `gracePeriod` for them; then closes what is left.
+    public func drain(gracePeriod: Duration) async {
+        let channels = state.withLockedValue { state -> [any Channel] in
+            state.draining = true
+            return state.listeners
+        }
+        for channel in channels { try? await channel.close() }
+        for context in contexts.all {
+            context.eventLoop.execute { context.beginDraining() }
+        }
+        let deadline = ContinuousClock.now + gracePeriod
+        while ContinuousClock.now < deadline {
+            var open = 0
+            for context in contexts.all {
+                open += (try? await context.eventLoop.submit { context.activeConnections }.get()) ?? 0
+            }
+            if open == 0 { break }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Closes the admin endpoint and every connection, and stops the event loops.
+    public func shutdown() async {
+        let admin = state.withLockedValue { $0.admin }
+        try? await admin?.close()
+        for context in contexts.all {
+            try? await context.eventLoop.submit { context.stop() }.get()
+        }
+        try? await group.shutdownGracefully()
+    }
+
+    static func resolve(_ config: MeshConfig, logger: Logger) async -> [String: [ResolvedEndpoint]] {
+        let targets = ProxySnapshot.targets(of: config)
+        return await withTaskGroup(of: (String, [ResolvedEndpoint]).self) { group in
+            for (service, endpoints) in targets {
+                group.addTask {
+                    var resolved: [ResolvedEndpoint] = []
+                    for endpoint in endpoints {
+                        do {
+                            for address in try DNSResolver.resolve(endpoint.address) {
+                                resolved.append(ResolvedEndpoint(address: address, weight: endpoint.weight, configured: endpoint.address))
+                            }
+                        } catch {
+                            logger.warning("endpoint not resolved", metadata: ["service": "\(service)", "error": "\(error)"])
+                        }
+                    }
+                    return (service, resolved)
+                }
+            }
+            var result: [String: [ResolvedEndpoint]] = [:]
+            for await (service, endpoints) in group { result[service] = endpoints }
+            return result
+        }
+    }
+}
+
+/// A listener that could not be bound, or another failure at start.
+public struct ProxyStartError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+/// The per-loop contexts, found by event loop. Each context is used only on its own loop,
+/// which is what makes sharing the map across threads sound.
+struct LoopContexts: @unchecked Sendable {
+    private let map: [ObjectIdentifier: LoopContext]
+    let all: [LoopContext]
+
+    init(_ map: [ObjectIdentifier: LoopContext]) {
+        self.map = map
+        all = Array(map.values)
+    }
+
+    subscript(loop: any EventLoop) -> LoopContext? {
+        map[ObjectIdentifier(loop)]
+    }
+}

@@ -1,0 +1,90 @@
+import HeddleCore
+import HeddlePolicy
+import NIOCore
+
+/// One immutable configuration in force: the validated config, each listener's compiled route
+/// table, and each service's resolved endpoints. Handlers read the snapshot of their event
+/// loop when a request starts and keep it to the end of that request.
+final class ProxySnapshot: Sendable {
+    /// Increases by one with every accepted load or reload.
+    let generation: Int
+    let config: MeshConfig
+    /// Route tables by listener name.
+    let routeTables: [String: RouteTable]
+    /// Services in `RouteTable.serviceNames` order.
+    let services: [ResolvedService]
+    let serviceIndex: [String: Int]
+
+    init(generation: Int, config: MeshConfig, resolved: [String: [ResolvedEndpoint]]) {
+        self.generation = generation
+        self.config = config
+        var tables: [String: RouteTable] = [:]
+        for listener in config.proxy.routingListeners {
+            tables[listener.name] = RouteTable(config: config, listener: listener.name)
+        }
+        let names = config.services.keys.sorted()
+        var services = names.map { name in
+            ResolvedService(name: name, spec: config.services[name]!, endpoints: resolved[name] ?? [])
+        }
+        if let inbound = config.proxy.inbound {
+            let app = ResolvedService(
+                name: Self.inboundAppName,
+                spec: ServiceSpec(endpoints: [EndpointSpec(address: inbound.appAddress)]),
+                endpoints: resolved[Self.inboundAppName] ?? [])
+            tables["inbound"] = RouteTable(everythingTo: services.count, serviceNames: names + [app.name], routeName: "inbound")
+            services.append(app)
+        }
+        routeTables = tables
+        self.services = services
+        serviceIndex = Dictionary(uniqueKeysWithValues: services.enumerated().map { ($1.name, $0) })
+    }
+
+    /// The inbound listener's local app, as a service; `@` keeps it apart from user services.
+    static let inboundAppName = "@app"
+
+    /// Every address to resolve: each service's endpoints, and the inbound app.
+    static func targets(of config: MeshConfig) -> [String: [EndpointSpec]] {
+        var targets = config.services.mapValues(\.endpoints)
+        if let inbound = config.proxy.inbound {
+            targets[inboundAppName] = [EndpointSpec(address: inbound.appAddress)]
+        }
+        return targets
+    }
+}
+
+/// A service with its endpoints resolved to socket addresses.
+struct ResolvedService: Sendable {
+    let name: String
+    let spec: ServiceSpec
+    let endpoints: [ResolvedEndpoint]
+
+    var balancerEndpoints: [BalancerEndpoint] {
+        endpoints.map { BalancerEndpoint(key: $0.key, weight: UInt32(clamping: $0.weight)) }
+    }
+
+    var algorithm: BalancerAlgorithm {
+        switch spec.loadBalancer.policy {
+        case .peakEWMA: .default
+        case .roundRobin: .roundRobin
+        case .leastRequest: .leastRequest
+        case .ringHash: .ringHash(minimumRingSize: 1024)
+        }
+    }
+}
+
+/// One address of a service endpoint.
+struct ResolvedEndpoint: Sendable, Hashable {
+    let address: SocketAddress
+    /// `ip:port`, the key of the endpoint's balancer stats and connection pool.
+    let key: String
+    let weight: Int
+    /// The endpoint as configured (a DNS name, or the same IP).
+    let configured: HostPort
+
+    init(address: SocketAddress, weight: Int, configured: HostPort) {
+        self.address = address
+        self.key = address.ipAddress.map { ip in ip.contains(":") ? "[\(ip)]:\(address.port ?? 0)" : "\(ip):\(address.port ?? 0)" } ?? address.description
+        self.weight = weight
+        self.configured = configured
+    }
+}

@@ -1,0 +1,230 @@
+import HeddleCore
+import HeddlePolicy
+import Logging
+import NIOCore
+import Prometheus
+import NIOPosix
+
+/// Relays an opaque TCP connection to an endpoint of the listener's TCP service, picked by the
+/// service's balancer: bytes both ways unchanged, backpressure both ways, half-close passed on.
+final class TCPProxyHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let loop: LoopContext
+    private let listener: String
+    private let serviceName: String
+    private let logger: Logger
+    private var context: ChannelHandlerContext?
+    private var upstream: TCPUpstreamHandler?
+    private var waiting: ByteBuffer?
+    private var metrics: TCPMetrics?
+    private var backend = -1
+    private var ticket: BalancerTicket?
+    private var started: UInt64 = 0
+    private var inputClosed = false
+
+    init(loop: LoopContext, listener: String, service: String, logger: Logger) {
+        self.loop = loop
+        self.listener = listener
+        self.serviceName = service
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        try? context.channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: true)
+        try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+        let snapshot = loop.snapshot
+        guard let index = snapshot.serviceIndex[serviceName] else {
+            refuse(.noRoute, "no TCP service '\(serviceName)' is configured")
+            return
+        }
+        backend = index
+        let service = snapshot.services[index]
+        let handles = loop.tcpMetrics(listener: listener, service: service.name == ProxySnapshot.inboundAppName ? "app" : service.name)
+        metrics = handles
+        handles.connections.increment()
+        started = NIODeadline.now().uptimeNanoseconds
+        let now = Instant(nanoseconds: started)
+        guard let picked = loop.balancers[index].pick(now: now, hash: nil, using: &loop.random), picked < service.endpoints.count else {
+            refuse(.noEndpoints, "service '\(service.name)' has no endpoint available")
+            return
+        }
+        ticket = loop.balancers[index].requestStarted(picked, now: now)
+        let endpoint = service.endpoints[picked]
+        let upstreamHandler = TCPUpstreamHandler(downstream: self)
+        let boundHandler = NIOLoopBound(upstreamHandler, eventLoop: context.eventLoop)
+        let boundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
+        ClientBootstrap(group: context.eventLoop)
+            .connectTimeout(.nanoseconds(snapshot.config.proxy.http.connectTimeout.nanosecondsClamped))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(boundHandler.value)
+                }
+            }
+            .connect(to: endpoint.address)
+            .whenComplete { result in
+                let handler = boundSelf.value
+                switch result {
+                case .success:
+                    handler.connected(boundHandler.value)
+                case .failure(let error):
+                    handler.refuse(.connectFailed, "cannot connect to \(endpoint.key): \(error)")
+                }
+            }
+    }
+
+    private func connected(_ handler: TCPUpstreamHandler) {
+        guard let context, context.channel.isActive else {
+            handler.close()
+            return
+        }
+        upstream = handler
+        if let bytes = waiting {
+            waiting = nil
+            handler.write(bytes)
+        }
+        if inputClosed { handler.closeOutput() }
+        try? context.channel.syncOptions?.setOption(.autoRead, value: true)
+        context.read()
+    }
+
+    private func refuse(_ reason: ProxyErrorReason, _ details: String) {
+        loop.metrics.recordError(reason)
+        logger.notice("tcp connection refused", metadata: ["listener": "\(listener)", "heddle_error": "\(reason.identifier)", "details": "\(details)"])
+        finishTicket()
+        context?.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        metrics?.bytesIn.increment(by: Int64(bytes.readableBytes))
+        if let upstream {
+            upstream.write(bytes)
+        } else if waiting == nil {
+            waiting = bytes
+        } else {
+            waiting!.writeBuffer(&bytes)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            inputClosed = true
+            upstream?.closeOutput()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        upstream?.setAutoRead(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finishTicket()
+        upstream?.close()
+        upstream = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    // Events from the upstream side.
+
+    func upstreamRead(_ bytes: ByteBuffer) {
+        metrics?.bytesOut.increment(by: Int64(bytes.readableBytes))
+        context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func upstreamInputClosed() {
+        context?.close(mode: .output, promise: nil)
+    }
+
+    func upstreamClosed() {
+        upstream = nil
+        context?.close(promise: nil)
+    }
+
+    func upstreamWritabilityChanged(_ writable: Bool) {
+        try? context?.channel.syncOptions?.setOption(.autoRead, value: writable)
+    }
+
+    private func finishTicket() {
+        guard let ticket, backend >= 0, backend < loop.balancers.count else { return }
+        self.ticket = nil
+        let now = NIODeadline.now().uptimeNanoseconds
+        loop.balancers[backend].requestFinished(ticket, now: Instant(nanoseconds: now), latency: .nanoseconds(Int64(clamping: now &- started)))
+    }
+}
+
+/// The upstream end of a TCP relay.
+final class TCPUpstreamHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var downstream: TCPProxyHandler?
+    private var context: ChannelHandlerContext?
+
+    init(downstream: TCPProxyHandler) {
+        self.downstream = downstream
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        downstream = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        downstream?.upstreamRead(unwrapInboundIn(data))
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            downstream?.upstreamInputClosed()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let owner = downstream
+        downstream = nil
+        owner?.upstreamClosed()
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        downstream?.upstreamWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func write(_ bytes: ByteBuffer) {
+        context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func setAutoRead(_ enabled: Bool) {
+        try? context?.channel.syncOptions?.setOption(.autoRead, value: enabled)
+    }
+
+    func closeOutput() {
+        context?.close(mode: .output, promise: nil)
+    }
+
+    func close() {
+        downstream = nil
+        context?.close(promise: nil)
+    }
+}

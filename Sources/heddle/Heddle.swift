@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `heddle`: one binary for every part of the mesh.
+@main
+struct Heddle: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "heddle",
+        abstract: "Heddle, a service mesh: proxy, demo and tools.",
+        subcommands: [ProxyCommand.self, DemoCommand.self]
+    )
+}
