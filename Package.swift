@@ -83,7 +83,7 @@ let package = Package(
         ),
         .testTarget(name: "HeddleCoreTests", dependencies: ["HeddleCore"], swiftSettings: strictSettings),
         .testTarget(name: "HeddlePolicyTests", dependencies: ["HeddlePolicy"], swiftSettings: strictSettings),
-        .testTarget(name: "HeddleHTTP1Tests", dependencies: ["HeddleHTTP1"], swiftSettings: strictSettings),
+        .testTarget(name: "HeddleHTTP1Tests", dependencies: ["HeddleHTTP1"], exclude: ["Corpus"], swiftSettings: strictSettings),
         .testTarget(
             name: "HeddleProxyTests",
             dependencies: [
@@ -94,7 +94,8 @@ let package = Package(
         ),
         .testTarget(
             name: "HeddleEndToEndTests",
-            dependencies: ["HeddleCore"],
+            dependencies: ["heddle"],
+            exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
     ]

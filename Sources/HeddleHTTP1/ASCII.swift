@@ -24,7 +24,6 @@ enum ASCII {
     static let semicolon: UInt8 = 0x3B
     static let equals: UInt8 = 0x3D
     static let questionMark: UInt8 = 0x3F
-    static let at: UInt8 = 0x40
     static let openBracket: UInt8 = 0x5B
     static let backslash: UInt8 = 0x5C
     static let closeBracket: UInt8 = 0x5D
@@ -83,11 +82,116 @@ enum ASCII {
         byte &- 0x41 < 26 ? byte | 0x20 : byte
     }
 
+    /// Whether `byte` is in the set of ASCII bytes whose bits are set in `low` (bytes 0–63)
+    /// and `high` (bytes 64–127).
     @inline(__always)
     private static func isIn(_ byte: UInt8, low: UInt64, high: UInt64) -> Bool {
-        if byte < 64 { return (low >> UInt64(byte)) & 1 == 1 }
-        if byte < 128 { return (high >> UInt64(byte &- 64)) & 1 == 1 }
-        return false
+        let mask = byte < 64 ? low : high
+        return byte < 128 && (mask >> UInt64(byte & 63)) & 1 == 1
+    }
+
+    // MARK: - Word-at-a-time scans
+
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// Whether some byte of `word` is below `limit` (at most 128); exact as a yes/no answer.
+    @inline(__always)
+    private static func hasByte(below limit: UInt8, in word: UInt64) -> Bool {
+        (word &- ones &* UInt64(limit)) & ~word & highBits != 0
+    }
+
+    /// Whether some byte of `word` equals `byte`; exact as a yes/no answer.
+    @inline(__always)
+    private static func hasByte(_ byte: UInt8, in word: UInt64) -> Bool {
+        hasByte(below: 1, in: word ^ (ones &* UInt64(byte)))
+    }
+
+    /// Whether some byte of `word` is 0x7F or above.
+    @inline(__always)
+    private static func hasByteFrom7F(in word: UInt64) -> Bool {
+        (word | (word &+ ones)) & highBits != 0
+    }
+
+    /// The offset of the first byte at or after `start` that is not `field-vchar`, SP or HTAB:
+    /// where a field value (or reason phrase) stops. Checks eight bytes at a time; the caller
+    /// guarantees a stopping byte (the line's CR) before the end.
+    @inline(__always)
+    static func endOfFieldValue(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var index = start
+        let wordsEnd = bytes.count - 8
+        while true {
+            if index <= wordsEnd {
+                let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                if !hasByte(below: space, in: word), !hasByte(0x7F, in: word) {
+                    index += 8
+                    continue
+                }
+            }
+            for _ in 0..<8 {
+                let byte = bytes[index]
+                guard isFieldVisibleChar(byte) || isWhitespace(byte) else { return index }
+                index += 1
+            }
+        }
+    }
+
+    /// The offset of the first byte at or after `start` that is not allowed in a request
+    /// target: where the target stops (at SP when it is valid). Checks eight bytes at a time;
+    /// the caller guarantees a stopping byte (the line's CR) before the end.
+    @inline(__always)
+    static func endOfTarget(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var index = start
+        let wordsEnd = bytes.count - 8
+        while true {
+            if index <= wordsEnd {
+                let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                if !hasByte(below: 0x21, in: word), !hasByteFrom7F(in: word), !hasByte(hash, in: word) {
+                    index += 8
+                    continue
+                }
+            }
+            for _ in 0..<8 {
+                guard isTargetChar(bytes[index]) else { return index }
+                index += 1
+            }
+        }
+    }
+
+    /// Whether `bytes[range]` equals `lowercase` ignoring ASCII case, where `lowercase` is
+    /// lowercase letters, digits and `-`, and `bytes[range]` holds field-name or field-value
+    /// bytes (no CTL), as every parsed name and value does. Then setting bit 0x20 maps only
+    /// the two cases of a letter to that lowercase letter and leaves digits and `-` alone, so
+    /// whole words compare at once.
+    @inline(__always)
+    static func equalsLowercase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercase: StaticString) -> Bool {
+        let count = lowercase.utf8CodeUnitCount
+        guard range.count == count, count > 0, let base = bytes.baseAddress else { return count == 0 && range.isEmpty }
+        let source = base + range.lowerBound
+        let literal = UnsafeRawPointer(lowercase.utf8Start)
+        switch count {
+        case 1:
+            return source.load(as: UInt8.self) | 0x20 == literal.load(as: UInt8.self)
+        case 2...3:
+            return source.loadUnaligned(as: UInt16.self) | 0x2020 == literal.loadUnaligned(as: UInt16.self)
+                && source.loadUnaligned(fromByteOffset: count - 2, as: UInt16.self) | 0x2020
+                    == literal.loadUnaligned(fromByteOffset: count - 2, as: UInt16.self)
+        case 4...7:
+            return source.loadUnaligned(as: UInt32.self) | 0x2020_2020 == literal.loadUnaligned(as: UInt32.self)
+                && source.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self) | 0x2020_2020
+                    == literal.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+        default:
+            let lowercaseBits = ones &* 0x20
+            var offset = 0
+            while offset + 8 < count {
+                guard source.loadUnaligned(fromByteOffset: offset, as: UInt64.self) | lowercaseBits
+                    == literal.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                else { return false }
+                offset += 8
+            }
+            return source.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) | lowercaseBits
+                == literal.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        }
     }
 
     /// The offset of the first LF in `bytes[start..<end]`, found with `memchr`.
@@ -98,29 +202,20 @@ enum ASCII {
         return base.distance(to: UnsafeRawPointer(found))
     }
 
-    /// Whether `bytes[range]` equals `lowercase` (lowercase ASCII) ignoring ASCII case.
-    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercase: StaticString) -> Bool {
-        guard range.count == lowercase.utf8CodeUnitCount else { return false }
-        return lowercase.withUTF8Buffer { literal in
+    /// Whether `bytes[range]`, which may hold any bytes, equals the UTF-8 of `lowercase`
+    /// ignoring ASCII case.
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercase: String) -> Bool {
+        let utf8 = lowercase.utf8
+        guard range.count == utf8.count else { return false }
+        func equal(_ expected: some Sequence<UInt8>) -> Bool {
             var index = range.lowerBound
-            for expected in literal {
-                guard lowercased(bytes[index]) == expected else { return false }
+            for byte in expected {
+                guard lowercased(bytes[index]) == byte else { return false }
                 index += 1
             }
             return true
         }
-    }
-
-    /// Whether `bytes[range]` equals the UTF-8 of `lowercase` ignoring ASCII case.
-    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercase: String) -> Bool {
-        let utf8 = lowercase.utf8
-        guard range.count == utf8.count else { return false }
-        var index = range.lowerBound
-        for expected in utf8 {
-            guard lowercased(bytes[index]) == expected else { return false }
-            index += 1
-        }
-        return true
+        return utf8.withContiguousStorageIfAvailable(equal) ?? equal(utf8)
     }
 
     /// Calls `body` with each element of the comma-separated list in `bytes[range]`, OWS

@@ -62,27 +62,29 @@ extension HTTP1Head {
     /// them must stay. For the same reason Content-Length and Transfer-Encoding — and Host,
     /// which routes the request — are never hop-by-hop even when Connection names them, which
     /// would otherwise let a client strip the framing of its own message. A proxy relaying an
-    /// upgrade keeps Upgrade and Connection on purpose; that is the caller's choice.
+    /// upgrade keeps Upgrade and Connection on purpose; that is the caller's choice. A field
+    /// of another head is never hop-by-hop here.
     public func isHopByHop(_ field: HTTP1Field) -> Bool {
-        bytes.withUnsafeReadableBytes { head in
-            let name = field.name
+        let name = field.name
+        guard name.upperBound <= bytes.readableBytes else { return false }
+        return bytes.withUnsafeReadableBytes { head in
             switch name.count {
-            case 2 where ASCII.equalsIgnoringCase(head, name, "te"),
-                 7 where ASCII.equalsIgnoringCase(head, name, "upgrade"),
-                 10 where ASCII.equalsIgnoringCase(head, name, "connection"),
-                 10 where ASCII.equalsIgnoringCase(head, name, "keep-alive"),
-                 16 where ASCII.equalsIgnoringCase(head, name, "proxy-connection"):
+            case 2 where ASCII.equalsLowercase(head, name, "te"),
+                 7 where ASCII.equalsLowercase(head, name, "upgrade"),
+                 10 where ASCII.equalsLowercase(head, name, "connection"),
+                 10 where ASCII.equalsLowercase(head, name, "keep-alive"),
+                 16 where ASCII.equalsLowercase(head, name, "proxy-connection"):
                 return true
-            case 4 where ASCII.equalsIgnoringCase(head, name, "host"),
-                 14 where ASCII.equalsIgnoringCase(head, name, "content-length"),
-                 17 where ASCII.equalsIgnoringCase(head, name, "transfer-encoding"):
+            case 4 where ASCII.equalsLowercase(head, name, "host"),
+                 14 where ASCII.equalsLowercase(head, name, "content-length"),
+                 17 where ASCII.equalsLowercase(head, name, "transfer-encoding"):
                 return false
             default:
                 break
             }
-            guard hasExtraConnectionOptions else { return false }
+            guard facts.hasExtraConnectionOptions else { return false }
             var named = false
-            for connection in fields where ASCII.equalsIgnoringCase(head, connection.name, "connection") {
+            for connection in fields where ASCII.equalsLowercase(head, connection.name, "connection") {
                 ASCII.forEachListElement(head, connection.value) { option in
                     named = Self.equalIgnoringCase(head, option, name)
                     return !named

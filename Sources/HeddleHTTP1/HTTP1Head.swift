@@ -14,114 +14,108 @@ public struct HTTP1Head: Sendable {
         case response
     }
 
-    /// Request or response.
-    public let kind: Kind
     /// The head exactly as received, from the start line through the final CRLF CRLF.
     public let bytes: ByteBuffer
-    /// The protocol version of the start line.
-    public let version: HTTP1Version
     /// The field lines in order.
     public let fields: [HTTP1Field]
+    /// Everything else the parse found, in a compact form that is cheap to copy.
+    let facts: HeadFacts
+
+    init(bytes: ByteBuffer, fields: [HTTP1Field], facts: HeadFacts) {
+        self.bytes = bytes
+        self.fields = fields
+        self.facts = facts
+    }
+
+    /// Request or response.
+    public var kind: Kind { facts.kind }
+    /// The protocol version of the start line.
+    public var version: HTTP1Version { facts.version }
 
     /// Requests: the method. Responses: the method of the request answered, as given to the
     /// parser.
-    public let methodKind: HTTPMethodKind
+    public var methodKind: HTTPMethodKind { facts.methodKind }
     /// Requests: the method token's bytes.
-    public let methodRange: Range<Int>
+    public var methodRange: Range<Int> { facts.method.range }
     /// Requests: the request target's bytes.
-    public let targetRange: Range<Int>
+    public var targetRange: Range<Int> { facts.target.range }
     /// Requests: the request target's form.
-    public let targetForm: HTTP1TargetForm
+    public var targetForm: HTTP1TargetForm { facts.targetForm }
     /// Requests in origin- or absolute-form: the path, up to `?` or the end of the target.
     /// Empty for an absolute-form target without a path (`http://host`).
-    public let pathRange: Range<Int>
+    public var pathRange: Range<Int> { facts.path.range }
     /// Requests in origin- or absolute-form with a `?`: the query after it.
-    public let queryRange: Range<Int>?
+    public var queryRange: Range<Int>? { facts.query?.range }
     /// Requests in absolute-form: the scheme, such as `http`.
-    public let schemeRange: Range<Int>?
+    public var schemeRange: Range<Int>? { facts.scheme?.range }
     /// Requests in absolute- or authority-form: the authority `host[:port]` of the target.
-    public let authorityRange: Range<Int>?
+    public var authorityRange: Range<Int>? { facts.authority?.range }
     /// Requests: the value of the Host field, absent in an HTTP/1.0 request without one.
-    public let hostRange: Range<Int>?
+    public var hostRange: Range<Int>? { facts.host?.range }
 
     /// Responses: the status code, 100–999.
-    public let statusCode: Int
+    public var statusCode: Int { Int(facts.statusCode) }
     /// Responses: the reason phrase's bytes (possibly empty).
-    public let reasonRange: Range<Int>
+    public var reasonRange: Range<Int> { facts.reason.range }
 
     /// How the body that follows this head is delimited.
-    public let bodyFraming: HTTP1BodyFraming
+    public var bodyFraming: HTTP1BodyFraming { facts.bodyFraming }
     /// Whether the connection stays open after this message: HTTP/1.1 unless Connection has
     /// `close`; HTTP/1.0 only with Connection `keep-alive` (and never after a body that ends at
     /// close).
-    public let keepAlive: Bool
+    public var keepAlive: Bool { facts.keepAlive }
     /// Requests: an HTTP/1.1 request with `Expect: 100-continue`.
-    public let expectsContinue: Bool
+    public var expectsContinue: Bool { facts.expectsContinue }
     /// Requests: an Upgrade field with an `upgrade` token in Connection. Responses: a 101, or a
     /// 2xx answer to CONNECT; after either the connection carries another protocol, so the
     /// caller stops framing HTTP/1 and relays bytes.
-    public let isUpgrade: Bool
-
-    /// The offset where the first field line starts: just after the start line's CRLF.
-    let fieldsStart: Int
-    /// Whether Connection names options other than `close`, `keep-alive` and `upgrade`, which
-    /// makes the fields they name hop-by-hop too.
-    let hasExtraConnectionOptions: Bool
-
-    init(
-        kind: Kind, bytes: ByteBuffer, version: HTTP1Version, fields: [HTTP1Field],
-        methodKind: HTTPMethodKind, methodRange: Range<Int>, target: TargetParts,
-        hostRange: Range<Int>?, statusCode: Int, reasonRange: Range<Int>,
-        framing: FramingFacts, fieldsStart: Int
-    ) {
-        self.kind = kind
-        self.bytes = bytes
-        self.version = version
-        self.fields = fields
-        self.methodKind = methodKind
-        self.methodRange = methodRange
-        targetRange = target.range
-        targetForm = target.form
-        pathRange = target.path
-        queryRange = target.query
-        schemeRange = target.scheme
-        authorityRange = target.authority
-        self.hostRange = hostRange
-        self.statusCode = statusCode
-        self.reasonRange = reasonRange
-        bodyFraming = framing.body
-        keepAlive = framing.keepAlive
-        expectsContinue = framing.expectsContinue
-        isUpgrade = framing.isUpgrade
-        hasExtraConnectionOptions = framing.hasExtraConnectionOptions
-        self.fieldsStart = fieldsStart
-    }
+    public var isUpgrade: Bool { facts.isUpgrade }
 
     /// Responses: a 1xx other than 101, after which the real response follows; forward it and
     /// parse the next head.
     public var isInterim: Bool {
-        kind == .response && statusCode >= 100 && statusCode < 200 && statusCode != 101
+        kind == .response && facts.statusCode < 200 && facts.statusCode != 101
     }
 }
 
-/// The parts of a request target, as ranges into the head.
-struct TargetParts {
-    var range: Range<Int>
-    var form: HTTP1TargetForm
-    var path: Range<Int>
-    var query: Range<Int>?
-    var scheme: Range<Int>?
-    var authority: Range<Int>?
+/// A range of a head's bytes in 32 bits per offset, which `HTTP1Limits.maxHeadBytes`
+/// guarantees are enough.
+struct Span: Sendable {
+    var start: UInt32
+    var end: UInt32
 
-    /// The parts of a response, which has no target.
-    static let none = TargetParts(range: 0..<0, form: .origin, path: 0..<0)
+    init(_ range: Range<Int>) {
+        start = UInt32(truncatingIfNeeded: range.lowerBound)
+        end = UInt32(truncatingIfNeeded: range.upperBound)
+    }
+
+    var range: Range<Int> { Int(start)..<Int(end) }
+
+    static let empty = Span(0..<0)
 }
 
-/// The framing facts derived from a head's fields.
-struct FramingFacts {
-    var body: HTTP1BodyFraming
-    var keepAlive: Bool
-    var expectsContinue: Bool
-    var isUpgrade: Bool
-    var hasExtraConnectionOptions: Bool
+/// What parsing a head found besides its bytes and fields.
+struct HeadFacts: Sendable {
+    var kind: HTTP1Head.Kind
+    var version = HTTP1Version.http1_1
+    var methodKind = HTTPMethodKind.other
+    var method = Span.empty
+    var target = Span.empty
+    var targetForm = HTTP1TargetForm.origin
+    var path = Span.empty
+    var query: Span?
+    var scheme: Span?
+    var authority: Span?
+    var host: Span?
+    var statusCode: UInt16 = 0
+    var reason = Span.empty
+    var bodyFraming = HTTP1BodyFraming.none
+    var keepAlive = false
+    var expectsContinue = false
+    var isUpgrade = false
+    /// Whether Connection names options other than `close`, `keep-alive` and `upgrade`, which
+    /// makes the fields they name hop-by-hop too.
+    var hasExtraConnectionOptions = false
+    /// The offset where the first field line starts: just after the start line's CRLF.
+    var fieldsStart: UInt32 = 0
 }

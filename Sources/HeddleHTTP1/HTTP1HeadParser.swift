@@ -9,6 +9,9 @@ import NIOCore
 /// the end of the head, so a head that trickles in one byte at a time costs linear work; the
 /// buffer must keep its start and only grow between calls. After `.head` or `.error` the parser
 /// is ready for the next message. Anything it cannot frame safely is an error, never a head.
+/// Empty lines before a request line are skipped (RFC 9112 §2.2); before a status line they
+/// are an error. A first byte that cannot start the start line (a TLS handshake, say) fails at
+/// once rather than after the buffer fills.
 ///
 /// `fields` is caller-owned storage: the parser empties it keeping its capacity and appends
 /// the head's field lines (its contents are unspecified after an error).
@@ -84,10 +87,7 @@ public struct HTTP1HeadParser: Sendable {
             // `start..<end` lies within the readable bytes, as the search found it there.
             let head = buffer.getSlice(at: buffer.readerIndex + start, length: end - start)!
             fields.removeAll(keepingCapacity: true)
-            switch HeadSyntax.parse(head, role: role, limits: limits, fields: &fields) {
-            case .success(let parsed): return .head(parsed, consumed: end)
-            case .failure(let error): return .error(error)
-            }
+            return HeadSyntax.parse(head, role: role, limits: limits, consumed: end, fields: &fields)
         }
     }
 

@@ -144,7 +144,7 @@ public enum HTTP1HeadWriter {
         let start = buffer.writerIndex
         do throws(HTTP1ParseError) {
             try head.bytes.withUnsafeReadableBytes { (source) throws(HTTP1ParseError) in
-                write(source, 0..<head.fieldsStart, into: &buffer)
+                write(source, 0..<Int(head.facts.fieldsStart), into: &buffer)
                 try writeFields(head, source: source, host: nil, shouldRemove: shouldRemove, into: &buffer)
             }
         } catch {
@@ -171,12 +171,10 @@ public enum HTTP1HeadWriter {
         }
         try validate(fields)
         buffer.writeString("HTTP/1.1 ")
-        buffer.writeBytes([
-            UInt8(truncatingIfNeeded: 0x30 + status / 100),
-            UInt8(truncatingIfNeeded: 0x30 + status / 10 % 10),
-            UInt8(truncatingIfNeeded: 0x30 + status % 10),
-            ASCII.space,
-        ])
+        buffer.writeInteger(UInt8(truncatingIfNeeded: 0x30 + status / 100))
+        buffer.writeInteger(UInt8(truncatingIfNeeded: 0x30 + status / 10 % 10))
+        buffer.writeInteger(UInt8(truncatingIfNeeded: 0x30 + status % 10))
+        buffer.writeInteger(ASCII.space)
         reason.write(to: &buffer)
         buffer.writeString("\r\n")
         for field in fields {
@@ -197,12 +195,13 @@ public enum HTTP1HeadWriter {
     private static func writeRequestLine(
         _ head: HTTP1Head, target: Target, source: UnsafeRawBufferPointer, into buffer: inout ByteBuffer
     ) {
-        let versionAndLineEnd = (head.fieldsStart - 10)..<head.fieldsStart
+        let startLine = 0..<Int(head.facts.fieldsStart)
+        let versionAndLineEnd = (startLine.upperBound - 10)..<startLine.upperBound
         switch target {
         case .original:
-            write(source, 0..<head.fieldsStart, into: &buffer)
+            write(source, startLine, into: &buffer)
         case .originForm where head.targetForm != .absolute:
-            write(source, 0..<head.fieldsStart, into: &buffer)
+            write(source, startLine, into: &buffer)
         case .originForm:
             write(source, head.methodRange, into: &buffer)
             buffer.writeInteger(ASCII.space)
@@ -235,7 +234,7 @@ public enum HTTP1HeadWriter {
             let lineStart = field.name.lowerBound
             let removed = shouldRemove(field)
             if removed, isFramingOrHost(source, field.name) { throw .forbiddenFieldEdit }
-            let replaced = !removed && host != nil && ASCII.equalsIgnoringCase(source, field.name, "host")
+            let replaced = !removed && host != nil && ASCII.equalsLowercase(source, field.name, "host")
             if removed || replaced {
                 if let start = runStart {
                     write(source, start..<lineStart, into: &buffer)
@@ -277,9 +276,9 @@ public enum HTTP1HeadWriter {
     // MARK: - Validation
 
     private static func isFramingOrHost(_ bytes: UnsafeRawBufferPointer, _ name: Range<Int>) -> Bool {
-        ASCII.equalsIgnoringCase(bytes, name, "content-length")
-            || ASCII.equalsIgnoringCase(bytes, name, "transfer-encoding")
-            || ASCII.equalsIgnoringCase(bytes, name, "host")
+        ASCII.equalsLowercase(bytes, name, "content-length")
+            || ASCII.equalsLowercase(bytes, name, "transfer-encoding")
+            || ASCII.equalsLowercase(bytes, name, "host")
     }
 
     private static func validate(_ fields: [Field]) throws(HTTP1ParseError) {

@@ -8,108 +8,100 @@ enum HeadRole {
 
 /// The syntax and framing rules of one complete head (RFC 9112 §2–§7, RFC 9110 §5–§7).
 ///
-/// The head scan guarantees that the bytes end with CRLF CRLF at the first empty line and that
-/// every LF follows a CR, so each loop here stops at a CR before the end without bounds checks.
+/// The head search guarantees that the bytes end with CRLF CRLF at the first empty line and
+/// that every LF follows a CR, so each loop here stops at a CR before the end without bounds
+/// checks.
 struct HeadSyntax {
     /// The largest body length accepted, in Content-Length or a chunk size.
     static let maxBodyLength: UInt64 = 1 << 62
 
     private let bytes: UnsafeRawBufferPointer
     private var index = 0
+    private var facts: HeadFacts
 
     private var contentLength: UInt64?
     private var transferCodings = TransferCodings()
     private var hostCount = 0
-    private var hostRange: Range<Int>?
     private var connectionClose = false
     private var connectionKeepAlive = false
     private var connectionUpgrade = false
-    private var extraConnectionOptions = false
     private var expectsContinue = false
     private var hasUpgradeField = false
 
-    private init(bytes: UnsafeRawBufferPointer) {
+    private init(bytes: UnsafeRawBufferPointer, kind: HTTP1Head.Kind) {
         self.bytes = bytes
+        facts = HeadFacts(kind: kind)
     }
 
-    /// Parses `head`, the bytes of one complete head, appending its field lines to `fields`.
+    /// Parses `head`, the bytes of one complete head that took `consumed` bytes of input,
+    /// appending its field lines to `fields`.
     static func parse(
-        _ head: ByteBuffer, role: HeadRole, limits: HTTP1Limits, fields: inout [HTTP1Field]
-    ) -> Result<HTTP1Head, HTTP1ParseError> {
-        head.withUnsafeReadableBytes { bytes in
-            Result { () throws(HTTP1ParseError) -> HTTP1Head in
-                var syntax = HeadSyntax(bytes: bytes)
+        _ head: ByteBuffer, role: HeadRole, limits: HTTP1Limits, consumed: Int, fields: inout [HTTP1Field]
+    ) -> HTTP1ParseResult {
+        let parsed = head.withUnsafeReadableBytes { bytes in
+            Result { () throws(HTTP1ParseError) -> HeadFacts in
                 switch role {
                 case .request:
-                    return try syntax.parseRequest(head, limits: limits, fields: &fields)
+                    var syntax = HeadSyntax(bytes: bytes, kind: .request)
+                    try syntax.parseRequest(limits: limits, fields: &fields)
+                    return syntax.facts
                 case .response(let requestMethod):
-                    return try syntax.parseResponse(head, requestMethod: requestMethod, limits: limits, fields: &fields)
+                    var syntax = HeadSyntax(bytes: bytes, kind: .response)
+                    try syntax.parseResponse(requestMethod: requestMethod, limits: limits, fields: &fields)
+                    return syntax.facts
                 }
             }
+        }
+        switch parsed {
+        case .success(let facts): return .head(HTTP1Head(bytes: head, fields: fields, facts: facts), consumed: consumed)
+        case .failure(let error): return .error(error)
         }
     }
 
     // MARK: - Requests
 
-    private mutating func parseRequest(
-        _ head: ByteBuffer, limits: HTTP1Limits, fields: inout [HTTP1Field]
-    ) throws(HTTP1ParseError) -> HTTP1Head {
+    private mutating func parseRequest(limits: HTTP1Limits, fields: inout [HTTP1Field]) throws(HTTP1ParseError) {
         while ASCII.isTokenChar(bytes[index]) { index += 1 }
-        let methodRange = 0..<index
-        guard !methodRange.isEmpty, bytes[index] == ASCII.space else { throw lineError(.invalidRequestLine) }
+        let method = 0..<index
+        guard !method.isEmpty, bytes[index] == ASCII.space else { throw lineError(.invalidRequestLine) }
         index += 1
         let targetStart = index
-        while bytes[index] != ASCII.space, bytes[index] != ASCII.carriageReturn {
-            guard ASCII.isTargetChar(bytes[index]) else { throw .invalidTarget }
-            index += 1
-        }
-        let targetRange = targetStart..<index
-        guard !targetRange.isEmpty, bytes[index] == ASCII.space else { throw lineError(.invalidRequestLine) }
+        index = ASCII.endOfTarget(bytes, from: index)
+        let target = targetStart..<index
+        guard bytes[index] == ASCII.space || bytes[index] == ASCII.carriageReturn else { throw .invalidTarget }
+        guard !target.isEmpty, bytes[index] == ASCII.space else { throw lineError(.invalidRequestLine) }
         index += 1
         let (major, minor) = try parseVersion(else: .invalidRequestLine)
         guard bytes[index] == ASCII.carriageReturn else { throw .invalidRequestLine }
         try expectLineEnd()
-
-        let methodKind = HTTPMethodKind(bytes, methodRange)
-        let version: HTTP1Version
         switch (major, minor) {
-        case (1, 0): version = .http1_0
-        case (1, 1): version = .http1_1
-        case (2, 0) where isHTTP2Preface(method: methodRange, target: targetRange):
-            throw .http2Preface
+        case (1, 0): facts.version = .http1_0
+        case (1, 1): facts.version = .http1_1
+        case (2, 0) where isHTTP2Preface(method: method, target: target): throw .http2Preface
         default: throw .unsupportedVersion
         }
-        let target = try parseTarget(targetRange, method: methodKind)
-        let fieldsStart = index
+        facts.methodKind = HTTPMethodKind(bytes, method)
+        facts.method = Span(method)
+        try parseTarget(target)
+        facts.fieldsStart = UInt32(truncatingIfNeeded: index)
         try parseFields(limits: limits, fields: &fields)
 
         guard hostCount <= 1 else { throw .multipleHost }
-        guard hostCount == 1 || version == .http1_0 else { throw .missingHost }
-        if let hostRange, !ASCII.isValidAuthority(bytes, hostRange, requirePort: false, allowEmpty: true) {
+        guard hostCount == 1 || facts.version == .http1_0 else { throw .missingHost }
+        if let host = facts.host, !ASCII.isValidAuthority(bytes, host.range, requirePort: false, allowEmpty: true) {
             throw .invalidHost
         }
-        let body: HTTP1BodyFraming
         if transferCodings.isPresent {
-            try checkTransferEncodingAllowed(version: version)
+            try checkTransferEncodingAllowed()
             guard transferCodings.isSingleChunked else { throw .unsupportedTransferEncoding }
-            body = .chunked
+            facts.bodyFraming = .chunked
         } else if let contentLength {
-            body = .contentLength(contentLength)
-        } else {
-            body = .none
+            facts.bodyFraming = .contentLength(contentLength)
         }
-        let framing = FramingFacts(
-            body: body,
-            keepAlive: keepAlive(version: version),
-            expectsContinue: expectsContinue && version == .http1_1,
-            isUpgrade: hasUpgradeField && connectionUpgrade && version == .http1_1,
-            hasExtraConnectionOptions: extraConnectionOptions
-        )
-        return HTTP1Head(
-            kind: .request, bytes: head, version: version, fields: fields,
-            methodKind: methodKind, methodRange: methodRange, target: target, hostRange: hostRange,
-            statusCode: 0, reasonRange: 0..<0, framing: framing, fieldsStart: fieldsStart
-        )
+        let isHTTP11 = facts.version == .http1_1
+        facts.keepAlive = keepAlive()
+        facts.expectsContinue = expectsContinue && isHTTP11
+        facts.isUpgrade = hasUpgradeField && connectionUpgrade && isHTTP11
     }
 
     /// Whether the request line is `PRI * HTTP/2.0`, the start of the HTTP/2 connection preface
@@ -119,21 +111,28 @@ struct HeadSyntax {
             && bytes[2] == UInt8(ascii: "I") && target.count == 1 && bytes[target.lowerBound] == ASCII.asterisk
     }
 
-    /// The parts of the target in `range` (RFC 9112 §3.2), checked against the method.
-    private func parseTarget(_ range: Range<Int>, method: HTTPMethodKind) throws(HTTP1ParseError) -> TargetParts {
+    /// Records the parts of the target in `range` (RFC 9112 §3.2), checked against the method.
+    private mutating func parseTarget(_ range: Range<Int>) throws(HTTP1ParseError) {
+        facts.target = Span(range)
         let end = range.upperBound
-        if method == .connect {
+        if facts.methodKind == .connect {
             guard ASCII.isValidAuthority(bytes, range, requirePort: true, allowEmpty: false) else { throw .invalidTarget }
-            return TargetParts(range: range, form: .authority, path: end..<end, authority: range)
+            facts.targetForm = .authority
+            facts.path = Span(end..<end)
+            facts.authority = Span(range)
+            return
         }
         let first = bytes[range.lowerBound]
         if first == ASCII.slash {
-            let (path, query) = splitQuery(range)
-            return TargetParts(range: range, form: .origin, path: path, query: query)
+            facts.targetForm = .origin
+            splitQuery(range)
+            return
         }
         if first == ASCII.asterisk, range.count == 1 {
-            guard method == .options else { throw .invalidTarget }
-            return TargetParts(range: range, form: .asterisk, path: end..<end)
+            guard facts.methodKind == .options else { throw .invalidTarget }
+            facts.targetForm = .asterisk
+            facts.path = Span(end..<end)
+            return
         }
         guard ASCII.isAlpha(first) else { throw .invalidTarget }
         var index = range.lowerBound + 1
@@ -147,87 +146,77 @@ struct HeadSyntax {
         while index < end, bytes[index] != ASCII.slash, bytes[index] != ASCII.questionMark { index += 1 }
         let authority = authorityStart..<index
         guard ASCII.isValidAuthority(bytes, authority, requirePort: false, allowEmpty: false) else { throw .invalidTarget }
-        let (path, query) = splitQuery(index..<end)
-        return TargetParts(range: range, form: .absolute, path: path, query: query, scheme: scheme, authority: authority)
+        facts.targetForm = .absolute
+        facts.scheme = Span(scheme)
+        facts.authority = Span(authority)
+        splitQuery(index..<end)
     }
 
     private func isSchemeChar(_ byte: UInt8) -> Bool {
         ASCII.isAlpha(byte) || ASCII.isDigit(byte) || byte == 0x2B || byte == 0x2D || byte == ASCII.period
     }
 
-    /// `range` split at its first `?` into path and query.
-    private func splitQuery(_ range: Range<Int>) -> (path: Range<Int>, query: Range<Int>?) {
+    /// Records `range` split at its first `?` as the path and query.
+    private mutating func splitQuery(_ range: Range<Int>) {
         var index = range.lowerBound
         while index < range.upperBound, bytes[index] != ASCII.questionMark { index += 1 }
-        guard index < range.upperBound else { return (range, nil) }
-        return (range.lowerBound..<index, (index + 1)..<range.upperBound)
+        facts.path = Span(range.lowerBound..<index)
+        if index < range.upperBound {
+            facts.query = Span((index + 1)..<range.upperBound)
+        }
     }
 
     // MARK: - Responses
 
     private mutating func parseResponse(
-        _ head: ByteBuffer, requestMethod: HTTPMethodKind, limits: HTTP1Limits, fields: inout [HTTP1Field]
-    ) throws(HTTP1ParseError) -> HTTP1Head {
+        requestMethod: HTTPMethodKind, limits: HTTP1Limits, fields: inout [HTTP1Field]
+    ) throws(HTTP1ParseError) {
         let (major, minor) = try parseVersion(else: .invalidStatusLine)
         guard bytes[index] == ASCII.space else { throw lineError(.invalidStatusLine) }
         index += 1
-        var statusCode = 0
+        var statusCode: UInt16 = 0
         for _ in 0..<3 {
             guard ASCII.isDigit(bytes[index]) else { throw lineError(.invalidStatusLine) }
-            statusCode = statusCode * 10 + Int(bytes[index] &- 0x30)
+            statusCode = statusCode * 10 + UInt16(bytes[index] &- 0x30)
             index += 1
         }
         guard statusCode >= 100 else { throw .invalidStatusLine }
-        var reasonRange = index..<index
+        var reason = index..<index
         if bytes[index] == ASCII.space {
             index += 1
             let reasonStart = index
-            while bytes[index] != ASCII.carriageReturn {
-                guard ASCII.isFieldVisibleChar(bytes[index]) || ASCII.isWhitespace(bytes[index]) else {
-                    throw .invalidStatusLine
-                }
-                index += 1
-            }
-            reasonRange = reasonStart..<index
+            index = ASCII.endOfFieldValue(bytes, from: index)
+            reason = reasonStart..<index
         }
         guard bytes[index] == ASCII.carriageReturn else { throw .invalidStatusLine }
         try expectLineEnd()
-        let version: HTTP1Version
         switch (major, minor) {
-        case (1, 0): version = .http1_0
-        case (1, 1): version = .http1_1
+        case (1, 0): facts.version = .http1_0
+        case (1, 1): facts.version = .http1_1
         default: throw .unsupportedVersion
         }
-        let fieldsStart = index
+        facts.methodKind = requestMethod
+        facts.statusCode = statusCode
+        facts.reason = Span(reason)
+        facts.fieldsStart = UInt32(truncatingIfNeeded: index)
         try parseFields(limits: limits, fields: &fields)
 
         if transferCodings.isPresent {
-            try checkTransferEncodingAllowed(version: version)
+            try checkTransferEncodingAllowed()
             guard transferCodings.isChunkedLastIfPresent else { throw .unsupportedTransferEncoding }
         }
         let isSuccessfulConnect = requestMethod == .connect && statusCode >= 200 && statusCode < 300
-        let body: HTTP1BodyFraming
         if requestMethod == .head || statusCode < 200 || statusCode == 204 || statusCode == 304 || isSuccessfulConnect {
-            body = .none
+            facts.bodyFraming = .none
         } else if transferCodings.isPresent {
-            body = transferCodings.chunkedCount == 1 ? .chunked : .untilClose
+            facts.bodyFraming = transferCodings.chunkedCount == 1 ? .chunked : .untilClose
         } else if let contentLength {
-            body = .contentLength(contentLength)
+            facts.bodyFraming = .contentLength(contentLength)
         } else {
-            body = .untilClose
+            facts.bodyFraming = .untilClose
         }
-        let framing = FramingFacts(
-            body: body,
-            keepAlive: body != .untilClose && keepAlive(version: version),
-            expectsContinue: false,
-            isUpgrade: statusCode == 101 || isSuccessfulConnect,
-            hasExtraConnectionOptions: extraConnectionOptions
-        )
-        return HTTP1Head(
-            kind: .response, bytes: head, version: version, fields: fields,
-            methodKind: requestMethod, methodRange: 0..<0, target: .none, hostRange: nil,
-            statusCode: statusCode, reasonRange: reasonRange, framing: framing, fieldsStart: fieldsStart
-        )
+        facts.keepAlive = facts.bodyFraming != .untilClose && keepAlive()
+        facts.isUpgrade = statusCode == 101 || isSuccessfulConnect
     }
 
     // MARK: - Shared rules
@@ -262,46 +251,41 @@ struct HeadSyntax {
 
     /// Parses field lines up to the empty line that ends the head (RFC 9112 §5, RFC 9110 §5.5).
     private mutating func parseFields(limits: HTTP1Limits, fields: inout [HTTP1Field]) throws(HTTP1ParseError) {
-        while bytes[index] != ASCII.carriageReturn {
-            guard !ASCII.isWhitespace(bytes[index]) else { throw .obsoleteLineFolding }
-            let nameStart = index
-            while ASCII.isTokenChar(bytes[index]) { index += 1 }
-            let name = nameStart..<index
-            guard bytes[index] == ASCII.colon else { throw nameError() }
+        var position = index
+        while bytes[position] != ASCII.carriageReturn {
+            guard !ASCII.isWhitespace(bytes[position]) else { throw .obsoleteLineFolding }
+            let nameStart = position
+            while ASCII.isTokenChar(bytes[position]) { position += 1 }
+            let name = nameStart..<position
+            guard bytes[position] == ASCII.colon else { throw nameError(at: position) }
             guard !name.isEmpty else { throw .invalidHeaderName }
-            index += 1
-            while ASCII.isWhitespace(bytes[index]) { index += 1 }
-            let valueStart = index
-            var valueEnd = index
-            while bytes[index] != ASCII.carriageReturn {
-                let byte = bytes[index]
-                if ASCII.isFieldVisibleChar(byte) {
-                    index += 1
-                    valueEnd = index
-                } else if ASCII.isWhitespace(byte) {
-                    index += 1
-                } else {
-                    throw .invalidHeaderValue
-                }
-            }
-            try expectLineEnd()
+            position += 1
+            while ASCII.isWhitespace(bytes[position]) { position += 1 }
+            let valueStart = position
+            position = ASCII.endOfFieldValue(bytes, from: position)
+            guard bytes[position] == ASCII.carriageReturn else { throw .invalidHeaderValue }
+            guard bytes[position + 1] == ASCII.lineFeed else { throw .bareCarriageReturn }
+            var valueEnd = position
+            while valueEnd > valueStart, ASCII.isWhitespace(bytes[valueEnd - 1]) { valueEnd -= 1 }
+            position += 2
             guard fields.count < limits.maxHeaderCount else { throw .tooManyHeaders }
             let value = valueStart..<valueEnd
             fields.append(HTTP1Field(name: name, value: value))
             try noteField(name: name, value: value)
         }
+        index = position
         try expectLineEnd()
     }
 
-    /// The error for a field name that stops at something other than a colon.
-    private func nameError() -> HTTP1ParseError {
-        switch bytes[index] {
+    /// The error for a field name that stops at `position`, on something other than a colon.
+    private func nameError(at position: Int) -> HTTP1ParseError {
+        switch bytes[position] {
         case ASCII.space, ASCII.horizontalTab:
-            var next = index
+            var next = position
             while ASCII.isWhitespace(bytes[next]) { next += 1 }
             return bytes[next] == ASCII.colon ? .whitespaceBeforeColon : .invalidHeaderName
         case ASCII.carriageReturn:
-            return lineError(.headerWithoutColon)
+            return lineError(.headerWithoutColon, at: position)
         default:
             return .invalidHeaderName
         }
@@ -310,18 +294,18 @@ struct HeadSyntax {
     /// Records what a field that framing, routing or connection handling depends on says.
     private mutating func noteField(name: Range<Int>, value: Range<Int>) throws(HTTP1ParseError) {
         switch name.count {
-        case 4 where ASCII.equalsIgnoringCase(bytes, name, "host"):
+        case 4 where facts.kind == .request && ASCII.equalsLowercase(bytes, name, "host"):
             hostCount += 1
-            hostRange = value
-        case 6 where ASCII.equalsIgnoringCase(bytes, name, "expect"):
-            if ASCII.equalsIgnoringCase(bytes, value, "100-continue") { expectsContinue = true }
-        case 7 where ASCII.equalsIgnoringCase(bytes, name, "upgrade"):
+            facts.host = Span(value)
+        case 6 where ASCII.equalsLowercase(bytes, name, "expect"):
+            if ASCII.equalsLowercase(bytes, value, "100-continue") { expectsContinue = true }
+        case 7 where ASCII.equalsLowercase(bytes, name, "upgrade"):
             hasUpgradeField = true
-        case 10 where ASCII.equalsIgnoringCase(bytes, name, "connection"):
+        case 10 where ASCII.equalsLowercase(bytes, name, "connection"):
             noteConnectionOptions(value)
-        case 14 where ASCII.equalsIgnoringCase(bytes, name, "content-length"):
+        case 14 where ASCII.equalsLowercase(bytes, name, "content-length"):
             try noteContentLength(value)
-        case 17 where ASCII.equalsIgnoringCase(bytes, name, "transfer-encoding"):
+        case 17 where ASCII.equalsLowercase(bytes, name, "transfer-encoding"):
             transferCodings.note(bytes, value)
         default:
             break
@@ -347,14 +331,14 @@ struct HeadSyntax {
 
     private mutating func noteConnectionOptions(_ value: Range<Int>) {
         ASCII.forEachListElement(bytes, value) { option in
-            if ASCII.equalsIgnoringCase(bytes, option, "close") {
+            if ASCII.equalsLowercase(bytes, option, "close") {
                 connectionClose = true
-            } else if ASCII.equalsIgnoringCase(bytes, option, "keep-alive") {
+            } else if ASCII.equalsLowercase(bytes, option, "keep-alive") {
                 connectionKeepAlive = true
-            } else if ASCII.equalsIgnoringCase(bytes, option, "upgrade") {
+            } else if ASCII.equalsLowercase(bytes, option, "upgrade") {
                 connectionUpgrade = true
             } else if !option.isEmpty {
-                extraConnectionOptions = true
+                facts.hasExtraConnectionOptions = true
             }
             return true
         }
@@ -363,13 +347,13 @@ struct HeadSyntax {
     /// Transfer-Encoding is not allowed in HTTP/1.0 (RFC 9112 §6.1) nor with Content-Length
     /// (RFC 9112 §6.3: rejected here for responses too, since the bytes are forwarded as
     /// received and an upstream or client might honour the Content-Length).
-    private func checkTransferEncodingAllowed(version: HTTP1Version) throws(HTTP1ParseError) {
-        guard version == .http1_1 else { throw .transferEncodingInHTTP10 }
+    private func checkTransferEncodingAllowed() throws(HTTP1ParseError) {
+        guard facts.version == .http1_1 else { throw .transferEncodingInHTTP10 }
         guard contentLength == nil else { throw .contentLengthWithTransferEncoding }
     }
 
-    private func keepAlive(version: HTTP1Version) -> Bool {
-        switch version {
+    private func keepAlive() -> Bool {
+        switch facts.version {
         case .http1_1: !connectionClose
         case .http1_0: connectionKeepAlive && !connectionClose
         }
@@ -402,7 +386,7 @@ private struct TransferCodings {
         isPresent = true
         ASCII.forEachListElement(bytes, value) { coding in
             count += 1
-            if ASCII.equalsIgnoringCase(bytes, coding, "chunked") {
+            if ASCII.equalsLowercase(bytes, coding, "chunked") {
                 chunkedCount += 1
                 lastIsChunked = true
             } else if !coding.isEmpty, coding.allSatisfy({ ASCII.isTokenChar(bytes[$0]) }) {

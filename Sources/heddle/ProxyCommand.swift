@@ -26,6 +26,9 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(help: "Event loop threads (default: one per core).")
     var workers: Int?
 
+    @Option(help: ArgumentHelp("Seed for balancing and traffic splits, for reproducible runs.", visibility: .hidden))
+    var randomSeed: UInt64?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -46,7 +49,7 @@ struct ProxyCommand: AsyncParsableCommand {
         if let workers, workers < 1 {
             throw ValidationError("--workers must be at least 1")
         }
-        let server = try await ProxyServer(config: loaded, workers: workers, logger: logger)
+        let server = try await ProxyServer(config: loaded, workers: workers, randomSeed: randomSeed, logger: logger)
         let (reloads, continuation) = AsyncStream<Void>.makeStream()
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let signalTask = Task {

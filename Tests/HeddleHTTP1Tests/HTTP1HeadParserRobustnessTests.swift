@@ -252,5 +252,22 @@ struct HTTP1HeadParserRobustnessTests {
         var parser = HTTP1HeadParser(limits: limits)
         let again = parse(&parser, head.bytes, role, &fields)
         #expect(again.head?.summary == head.summary)
+        // Writing it unedited gives its bytes back; dropping hop-by-hop fields gives a head
+        // that still parses, with the same framing.
+        var unedited = ByteBuffer()
+        var stripped = ByteBuffer()
+        switch role {
+        case .request:
+            try HTTP1HeadWriter.writeRequestHead(head, into: &unedited)
+            try HTTP1HeadWriter.writeRequestHead(head, removingFieldsWhere: head.isHopByHop, into: &stripped)
+        case .response:
+            try HTTP1HeadWriter.writeResponseHead(head, into: &unedited)
+            try HTTP1HeadWriter.writeResponseHead(head, removingFieldsWhere: head.isHopByHop, into: &stripped)
+        }
+        #expect(unedited == head.bytes)
+        var strippedParser = HTTP1HeadParser(limits: limits)
+        let reparsed = try #require(parse(&strippedParser, stripped, role, &fields).head)
+        #expect(reparsed.bodyFraming == head.bodyFraming)
+        #expect(!reparsed.fields.contains(where: reparsed.isHopByHop))
     }
 }

@@ -163,7 +163,13 @@ enum HTTPRouteSpecDecoder {
         var modifier = HeaderModifier(set: values("set"), add: values("add"))
         for item in node.child("remove")?.list() ?? [] {
             guard let name = item.string() else { continue }
-            if isToken(name) { modifier.remove.append(name.lowercased()) } else { item.fail("'\(name)' is not a valid header name") }
+            if !isToken(name) {
+                item.fail("'\(name)' is not a valid header name")
+            } else if ["content-length", "transfer-encoding", "host"].contains(name.lowercased()) {
+                item.fail("'\(name)' frames or routes the message and cannot be removed by a route")
+            } else {
+                modifier.remove.append(name.lowercased())
+            }
         }
         return modifier
     }
@@ -190,7 +196,8 @@ enum HTTPRouteSpecDecoder {
                 } else {
                     path.fail("replacePrefixMatch is required for type ReplacePrefixMatch")
                 }
-                let prefixOnly = !rule.matches.isEmpty && rule.matches.allSatisfy { $0.path.kind == .prefix }
+                // No matches means one PathPrefix "/" match.
+                let prefixOnly = rule.matches.allSatisfy { $0.path.kind == .prefix }
                 if !prefixOnly { path.fail("ReplacePrefixMatch needs every match of the rule to have a PathPrefix path") }
             default:
                 path.fail("type must be ReplaceFullPath or ReplacePrefixMatch")

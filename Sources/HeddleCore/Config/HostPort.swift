@@ -26,7 +26,7 @@ public struct HostPort: Hashable, Sendable, Codable, CustomStringConvertible {
             portPart = text[text.index(after: colon)...]
             guard !hostPart.contains(":") else { return nil }
         }
-        guard !hostPart.isEmpty, portPart.allSatisfy(\.isASCII), let port = Int(portPart), (0...65535).contains(port)
+        guard !hostPart.isEmpty, !portPart.isEmpty, portPart.allSatisfy({ $0.isASCII && $0.isNumber }), let port = Int(portPart), (0...65535).contains(port)
         else { return nil }
         guard hostPart.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-.:_".contains($0)) })
         else { return nil }

@@ -68,11 +68,16 @@ public struct MeshConfig: Sendable, Encodable {
                 }
             }
         }
-        for listener in config.proxy.routingListeners {
+        let proxyReference = resources.first { $0.kind == .proxy }?.reference ?? "Proxy"
+        for (index, listener) in config.proxy.routingListeners.enumerated() {
             guard let name = listener.tcpService else { continue }
-            let path = listener.name == "outbound" ? "spec.outbound.tcpService" : "spec.gateways[\(listener.name)].tcpService"
-            if config.services[name] == nil {
-                errors.append(ConfigError(resource: "Proxy", path: path, reason: "service '\(name)' is not defined"))
+            let path = index == 0 ? "spec.outbound.tcpService" : "spec.gateways[\(index - 1)].tcpService"
+            if let service = config.services[name] {
+                if service.protocol != .tcp {
+                    errors.append(ConfigError(resource: proxyReference, path: path, reason: "service '\(name)' must have protocol tcp to carry opaque TCP"))
+                }
+            } else {
+                errors.append(ConfigError(resource: proxyReference, path: path, reason: "service '\(name)' is not defined"))
             }
         }
         guard errors.isEmpty else { throw ConfigErrors(errors) }

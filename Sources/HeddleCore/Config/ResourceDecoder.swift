@@ -5,11 +5,22 @@ import Yams
 public enum ResourceDecoder {
     /// Decodes every document; throws `ConfigErrors` listing every problem found.
     public static func decode(yaml: String) throws(ConfigErrors) -> [Resource] {
-        let documents: [Node]
+        var documents: [Node] = []
         do {
-            documents = Array(try compose_all(yaml: yaml))
+            // The sequence stops quietly at a syntax error and keeps it: check it, or a broken
+            // document would drop itself and everything after it without a word.
+            var sequence = try compose_all(yaml: yaml)
+            while let document = sequence.next() {
+                documents.append(document)
+            }
+            if let error = sequence.error { throw error }
         } catch {
             throw ConfigErrors([ConfigError(path: "", reason: "invalid YAML: \(error)")])
+        }
+        // Empty documents (a trailing or doubled `---`) are skipped, as kubectl does.
+        documents.removeAll { document in
+            if case .scalar = document, document.null != nil { return true }
+            return false
         }
         var resources: [Resource] = []
         var errors: [ConfigError] = []

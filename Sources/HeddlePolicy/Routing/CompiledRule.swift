@@ -33,15 +33,15 @@ public struct RouteMatch: Sendable {
         case .replaceFullPath(let full)?:
             return full
         case .replacePrefixMatch(let replacement)?:
+            // Gateway API semantics: the matched prefix (without a trailing slash) is replaced,
+            // and the rest of the path, slash included, is kept: with prefix /foo and
+            // replacement /xyz, /foo/bar → /xyz/bar, /foo → /xyz, /foo/ → /xyz/.
             guard let prefix = matchedPrefix else { return nil }
-            let prefixWithoutSlash = prefix.hasSuffix("/") && prefix.count > 1 ? String(prefix.dropLast()) : prefix
-            let rest = path.dropFirst(prefixWithoutSlash == "/" ? 0 : prefixWithoutSlash.count)
-            if replacement == "/" || replacement.hasSuffix("/") {
-                let base = replacement.hasSuffix("/") ? String(replacement.dropLast()) : replacement
-                let tail = rest.hasPrefix("/") ? rest : "/" + rest
-                return base + tail
-            }
-            return rest.isEmpty || rest == "/" ? replacement : replacement + (rest.hasPrefix("/") ? rest : "/" + rest)
+            let trimmedPrefix = prefix.hasSuffix("/") ? prefix.dropLast() : Substring(prefix)
+            let rest = path.dropFirst(trimmedPrefix.count)
+            let base = replacement.hasSuffix("/") ? replacement.dropLast() : Substring(replacement)
+            let result = String(base) + rest
+            return result.isEmpty ? "/" : (result.hasPrefix("/") ? result : "/" + result)
         case nil:
             return nil
         }

@@ -37,6 +37,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         case idle
         case headerRead
         case response
+        /// After an error response: the write side is shut and the client's remaining bytes
+        /// are read and dropped for a moment, so a reset cannot destroy the response unread.
+        case linger
     }
 
     /// Reasons reads from the client are paused; reading resumes when none is left.
@@ -64,8 +67,8 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     private var requestKeepAlive = true
     private var requestWantsUpgrade = false
     private var requestStart: UInt64 = 0
-    private var requestTarget = ""
-    private var requestMethodText = ""
+    /// The head of the request in progress, for the access log (strings made only if logged).
+    private var requestHead: HTTP1Head?
     private var requestHost = ""
     private var requestBytes = 0
 
@@ -96,6 +99,10 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     var sweepSlot = -1
     private var readPause: ReadPause = []
     private var processing = false
+    /// Bytes were queued to the upstream (or the client) and await one flush at the end of the
+    /// current read, so a head and its body go out in one write.
+    private var upstreamNeedsFlush = false
+    private var downstreamNeedsFlush = false
 
     init(loop: LoopContext, listener: String, logger: Logger) {
         self.loop = loop
@@ -129,7 +136,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         var buffer = unwrapInboundIn(data)
         switch phase {
         case .tunnel:
-            upstream?.write(buffer)
+            upstream?.writeAndFlush(buffer)
             return
         case .closed:
             return
@@ -187,7 +194,13 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         // so a buffer of pipelined requests never nests calls.
         guard !processing else { return }
         processing = true
-        defer { processing = false }
+        defer {
+            processing = false
+            if upstreamNeedsFlush {
+                upstreamNeedsFlush = false
+                upstream?.flush()
+            }
+        }
         while var buffer = pending, buffer.readableBytes > 0 || phase == .body {
             switch phase {
             case .head:
@@ -226,7 +239,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
                 return
             case .tunnel:
                 pending = nil
-                upstream?.write(buffer)
+                upstream?.writeAndFlush(buffer)
                 return
             case .closed:
                 return
@@ -241,8 +254,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         requestVersion = head.version
         requestKeepAlive = head.keepAlive && !loop.draining
         requestWantsUpgrade = head.isUpgrade
-        requestTarget = head.target
-        requestMethodText = head.method
+        requestHead = head
         requestBytes = head.bytes.readableBytes
         requestComplete = false
         responseStarted = false
@@ -369,6 +381,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         if let head = outgoingHead {
             outgoingHead = nil
             connection.write(head)
+            upstreamNeedsFlush = true
         }
         if !connection.isWritable { pauseReads(.upstreamBackpressure) }
         processPending()
@@ -377,6 +390,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     private func forwardRequestBytes(_ bytes: ByteBuffer) {
         requestBytes += bytes.readableBytes
         upstream?.write(bytes)
+        upstreamNeedsFlush = true
     }
 
     private func requestFinished() {
@@ -388,6 +402,14 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     // MARK: Responses
 
     func upstreamRead(_ bytes: ByteBuffer) {
+        frameResponse(bytes)
+        if downstreamNeedsFlush {
+            downstreamNeedsFlush = false
+            context?.flush()
+        }
+    }
+
+    private func frameResponse(_ bytes: ByteBuffer) {
         var bytes = bytes
         if phase == .tunnel {
             responseBytes += bytes.readableBytes
@@ -445,7 +467,8 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     private func startResponse(_ head: HTTP1Head) {
         if head.isInterim {
             responseStarted = true
-            context.writeAndFlush(wrapOutboundOut(head.bytes), promise: nil)
+            context.write(wrapOutboundOut(head.bytes), promise: nil)
+            downstreamNeedsFlush = true
             return
         }
         responseStatus = head.statusCode
@@ -472,7 +495,8 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     private func sendResponseBytes(_ bytes: ByteBuffer) {
         responseStarted = true
         responseBytes += bytes.readableBytes
-        context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+        context.write(wrapOutboundOut(bytes), promise: nil)
+        downstreamNeedsFlush = true
     }
 
     private func responseFinished() {
@@ -528,7 +552,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         }
         if let waiting = pending, waiting.readableBytes > 0 {
             pending = nil
-            upstream?.write(waiting)
+            upstream?.writeAndFlush(waiting)
         }
         resumeReads(.pipelineFull)
     }
@@ -561,6 +585,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
 
     private func resetExchange() {
         match = nil
+        requestHead = nil
         backend = -1
         endpoint = nil
         outgoingHead = nil
@@ -641,9 +666,10 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         if let match, backend >= 0 {
             loop.routeMetrics(listener: listener, rule: match.rule, backend: backend).record(status: status, nanoseconds: elapsed)
         }
+        guard loop.accessLog.isEnabled else { return }
         loop.accessLog.record(
             AccessLogEntry(
-                listener: listener, method: requestMethodText, target: requestTarget, host: requestHost,
+                listener: listener, method: requestHead?.method ?? "-", target: requestHead?.target ?? "-", host: requestHost,
                 route: match?.rule.label, backend: backend >= 0 && backend < snapshot.services.count ? snapshot.services[backend].name : nil,
                 endpoint: endpoint?.key, status: status, durationNanoseconds: elapsed,
                 bytesIn: requestBytes, bytesOut: responseBytes, error: failure?.reason.identifier),
@@ -660,11 +686,18 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         loop.balancers[backend].requestFinished(ticket, now: Instant(nanoseconds: now), latency: latency)
     }
 
+    /// Sends a final response, then closes gracefully: shut the write side, drop whatever the
+    /// client still sends for up to two seconds (a lingering close, as nginx and HAProxy do),
+    /// then close.
     private func writeAndClose(_ buffer: ByteBuffer) {
         guard let context else { return }
         let channel = context.channel
+        setAutoRead(true)
+        readPause = []
+        deadlineKind = .linger
+        deadline = NIODeadline.now().uptimeNanoseconds &+ 2_000_000_000
         context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
-            channel.close(promise: nil)
+            channel.close(mode: .output, promise: nil)
         }
     }
 
@@ -694,6 +727,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         case .idle: http.idleTimeout
         case .headerRead: http.headerReadTimeout
         case .response: http.requestTimeout
+        case .linger: .seconds(2)
         }
         deadlineKind = kind
         deadline = NIODeadline.now().uptimeNanoseconds &+ UInt64(span.nanosecondsClamped)
@@ -708,7 +742,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     func deadlinePassed(now: UInt64) {
         deadline = .max
         switch deadlineKind {
-        case .idle:
+        case .idle, .linger:
             closeDownstream()
         case .headerRead:
             let hasPartialHead = (pending?.readableBytes ?? 0) > 0

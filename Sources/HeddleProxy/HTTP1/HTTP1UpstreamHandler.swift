@@ -73,7 +73,16 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
         close()
     }
 
+    /// Queues bytes; `flush()` sends everything queued in one system call.
     func write(_ buffer: ByteBuffer) {
+        context?.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    func writeAndFlush(_ buffer: ByteBuffer) {
         context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 

@@ -9,17 +9,14 @@ final class UpstreamPool {
 
     /// An idle, open connection to `key`, taken out of the pool.
     func take(_ key: String) -> HTTP1UpstreamHandler? {
-        guard var stack = idle[key] else { return nil }
-        while let connection = stack.popLast() {
+        // Popping through the dictionary's modify accessor keeps the array uniquely referenced,
+        // so no copy is made.
+        while let connection = idle[key]?.popLast() {
             idleCount -= 1
             connection.isPooled = false
-            if connection.isReusable {
-                idle[key] = stack
-                return connection
-            }
+            if connection.isReusable { return connection }
             connection.close()
         }
-        idle[key] = nil
         return nil
     }
 

@@ -29,7 +29,10 @@ final class AccessLog: Sendable {
 
     init(spec: AccessLogSpec) {
         self.spec = spec
+        isEnabled = spec.mode != .off
     }
+
+    let isEnabled: Bool
 
     func record(_ entry: AccessLogEntry, random: inout Xoshiro256StarStar) {
         switch spec.mode {

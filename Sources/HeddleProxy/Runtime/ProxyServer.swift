@@ -28,7 +28,8 @@ public final class ProxyServer: Sendable {
     }
 
     /// Builds the event loops and installs `config` on each; call `start()` to bind.
-    public init(config: MeshConfig, workers: Int? = nil, metrics: ProxyMetrics = ProxyMetrics(), logger: Logger) async throws {
+    /// `randomSeed` makes balancing and splits reproducible (tests); by default it is random.
+    public init(config: MeshConfig, workers: Int? = nil, randomSeed: UInt64? = nil, metrics: ProxyMetrics = ProxyMetrics(), logger: Logger) async throws {
         self.metrics = metrics
         self.logger = logger
         self.firstConfig = config
@@ -37,7 +38,7 @@ public final class ProxyServer: Sendable {
         let snapshot = ProxySnapshot(generation: 1, config: config, resolved: resolved)
         let accessLog = AccessLog(spec: config.proxy.accessLog)
         var map: [ObjectIdentifier: LoopContext] = [:]
-        var seed = UInt64.random(in: 0 ... .max)
+        var seed = randomSeed ?? UInt64.random(in: 0 ... .max)
         for loop in group.makeIterator() {
             seed &+= 0x9E37_79B9_7F4A_7C15
             map[ObjectIdentifier(loop)] = LoopContext(eventLoop: loop, snapshot: snapshot, metrics: metrics, accessLog: accessLog, seed: seed)

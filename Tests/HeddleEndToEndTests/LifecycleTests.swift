@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+
+/// Admin endpoints, config validation, reloads, draining on SIGTERM, the access log and the
+/// inbound listener, through the real binary.
+@Suite(.serialized)
+struct LifecycleTests {
+    @Test func adminEndpointsReportLivenessReadinessMetricsAndConfig() async throws {
+        let app = try await Upstream(.http, name: "admin")
+        let proxy = try await HeddleProxyProcess(config: Config.proxy() + Config.service("web", [app.address]))
+        let admin = "http://127.0.0.1:\(proxy.admin)"
+        _ = try curl(["-H", "Host: web", "http://127.0.0.1:\(proxy.outbound)/hello"])
+        #expect(try curl(["-w", " %{http_code}", "\(admin)/live"]).output == "live\n 200")
+        #expect(try curl(["-w", " %{http_code}", "\(admin)/ready"]).output == "ready\n 200")
+        let metrics = try curl(["\(admin)/metrics"]).output
+        #expect(metrics.contains("heddle_requests_total{listener=\"outbound\",route=\"web#0\",backend=\"web\",status_class=\"2xx\"} 1"))
+        #expect(metrics.contains("heddle_request_duration_seconds_bucket{listener=\"outbound\",route=\"web#0\",backend=\"web\""))
+        let config = try curl(["\(admin)/config"]).output
+        let json = try JSONSerialization.jsonObject(with: Data(config.utf8)) as? [String: Any]
+        #expect(json?["generation"] as? Int == 1)
+        let services = (json?["config"] as? [String: Any])?["services"] as? [String: Any]
+        #expect(services?["web"] != nil)
+    }
+
+    @Test func checkValidatesWithFieldPaths() async throws {
+        let directory = TestSupport.scratchDirectory()
+        let good = "\(directory)/check-good.yaml"
+        let bad = "\(directory)/check-bad.yaml"
+        try (Config.proxy() + Config.service("web", ["127.0.0.1:9"])).write(toFile: good, atomically: true, encoding: .utf8)
+        try (Config.proxy() + Config.service("web", ["127.0.0.1:9"]) + Config.route("r", """
+            rules:
+              - backendRefs:
+                  - name: web
+                  - name: web
+                    weight: -1
+            """)).write(toFile: bad, atomically: true, encoding: .utf8)
+        let valid = try ChildProcess(name: "check-good", executable: TestSupport.heddleBinary, arguments: ["proxy", "--check", "--config", good])
+        #expect(await valid.waitForExit(timeout: .seconds(20)) == 0)
+        #expect(valid.stdout.contains("valid"))
+        let invalid = try ChildProcess(name: "check-bad", executable: TestSupport.heddleBinary, arguments: ["proxy", "--check", "--config", bad])
+        #expect(await invalid.waitForExit(timeout: .seconds(20)) == 1)
+        #expect(invalid.stderr.contains("spec.rules[0].backendRefs[1].weight: must be"), "\(invalid.stderr)")
+    }
+
+    @Test func reloadUnderLoadDropsNothingAndInvalidFilesAreRefused() async throws {
+        guard let wrk = TestSupport.which("wrk") else { throw TestFailure("wrk is required (apt-get install wrk)") }
+        let one = try await Upstream(.http, name: "one")
+        let two = try await Upstream(.http, name: "two")
+        func config(_ weightOne: Int, _ weightTwo: Int) -> String {
+            Config.proxy() + Config.service("one", [one.address]) + Config.service("two", [two.address]) + Config.route("app", """
+                hostnames: [app]
+                rules:
+                  - backendRefs:
+                      - name: one
+                        weight: \(weightOne)
+                      - name: two
+                        weight: \(weightTwo)
+                """)
+        }
+        let proxy = try await HeddleProxyProcess(config: config(100, 0))
+        let load = try ChildProcess(name: "wrk-reload", executable: wrk, arguments: ["-t1", "-c8", "-d4s", "-H", "Host: app", "http://127.0.0.1:\(proxy.outbound)/hello"])
+        try await Task.sleep(for: .milliseconds(800))
+        try proxy.rewriteConfig(config(0, 100))
+        try await Task.sleep(for: .milliseconds(1500))
+        proxy.child.signal(SIGHUP)
+        _ = await load.waitForExit(timeout: .seconds(20))
+        let report = load.stdout
+        #expect(report.contains("requests in"), "\(report)")
+        #expect(!report.contains("Non-2xx"), "\(report)")
+        #expect(!report.contains("Socket errors"), "\(report)")
+        // The second config is in force.
+        #expect(try curl(["-H", "Host: app", "http://127.0.0.1:\(proxy.outbound)/hello"]).output == "hello from two\n")
+
+        // An invalid file is refused, logged with its field path, and the old config stays.
+        try proxy.rewriteConfig(config(100, 0).replacingOccurrences(of: "weight: 0", with: "weight: -5"))
+        _ = try await proxy.child.waitForOutput { $0.contains("configuration refused") }
+        #expect(proxy.child.stderr.contains("spec.rules[0].backendRefs[1].weight"))
+        #expect(try curl(["-H", "Host: app", "http://127.0.0.1:\(proxy.outbound)/hello"]).output == "hello from two\n")
+        let metrics = try curl(["http://127.0.0.1:\(proxy.admin)/metrics"]).output
+        #expect(metrics.contains("heddle_config_reloads_total{result=\"refused\"} 1"))
+    }
+
+    @Test func sigtermDrainsInFlightRequestsThenExitsZero() async throws {
+        let app = try await Upstream(.http, name: "drain")
+        let proxy = try await HeddleProxyProcess(config: Config.proxy("drainGracePeriod: 10s") + Config.service("app", [app.address]))
+        let port = proxy.outbound
+        let results = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<5 {
+                group.addTask {
+                    try curl(["-H", "Host: app", "-w", " %{http_code}", "http://127.0.0.1:\(port)/slow/1500"]).output
+                }
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            proxy.child.signal(SIGTERM)
+            var outputs: [String] = []
+            for try await output in group { outputs.append(output) }
+            return outputs
+        }
+        #expect(results == Array(repeating: "slow from drain\n 200", count: 5))
+        #expect(await proxy.child.waitForExit(timeout: .seconds(15)) == 0)
+    }
+
+    @Test func accessLogWritesOneJSONLinePerRequest() async throws {
+        let app = try await Upstream(.http, name: "logged")
+        let proxy = try await HeddleProxyProcess(config: Config.proxy(accessLog: "mode: full") + Config.service("web", [app.address]))
+        _ = try curl(["-H", "Host: web", "http://127.0.0.1:\(proxy.outbound)/hello?x=1"])
+        _ = try curl(["-H", "Host: nowhere", "http://127.0.0.1:\(proxy.outbound)/"])
+        let output = try await proxy.child.waitForOutput { $0.contains("\"heddle_error\":\"no-route\"") }
+        let lines = output.split(separator: "\n").filter { $0.hasPrefix("{") }
+        #expect(lines.count == 2)
+        let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
+        #expect(first?["status"] as? Int == 200)
+        #expect(first?["target"] as? String == "/hello?x=1")
+        #expect(first?["backend"] as? String == "web")
+        #expect(first?["endpoint"] as? String == app.address)
+        #expect(first?["heddle_error"] is NSNull)
+        let second = try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any]
+        #expect(second?["status"] as? Int == 404)
+    }
+
+    @Test func inboundListenerForwardsToTheLocalApp() async throws {
+        let app = try await Upstream(.http, name: "local-app")
+        let proxy = try await HeddleProxyProcess(
+            config: Config.proxy(inbound: "address: 127.0.0.1:0\nappAddress: \(app.address)"),
+            expectListeners: ["outbound", "inbound", "admin"])
+        let inbound = proxy.ports["inbound"] ?? 0
+        #expect(try curl(["http://127.0.0.1:\(inbound)/hello"]).output == "hello from local-app\n")
+        #expect(try curl(["-H", "Host: anything", "http://127.0.0.1:\(inbound)/hello"]).output == "hello from local-app\n")
+    }
+}

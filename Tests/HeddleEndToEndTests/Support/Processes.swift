@@ -1,0 +1,143 @@
+import Foundation
+
+/// A child process started by a test, killed when the test ends (`stop()` or deinit), with its
+/// output captured in files so a failing test can show it.
+final class ChildProcess: @unchecked Sendable {
+    let process = Process()
+    let stdoutPath: String
+    let stderrPath: String
+    let name: String
+
+    init(name: String, executable: String, arguments: [String], environment: [String: String] = [:]) throws {
+        self.name = name
+        let directory = TestSupport.scratchDirectory()
+        stdoutPath = "\(directory)/\(name).out"
+        stderrPath = "\(directory)/\(name).err"
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        try process.run()
+        TestSupport.register(self)
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+
+    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits for the process to exit, up to `timeout`; returns its exit status, or nil.
+    func waitForExit(timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// Polls the captured output until `predicate` holds.
+    func waitForOutput(timeout: Duration = .seconds(20), _ predicate: (String) -> Bool) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let text = stdout + stderr
+            if predicate(text) { return text }
+            if !process.isRunning {
+                throw TestFailure("\(name) exited (status \(process.terminationStatus)) before it was ready:\n\(text)")
+            }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw TestFailure("\(name) not ready after \(timeout):\n\(stdout + stderr)")
+    }
+
+    deinit {
+        stop()
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Paths and process bookkeeping shared by the end-to-end tests.
+enum TestSupport {
+    nonisolated(unsafe) private static var children: [ChildProcess] = []
+    private static let lock = NSLock()
+
+    static func register(_ child: ChildProcess) {
+        lock.lock()
+        defer { lock.unlock() }
+        if children.isEmpty {
+            atexit {
+                TestSupport.killAll()
+            }
+        }
+        children.append(child)
+    }
+
+    static func killAll() {
+        lock.lock()
+        let all = children
+        lock.unlock()
+        for child in all { child.stop() }
+    }
+
+    /// The package root, found from this file's path.
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// The `heddle` binary built beside the test bundle (or `HEDDLE_BINARY`).
+    static let heddleBinary: String = {
+        if let override = ProcessInfo.processInfo.environment["HEDDLE_BINARY"] { return override }
+        let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [bundleDirectory, bundleDirectory.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("heddle").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return "\(packageRoot)/.build/debug/heddle"
+    }()
+
+    static let fixtures = "\(packageRoot)/Tests/HeddleEndToEndTests/Fixtures"
+
+    static func scratchDirectory() -> String {
+        let path = NSTemporaryDirectory() + "heddle-e2e-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func which(_ tool: String) -> String? {
+        for directory in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
+            let path = "\(directory)/\(tool)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    static func python() -> String {
+        if let path = ProcessInfo.processInfo.environment["PYTHON"] { return path }
+        for candidate in ["/root/.pyenv/shims/python3", "/usr/local/bin/python3", "/usr/bin/python3"] where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        return "/usr/bin/env"
+    }
+}
