@@ -23,6 +23,7 @@ struct ErrorReasonTests {
             + Config.service("down", ["127.0.0.1:\(closedPort)"])
             + Config.service("stuck", [backlog.address])
             + Config.service("empty", [])
+            + Config.service("unknown", ["no-such-host.invalid:80"])
             + Config.route("weights", """
                 hostnames: [nothing]
                 rules:
@@ -36,6 +37,7 @@ struct ErrorReasonTests {
             ("nowhere", "/", 404, "no-route", "destination_not_found"),
             ("empty", "/", 503, "no-endpoints", "destination_unavailable"),
             ("nothing", "/", 503, "no-endpoints", "destination_unavailable"),
+            ("unknown", "/", 503, "dns-failed", "dns_error"),
             ("down", "/", 502, "connect-failed", "connection_refused"),
             ("stuck", "/", 504, "connect-timeout", "connection_timeout"),
             ("app", "/close", 502, "upstream-reset", "connection_terminated"),

@@ -90,7 +90,13 @@ struct LifecycleTests {
                     try curl(["-H", "Host: app", "-w", " %{http_code}", "http://127.0.0.1:\(port)/slow/1500"]).output
                 }
             }
-            try await Task.sleep(for: .milliseconds(500))
+            // SIGTERM only once all five requests are in flight.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
+                let metrics = (try? curl(["http://127.0.0.1:\(proxy.admin)/metrics"]).output) ?? ""
+                if metrics.contains("heddle_downstream_connections 5.0") { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
             proxy.child.signal(SIGTERM)
             var outputs: [String] = []
             for try await output in group { outputs.append(output) }
@@ -126,5 +132,35 @@ struct LifecycleTests {
         let inbound = proxy.ports["inbound"] ?? 0
         #expect(try curl(["http://127.0.0.1:\(inbound)/hello"]).output == "hello from local-app\n")
         #expect(try curl(["-H", "Host: anything", "http://127.0.0.1:\(inbound)/hello"]).output == "hello from local-app\n")
+    }
+}
+
+/// The configurations in `examples/` are the ones the documentation points to: each must be
+/// valid for `heddle proxy --check`.
+@Suite
+struct ExampleConfigTests {
+    @Test(arguments: ["basic.yaml", "canary.yaml", "gateway.yaml"])
+    func exampleIsValid(file: String) async throws {
+        let path = "\(TestSupport.packageRoot)/examples/\(file)"
+        let check = try ChildProcess(name: "check-\(file)", executable: TestSupport.heddleBinary, arguments: ["proxy", "--check", "--config", path])
+        #expect(await check.waitForExit(timeout: .seconds(20)) == 0, "\(check.stderr)")
+        #expect(check.stdout.contains("valid"))
+    }
+
+    @Test func canaryExampleServesItsRoutes() async throws {
+        let v1 = try await Upstream(.http, name: "shop-v1")
+        let v2 = try await Upstream(.http, name: "shop-v2")
+        var yaml = try String(contentsOfFile: "\(TestSupport.packageRoot)/examples/canary.yaml", encoding: .utf8)
+        yaml = yaml.replacingOccurrences(of: "127.0.0.1:4140", with: "127.0.0.1:0")
+            .replacingOccurrences(of: "127.0.0.1:4191", with: "127.0.0.1:0")
+            .replacingOccurrences(of: "127.0.0.1:8081", with: v1.address)
+            .replacingOccurrences(of: "    - address: 127.0.0.1:8082\n", with: "")
+            .replacingOccurrences(of: "127.0.0.1:8083", with: v2.address)
+        let proxy = try await HeddleProxyProcess(config: yaml)
+        let base = "http://127.0.0.1:\(proxy.outbound)"
+        #expect(try curl(["-H", "Host: shop", "-H", "x-canary: always", "\(base)/hello"]).output == "hello from shop-v2\n")
+        let api = try curl(["-i", "-x", base, "http://shop.example.com/api/v1/hello"]).output
+        #expect(api.contains("hello from shop-v1"))
+        #expect(api.lowercased().contains("x-route: shop-api-v1"))
     }
 }

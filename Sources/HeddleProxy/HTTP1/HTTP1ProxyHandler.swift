@@ -287,8 +287,14 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         guard let index = loop.balancers[backend].pick(now: now, hash: hash, using: &loop.random),
               index < service.endpoints.count
         else {
-            let detail = service.endpoints.isEmpty ? "service '\(service.name)' has no endpoints" : "service '\(service.name)' has no endpoint available"
-            failExchange(ProxyFailure(.noEndpoints, detail), closeAfter: head.bodyFraming != .none)
+            let failure = if service.endpoints.isEmpty, let dnsError = service.unresolved.first {
+                ProxyFailure(.dnsFailed, "service '\(service.name)': \(dnsError)")
+            } else if service.endpoints.isEmpty {
+                ProxyFailure(.noEndpoints, "service '\(service.name)' has no endpoints")
+            } else {
+                ProxyFailure(.noEndpoints, "service '\(service.name)' has no endpoint available")
+            }
+            failExchange(failure, closeAfter: head.bodyFraming != .none)
             return
         }
         let chosen = service.endpoints[index]

@@ -141,7 +141,7 @@ public final class ProxyServer: Sendable {
         guard let current = contexts.all.first else { return }
         let existing = try? await current.eventLoop.submit { current.snapshot }.get()
         let changed = existing.map { snapshot in
-            snapshot.services.contains { service in (resolved[service.name] ?? []) != service.endpoints }
+            snapshot.services.contains { service in (resolved.endpoints[service.name] ?? []) != service.endpoints }
         } ?? true
         guard changed else { return }
         let generation = state.withLockedValue { state -> Int in
@@ -199,29 +199,40 @@ public final class ProxyServer: Sendable {
         try? await group.shutdownGracefully()
     }
 
-    static func resolve(_ config: MeshConfig, logger: Logger) async -> [String: [ResolvedEndpoint]] {
+    static func resolve(_ config: MeshConfig, logger: Logger) async -> Resolution {
         let targets = ProxySnapshot.targets(of: config)
-        return await withTaskGroup(of: (String, [ResolvedEndpoint]).self) { group in
+        return await withTaskGroup(of: (String, [ResolvedEndpoint], [String]).self) { group in
             for (service, endpoints) in targets {
                 group.addTask {
                     var resolved: [ResolvedEndpoint] = []
+                    var failures: [String] = []
                     for endpoint in endpoints {
                         do {
                             for address in try DNSResolver.resolve(endpoint.address) {
                                 resolved.append(ResolvedEndpoint(address: address, weight: endpoint.weight, configured: endpoint.address))
                             }
                         } catch {
+                            failures.append("\(error)")
                             logger.warning("endpoint not resolved", metadata: ["service": "\(service)", "error": "\(error)"])
                         }
                     }
-                    return (service, resolved)
+                    return (service, resolved, failures)
                 }
             }
-            var result: [String: [ResolvedEndpoint]] = [:]
-            for await (service, endpoints) in group { result[service] = endpoints }
+            var result = Resolution()
+            for await (service, endpoints, failures) in group {
+                result.endpoints[service] = endpoints
+                if !failures.isEmpty { result.failures[service] = failures }
+            }
             return result
         }
     }
+}
+
+/// Every service's endpoints resolved to addresses, and the names that did not resolve.
+struct Resolution: Sendable {
+    var endpoints: [String: [ResolvedEndpoint]] = [:]
+    var failures: [String: [String]] = [:]
 }
 
 /// A listener that could not be bound, or another failure at start.

@@ -15,7 +15,7 @@ final class ProxySnapshot: Sendable {
     let services: [ResolvedService]
     let serviceIndex: [String: Int]
 
-    init(generation: Int, config: MeshConfig, resolved: [String: [ResolvedEndpoint]]) {
+    init(generation: Int, config: MeshConfig, resolved: Resolution) {
         self.generation = generation
         self.config = config
         var tables: [String: RouteTable] = [:]
@@ -24,13 +24,14 @@ final class ProxySnapshot: Sendable {
         }
         let names = config.services.keys.sorted()
         var services = names.map { name in
-            ResolvedService(name: name, spec: config.services[name]!, endpoints: resolved[name] ?? [])
+            ResolvedService(name: name, spec: config.services[name]!, endpoints: resolved.endpoints[name] ?? [], unresolved: resolved.failures[name] ?? [])
         }
         if let inbound = config.proxy.inbound {
             let app = ResolvedService(
                 name: Self.inboundAppName,
                 spec: ServiceSpec(endpoints: [EndpointSpec(address: inbound.appAddress)]),
-                endpoints: resolved[Self.inboundAppName] ?? [])
+                endpoints: resolved.endpoints[Self.inboundAppName] ?? [],
+                unresolved: resolved.failures[Self.inboundAppName] ?? [])
             tables["inbound"] = RouteTable(everythingTo: services.count, serviceNames: names + [app.name], routeName: "inbound")
             services.append(app)
         }
@@ -57,6 +58,9 @@ struct ResolvedService: Sendable {
     let name: String
     let spec: ServiceSpec
     let endpoints: [ResolvedEndpoint]
+    /// Why configured endpoint names did not resolve (reported as `dns-failed` when no
+    /// endpoint is left).
+    let unresolved: [String]
 
     var balancerEndpoints: [BalancerEndpoint] {
         endpoints.map { BalancerEndpoint(key: $0.key, weight: UInt32(clamping: $0.weight)) }

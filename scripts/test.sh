@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests and end-to-end tests through the real `heddle` binary.
+# Installs what the tests talk to (curl, wrk; python3 for the test upstreams) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+for tool in curl wrk python3; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl wrk python3 >/dev/null
+fi
+
+swift build --build-tests
+swift test --skip-build
