@@ -1,8 +1,9 @@
 import HeddleCore
 
 /// A route rule ready for the hot path: its backends as indices into the snapshot's service
-/// list, the weighted split among them, and its filters, pre-sorted by kind.
-public struct CompiledRule: Sendable {
+/// list, the weighted split among them, and its filters, pre-sorted by kind. A class, so a
+/// match hands it on with one reference count instead of one per field.
+public final class CompiledRule: Sendable {
     /// Position in `RouteTable.rules`: a cheap key for per-rule state.
     public let id: Int
     /// `HTTPRoute` name, or the service name for a service's implicit route.
@@ -15,10 +16,20 @@ public struct CompiledRule: Sendable {
     public let responseHeaders: HeaderModifier?
     public let rewrite: URLRewrite?
 
-    /// A stable label for metrics and logs: `route#rule-index`.
-    public var label: String {
-        "\(routeName)#\(ruleIndex)"
+    init(id: Int, routeName: String, ruleIndex: Int, backends: [Int], split: WeightedSplit, requestHeaders: HeaderModifier?, responseHeaders: HeaderModifier?, rewrite: URLRewrite?) {
+        self.id = id
+        self.routeName = routeName
+        self.ruleIndex = ruleIndex
+        self.backends = backends
+        self.split = split
+        self.requestHeaders = requestHeaders
+        self.responseHeaders = responseHeaders
+        self.rewrite = rewrite
+        label = "\(routeName)#\(ruleIndex)"
     }
+
+    /// A stable label for metrics and logs: `route#rule-index`.
+    public let label: String
 }
 
 /// The result of a route lookup: the rule and, for prefix matches, the matched prefix (which

@@ -32,7 +32,7 @@ final class ProtocolDetectionHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let timeout = loop.snapshot.config.proxy.http.detectionTimeout
+        let timeout = loop.snapshot.http.detectionTimeout
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanosecondsClamped)) {
             let (handler, context) = bound.value

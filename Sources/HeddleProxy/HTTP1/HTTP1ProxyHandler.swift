@@ -109,7 +109,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         self.listener = listener
         self.logger = logger
         snapshot = loop.snapshot
-        let http = loop.snapshot.config.proxy.http
+        let http = loop.snapshot.http
         let limits = HTTP1Limits(maxHeadBytes: http.maxHeadBytes, maxHeaderCount: http.maxHeaderCount)
         requestParser = HTTP1HeadParser(limits: limits)
         responseParser = HTTP1HeadParser(limits: HTTP1Limits(maxHeadBytes: max(http.maxHeadBytes, 64 * 1024), maxHeaderCount: max(http.maxHeaderCount, 200)))
@@ -233,7 +233,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
                     return
                 }
             case .awaitingResponse:
-                if buffer.readableBytes > snapshot.config.proxy.http.maxHeadBytes * 2 {
+                if buffer.readableBytes > snapshot.http.maxHeadBytes * 2 {
                     pauseReads(.pipelineFull)
                 }
                 return
@@ -249,7 +249,8 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
 
     private func startRequest(_ head: HTTP1Head) {
         snapshot = loop.snapshot
-        requestStart = NIODeadline.now().uptimeNanoseconds
+        let now = NIODeadline.now().uptimeNanoseconds
+        requestStart = now
         requestMethod = head.methodKind
         requestVersion = head.version
         requestKeepAlive = head.keepAlive && !loop.draining
@@ -262,7 +263,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         responseStatus = 0
         responseBytes = 0
         requestBody = HTTP1BodyFramer(framing: head.bodyFraming, limits: requestParser.limits)
-        armDeadline(.response)
+        armDeadline(.response, now: now)
         phase = .body
 
         if head.methodKind == .connect {
@@ -283,8 +284,8 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         backend = found.rule.backends[picked]
         let service = snapshot.services[backend]
         let hash = hashKey(for: service, request: view)
-        let now = Instant(nanoseconds: requestStart)
-        guard let index = loop.balancers[backend].pick(now: now, hash: hash, using: &loop.random),
+        let instant = Instant(nanoseconds: requestStart)
+        guard let index = loop.balancers[backend].pick(now: instant, hash: hash, using: &loop.random),
               index < service.endpoints.count
         else {
             let failure = if service.endpoints.isEmpty, let dnsError = service.unresolved.first {
@@ -299,7 +300,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         }
         let chosen = service.endpoints[index]
         endpoint = chosen
-        ticket = loop.balancers[backend].requestStarted(index, now: now)
+        ticket = loop.balancers[backend].requestStarted(index, now: instant)
         outgoingHead = UpstreamRequestHead.make(from: head, match: found, service: service)
         if head.bodyFraming == .none {
             requestComplete = true
@@ -326,7 +327,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
 
     private func connect(to target: ResolvedEndpoint) {
         pauseReads(.connecting)
-        let http = snapshot.config.proxy.http
+        let http = snapshot.http
         let upstreamHandler = HTTP1UpstreamHandler(poolKey: target.key, loop: loop)
         let boundHandler = NIOLoopBound(upstreamHandler, eventLoop: context.eventLoop)
         let boundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -353,7 +354,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     private func connected(_ connection: HTTP1UpstreamHandler, to target: ResolvedEndpoint) {
         resumeReads(.connecting)
         guard phase == .body || phase == .awaitingResponse, endpoint == target, upstream == nil else {
-            loop.pool.put(connection, key: target.key, now: NIODeadline.now().uptimeNanoseconds, limit: snapshot.config.proxy.http.maxIdlePerEndpoint)
+            loop.pool.put(connection, key: target.key, now: NIODeadline.now().uptimeNanoseconds, limit: snapshot.http.maxIdlePerEndpoint)
             return
         }
         attach(connection)
@@ -364,7 +365,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         guard phase == .body || phase == .awaitingResponse, endpoint == target, upstream == nil else { return }
         let timedOut = (error as? ChannelError).map { if case .connectTimeout = $0 { true } else { false } } ?? false
         if timedOut {
-            failExchange(ProxyFailure(.connectTimeout, "connecting to \(target.key) took longer than \(snapshot.config.proxy.http.connectTimeout.configText)"), closeAfter: !requestComplete)
+            failExchange(ProxyFailure(.connectTimeout, "connecting to \(target.key) took longer than \(snapshot.http.connectTimeout.configText)"), closeAfter: !requestComplete)
         } else {
             failExchange(ProxyFailure(.connectFailed, "cannot connect to \(target.key): \(Self.describe(error))"), closeAfter: !requestComplete)
         }
@@ -567,13 +568,14 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
 
     private func finishExchangeIfDone() {
         guard requestComplete, responsePhase == .done else { return }
-        recordCompletion(status: responseStatus)
+        let now = NIODeadline.now().uptimeNanoseconds
+        recordCompletion(status: responseStatus, now: now)
         if let connection = upstream {
             upstream = nil
             connection.owner = nil
             if upstreamReusable, responseBuffer?.readableBytes ?? 0 == 0, let key = endpoint?.key {
                 connection.setReadsPaused(false)
-                loop.pool.put(connection, key: key, now: NIODeadline.now().uptimeNanoseconds, limit: snapshot.config.proxy.http.maxIdlePerEndpoint)
+                loop.pool.put(connection, key: key, now: now, limit: snapshot.http.maxIdlePerEndpoint)
             } else {
                 connection.close()
             }
@@ -581,7 +583,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         resetExchange()
         if downstreamKeepAlive, !loop.draining {
             phase = .head
-            armDeadline(.idle)
+            armDeadline(.idle, now: now)
             resumeReads(.pipelineFull)
             processPending()
         } else {
@@ -665,8 +667,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         }
     }
 
-    private func recordCompletion(status: Int, failure: ProxyFailure? = nil) {
-        let now = NIODeadline.now().uptimeNanoseconds
+    private func recordCompletion(status: Int, failure: ProxyFailure? = nil, now: UInt64 = NIODeadline.now().uptimeNanoseconds) {
         let elapsed = Int64(clamping: now &- requestStart)
         finishTicket(success: status < 500, now: now)
         if let match, backend >= 0 {
@@ -727,8 +728,8 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         deadline = .max
     }
 
-    private func armDeadline(_ kind: DeadlineKind) {
-        let http = snapshot.config.proxy.http
+    private func armDeadline(_ kind: DeadlineKind, now: UInt64 = NIODeadline.now().uptimeNanoseconds) {
+        let http = snapshot.http
         let span: Duration = switch kind {
         case .idle: http.idleTimeout
         case .headerRead: http.headerReadTimeout
@@ -736,7 +737,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         case .linger: .seconds(2)
         }
         deadlineKind = kind
-        deadline = NIODeadline.now().uptimeNanoseconds &+ UInt64(span.nanosecondsClamped)
+        deadline = now &+ UInt64(span.nanosecondsClamped)
     }
 
     func drain() {
@@ -755,7 +756,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             if hasPartialHead {
                 requestVersion = .http1_1
                 loop.metrics.recordError(.requestHeaderTimeout)
-                log(ProxyFailure(.requestHeaderTimeout, "request head not complete after \(snapshot.config.proxy.http.headerReadTimeout.configText)"))
+                log(ProxyFailure(.requestHeaderTimeout, "request head not complete after \(snapshot.http.headerReadTimeout.configText)"))
                 phase = .closed
                 pending = nil
                 writeAndClose(ProxyErrorResponse.make(ProxyFailure(.requestHeaderTimeout, "request head not complete in time"), version: .http1_1, keepAlive: false, grpc: false))
@@ -765,7 +766,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         case .response:
             guard phase == .body || phase == .awaitingResponse else { return }
             upstreamReusable = false
-            failExchange(ProxyFailure(.upstreamTimeout, "no response from \(endpoint?.key ?? "upstream") within \(snapshot.config.proxy.http.requestTimeout.configText)"), closeAfter: !requestComplete)
+            failExchange(ProxyFailure(.upstreamTimeout, "no response from \(endpoint?.key ?? "upstream") within \(snapshot.http.requestTimeout.configText)"), closeAfter: !requestComplete)
         }
     }
 

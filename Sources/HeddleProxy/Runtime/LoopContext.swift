@@ -38,7 +38,7 @@ final class LoopContext: @unchecked Sendable {
         sweeper.start()
         maintenance = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
             guard let self else { return }
-            let idleLimit = UInt64(self.snapshot.config.proxy.http.upstreamIdleTimeout.nanosecondsClamped)
+            let idleLimit = UInt64(self.snapshot.http.upstreamIdleTimeout.nanosecondsClamped)
             self.pool.closeIdle(olderThan: idleLimit, now: NIODeadline.now().uptimeNanoseconds)
         }
     }

@@ -9,6 +9,8 @@ final class ProxySnapshot: Sendable {
     /// Increases by one with every accepted load or reload.
     let generation: Int
     let config: MeshConfig
+    /// `config.proxy.http`, read on every request.
+    let http: HTTPSettings
     /// Route tables by listener name.
     let routeTables: [String: RouteTable]
     /// Services in `RouteTable.serviceNames` order.
@@ -18,6 +20,7 @@ final class ProxySnapshot: Sendable {
     init(generation: Int, config: MeshConfig, resolved: Resolution) {
         self.generation = generation
         self.config = config
+        http = config.proxy.http
         var tables: [String: RouteTable] = [:]
         for listener in config.proxy.routingListeners {
             tables[listener.name] = RouteTable(config: config, listener: listener.name)
@@ -53,14 +56,22 @@ final class ProxySnapshot: Sendable {
     }
 }
 
-/// A service with its endpoints resolved to socket addresses.
-struct ResolvedService: Sendable {
+/// A service with its endpoints resolved to socket addresses. A class: the request path
+/// reads it by reference.
+final class ResolvedService: Sendable {
     let name: String
     let spec: ServiceSpec
     let endpoints: [ResolvedEndpoint]
     /// Why configured endpoint names did not resolve (reported as `dns-failed` when no
     /// endpoint is left).
     let unresolved: [String]
+
+    init(name: String, spec: ServiceSpec, endpoints: [ResolvedEndpoint], unresolved: [String]) {
+        self.name = name
+        self.spec = spec
+        self.endpoints = endpoints
+        self.unresolved = unresolved
+    }
 
     var balancerEndpoints: [BalancerEndpoint] {
         endpoints.map { BalancerEndpoint(key: $0.key, weight: UInt32(clamping: $0.weight)) }

@@ -57,7 +57,7 @@ final class TCPProxyHandler: ChannelInboundHandler {
         let boundHandler = NIOLoopBound(upstreamHandler, eventLoop: context.eventLoop)
         let boundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
         ClientBootstrap(group: context.eventLoop)
-            .connectTimeout(.nanoseconds(snapshot.config.proxy.http.connectTimeout.nanosecondsClamped))
+            .connectTimeout(.nanoseconds(snapshot.http.connectTimeout.nanosecondsClamped))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
