@@ -92,6 +92,12 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     private var upstreamReusable = false
     private var downstreamKeepAlive = true
     private var responseBytes = 0
+    /// Length of an unchanged response head not yet written, just before the reader index of
+    /// `responseBuffer`.
+    private var heldHeadLength = 0
+    /// The metrics handles of the last (rule, backend) this connection used, for the next
+    /// request on it.
+    private var cachedMetrics: (rule: CompiledRule, backend: Int, generation: Int, handles: RouteMetrics)?
 
     // Timeouts and flow control.
     private(set) var deadline: UInt64 = .max
@@ -223,6 +229,10 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
                 case .inProgress(let consumed):
                     forwardRequestBytes(buffer.readSlice(length: consumed)!)
                     pending = buffer
+                    // While the body streams, the request timeout counts from the last bytes
+                    // received, so a long upload is not cut off; it runs in full once the
+                    // request is complete.
+                    armDeadline(.response)
                 case .finished(let consumed):
                     forwardRequestBytes(buffer.readSlice(length: consumed)!)
                     pending = buffer
@@ -402,7 +412,10 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
 
     private func requestFinished() {
         requestComplete = true
-        if phase == .body { phase = .awaitingResponse }
+        if phase == .body {
+            phase = .awaitingResponse
+            if responsePhase == .head { armDeadline(.response) }
+        }
         finishExchangeIfDone()
     }
 
@@ -447,10 +460,10 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             case .body:
                 switch responseBody.advance(over: buffer) {
                 case .inProgress(let consumed):
-                    sendResponseBytes(buffer.readSlice(length: consumed)!)
+                    sendResponseBytes(takeResponseSlice(&buffer, length: consumed))
                     responseBuffer = buffer
                 case .finished(let consumed):
-                    sendResponseBytes(buffer.readSlice(length: consumed)!)
+                    sendResponseBytes(takeResponseSlice(&buffer, length: consumed))
                     responseBuffer = buffer
                     responseFinished()
                 case .error(let error):
@@ -469,6 +482,21 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
                 return
             }
         }
+        if heldHeadLength > 0, var buffer = responseBuffer {
+            sendResponseBytes(takeResponseSlice(&buffer, length: 0))
+            responseBuffer = buffer
+        }
+    }
+
+    /// The next `length` body bytes, preceded by a held unchanged head when there is one (the
+    /// head's bytes sit just before the reader index).
+    private func takeResponseSlice(_ buffer: inout ByteBuffer, length: Int) -> ByteBuffer {
+        let held = heldHeadLength
+        heldHeadLength = 0
+        if held > 0 {
+            buffer.moveReaderIndex(to: buffer.readerIndex - held)
+        }
+        return buffer.readSlice(length: held + length)!
     }
 
     private func startResponse(_ head: HTTP1Head) {
@@ -490,10 +518,19 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         downstreamKeepAlive = requestKeepAlive && head.bodyFraming != .untilClose && !loop.draining
         responseBody = HTTP1BodyFramer(framing: head.bodyFraming, limits: responseParser.limits)
         responsePhase = .body
-        let out = DownstreamResponseHead.make(
-            from: head, requestVersion: requestVersion, keepAlive: downstreamKeepAlive,
+        let rewritten = DownstreamResponseHead.rewrite(
+            head, requestVersion: requestVersion, keepAlive: downstreamKeepAlive,
             modifier: match?.rule.responseHeaders)
-        sendResponseBytes(out)
+        if let rewritten {
+            sendResponseBytes(rewritten)
+        } else if head.bodyFraming == .none {
+            sendResponseBytes(head.bytes)
+        } else {
+            // The head goes out unchanged together with the body bytes that follow it in the
+            // same read: one buffer, one write.
+            heldHeadLength = head.bytes.readableBytes
+            responseStarted = true
+        }
         if head.bodyFraming == .none {
             responseFinished()
         }
@@ -598,6 +635,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         endpoint = nil
         outgoingHead = nil
         responseBuffer = nil
+        heldHeadLength = 0
         responsePhase = .head
         requestBody = HTTP1BodyFramer(framing: .none)
         responseBody = HTTP1BodyFramer(framing: .none)
@@ -671,7 +709,14 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         let elapsed = Int64(clamping: now &- requestStart)
         finishTicket(success: status < 500, now: now)
         if let match, backend >= 0 {
-            loop.routeMetrics(listener: listener, rule: match.rule, backend: backend).record(status: status, nanoseconds: elapsed)
+            let handles: RouteMetrics
+            if let cached = cachedMetrics, cached.rule === match.rule, cached.backend == backend, cached.generation == snapshot.generation {
+                handles = cached.handles
+            } else {
+                handles = loop.routeMetrics(listener: listener, rule: match.rule, backend: backend)
+                cachedMetrics = (match.rule, backend, snapshot.generation, handles)
+            }
+            handles.record(status: status, nanoseconds: elapsed)
         }
         guard loop.accessLog.isEnabled else { return }
         loop.accessLog.record(

@@ -60,7 +60,8 @@ enum UpstreamRequestHead {
 /// route's response filter, or the client connection's fate (close, or HTTP/1.0 keep-alive)
 /// need it rewritten.
 enum DownstreamResponseHead {
-    static func make(from head: HTTP1Head, requestVersion: HTTP1Version, keepAlive: Bool, modifier: HeaderModifier?) -> ByteBuffer {
+    /// The head to send, or nil when the received bytes can go as they are.
+    static func rewrite(_ head: HTTP1Head, requestVersion: HTTP1Version, keepAlive: Bool, modifier: HeaderModifier?) -> ByteBuffer? {
         var onlyKeepAlive = true
         var hasHopByHop = false
         for field in head.fields where head.isHopByHop(field) {
@@ -71,7 +72,7 @@ enum DownstreamResponseHead {
         }
         let connectionAgrees = keepAlive && requestVersion == .http1_1 && (!hasHopByHop || onlyKeepAlive)
         if modifier == nil, connectionAgrees {
-            return head.bytes
+            return nil
         }
         let removed = Set((modifier?.remove ?? []) + (modifier?.set.map { $0.name.lowercased() } ?? []))
         var extra: [HTTP1HeadWriter.Field] = []
@@ -92,9 +93,14 @@ enum DownstreamResponseHead {
                 },
                 appending: extra, into: &buffer)
         } catch {
-            return head.bytes
+            return nil
         }
         return buffer
+    }
+
+    /// The head to send: the rewrite, or the received bytes.
+    static func make(from head: HTTP1Head, requestVersion: HTTP1Version, keepAlive: Bool, modifier: HeaderModifier?) -> ByteBuffer {
+        rewrite(head, requestVersion: requestVersion, keepAlive: keepAlive, modifier: modifier) ?? head.bytes
     }
 }
 

@@ -70,29 +70,45 @@ final class RawConnection {
         return String(decoding: received, as: UTF8.self)
     }
 
-    /// Reads one response with a Content-Length body, then checks whether the connection closed.
+    /// Bytes received after the last response read, kept for the next one (pipelining).
+    private var leftover: [UInt8] = []
+
+    /// Reads one response with a Content-Length body (or none), then checks whether the
+    /// connection closed.
     func readResponse(checkClosed: Bool = true) throws -> RawResponse {
-        var received: [UInt8] = []
+        var received = leftover
+        leftover = []
         var chunk = [UInt8](repeating: 0, count: 65536)
-        func text() -> String { String(decoding: received, as: UTF8.self) }
-        while !text().contains("\r\n\r\n") {
+        func headEnd() -> Int? {
+            guard received.count >= 4 else { return nil }
+            for index in 0...(received.count - 4) where received[index] == 13 && received[index + 1] == 10 && received[index + 2] == 13 && received[index + 3] == 10 {
+                return index + 4
+            }
+            return nil
+        }
+        while headEnd() == nil {
             let count = recv(fd, &chunk, chunk.count, 0)
-            if count <= 0 { throw TestFailure("connection ended before a response head: \(text())") }
+            if count <= 0 { throw TestFailure("connection ended before a response head: \(String(decoding: received, as: UTF8.self))") }
             received += chunk[0..<count]
         }
-        var response = Self.parse(text())
-        let length = Int(response.headers["content-length"] ?? "0") ?? 0
-        while response.body.utf8.count < length {
+        let bodyStart = headEnd()!
+        let head = Self.parse(String(decoding: received[..<bodyStart], as: UTF8.self))
+        let length = Int(head.headers["content-length"] ?? "0") ?? 0
+        while received.count < bodyStart + length {
             let count = recv(fd, &chunk, chunk.count, 0)
             if count <= 0 { break }
             received += chunk[0..<count]
-            response = Self.parse(text())
         }
+        let end = min(received.count, bodyStart + length)
+        leftover = Array(received[end...])
+        var response = head
+        response.body = String(decoding: received[bodyStart..<end], as: UTF8.self)
+        response.raw = String(decoding: received[..<end], as: UTF8.self)
         guard checkClosed else { return response }
         var probe = timeval(tv_sec: 0, tv_usec: 300_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &probe, socklen_t(MemoryLayout<timeval>.size))
         let more = recv(fd, &chunk, 1, Int32(MSG_PEEK))
-        response.closed = more == 0
+        response.closed = more == 0 || (more < 0 && errno == ECONNRESET)
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         return response
