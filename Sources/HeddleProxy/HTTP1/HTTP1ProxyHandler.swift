@@ -660,7 +660,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         responseStatus = status
         recordCompletion(status: status, failure: failure)
         let keepAlive = !closeAfter && requestKeepAlive && !loop.draining
-        let response = ProxyErrorResponse.make(failure, version: requestVersion, keepAlive: keepAlive, grpc: false)
+        let response = ProxyErrorResponse.make(failure, version: requestVersion, keepAlive: keepAlive, headRequest: requestMethod == .head)
         resetExchange()
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(response), promise: nil)
@@ -690,7 +690,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         log(failure)
         pending = nil
         phase = .closed
-        writeAndClose(ProxyErrorResponse.make(failure, version: .http1_1, keepAlive: false, grpc: false))
+        writeAndClose(ProxyErrorResponse.make(failure, version: .http1_1, keepAlive: false))
     }
 
     private func log(_ failure: ProxyFailure) {
@@ -774,15 +774,14 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     }
 
     private func armDeadline(_ kind: DeadlineKind, now: UInt64 = NIODeadline.now().uptimeNanoseconds) {
-        let http = snapshot.http
-        let span: Duration = switch kind {
-        case .idle: http.idleTimeout
-        case .headerRead: http.headerReadTimeout
-        case .response: http.requestTimeout
-        case .linger: .seconds(2)
+        let span: UInt64 = switch kind {
+        case .idle: snapshot.idleTimeoutNanos
+        case .headerRead: snapshot.headerReadTimeoutNanos
+        case .response: snapshot.requestTimeoutNanos
+        case .linger: 2_000_000_000
         }
         deadlineKind = kind
-        deadline = now &+ UInt64(span.nanosecondsClamped)
+        deadline = now &+ span
     }
 
     func drain() {
@@ -804,7 +803,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
                 log(ProxyFailure(.requestHeaderTimeout, "request head not complete after \(snapshot.http.headerReadTimeout.configText)"))
                 phase = .closed
                 pending = nil
-                writeAndClose(ProxyErrorResponse.make(ProxyFailure(.requestHeaderTimeout, "request head not complete in time"), version: .http1_1, keepAlive: false, grpc: false))
+                writeAndClose(ProxyErrorResponse.make(ProxyFailure(.requestHeaderTimeout, "request head not complete in time"), version: .http1_1, keepAlive: false))
             } else {
                 closeDownstream()
             }

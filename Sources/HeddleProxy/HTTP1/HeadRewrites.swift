@@ -107,7 +107,9 @@ enum DownstreamResponseHead {
 /// A response the proxy makes itself, explaining why: the status, `heddle-error`, RFC 9209
 /// `Proxy-Status`, and a one-line text body.
 enum ProxyErrorResponse {
-    static func make(_ failure: ProxyFailure, version: HTTP1Version, keepAlive: Bool, grpc: Bool) -> ByteBuffer {
+    /// `headRequest`: the request was HEAD, so the response carries no body (RFC 9110 §9.3.2);
+    /// a body there would be read as the start of the next response.
+    static func make(_ failure: ProxyFailure, version: HTTP1Version, keepAlive: Bool, headRequest: Bool = false) -> ByteBuffer {
         var fields: [HTTP1HeadWriter.Field] = [
             .init(name: "Content-Type", value: "text/plain; charset=utf-8"),
             .init(name: "heddle-error", value: .init(failure.reason.identifier)),
@@ -123,7 +125,7 @@ enum ProxyErrorResponse {
         do {
             try HTTP1HeadWriter.writeResponse(
                 status: failure.reason.status, reason: .init(failure.reason.reasonPhrase),
-                fields: fields, body: .init(body), into: &buffer)
+                fields: fields, body: headRequest ? nil : .init(body), into: &buffer)
         } catch {
             buffer.clear()
             buffer.writeString("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nheddle-error: \(failure.reason.identifier)\r\nConnection: close\r\n\r\n")

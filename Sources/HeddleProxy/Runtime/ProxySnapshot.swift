@@ -11,6 +11,10 @@ final class ProxySnapshot: Sendable {
     let config: MeshConfig
     /// `config.proxy.http`, read on every request.
     let http: HTTPSettings
+    /// The per-request timeouts in nanoseconds, so arming a deadline is an addition.
+    let idleTimeoutNanos: UInt64
+    let headerReadTimeoutNanos: UInt64
+    let requestTimeoutNanos: UInt64
     /// Route tables by listener name.
     let routeTables: [String: RouteTable]
     /// Services in `RouteTable.serviceNames` order.
@@ -21,6 +25,9 @@ final class ProxySnapshot: Sendable {
         self.generation = generation
         self.config = config
         http = config.proxy.http
+        idleTimeoutNanos = UInt64(http.idleTimeout.nanosecondsClamped)
+        headerReadTimeoutNanos = UInt64(http.headerReadTimeout.nanosecondsClamped)
+        requestTimeoutNanos = UInt64(http.requestTimeout.nanosecondsClamped)
         var tables: [String: RouteTable] = [:]
         for listener in config.proxy.routingListeners {
             tables[listener.name] = RouteTable(config: config, listener: listener.name)

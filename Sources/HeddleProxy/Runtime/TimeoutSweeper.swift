@@ -63,7 +63,8 @@ final class TimeoutSweeper {
         for holder in holders where holder.deadline <= now {
             expired.append(holder)
         }
-        for holder in expired {
+        // A holder removed by an earlier one's deadline (its slot is -1) does not fire.
+        for holder in expired where holder.sweepSlot >= 0 {
             holder.deadlinePassed(now: now)
         }
     }
