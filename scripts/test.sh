@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and end-to-end tests through the real `heddle` binary.
-# Installs what the tests talk to (curl, wrk; python3 for the test upstreams) when missing.
+# Installs what the tests talk to (curl, wrk; python3 with h2 and grpcio for the test peers)
+# when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl wrk python3 >/dev/null
+fi
+# The HTTP/2 and gRPC tests' peers: the `h2` library and grpcio.
+if ! python3 -c "import h2, grpc" >/dev/null 2>&1; then
+  echo "installing: h2 grpcio (pip)"
+  python3 -m pip install --quiet h2 grpcio
 fi
 
 swift build --build-tests

@@ -609,7 +609,7 @@ struct ConfigValidationTests {
         #expect(reason("Service/a", "spec.loadBalancer") == "ring-hash needs hashKey (header or cookie)")
         #expect(reason("Service/b", "spec.loadBalancer.hashKey") == "hashKey applies only to policy ring-hash")
         #expect(reason("Service/c", "spec.loadBalancer.hashKey") == "give header or cookie")
-        #expect(reason("Service/d", "spec.protocol") == "'udp' is not one of: http1, tcp")
+        #expect(reason("Service/d", "spec.protocol") == "'udp' is not one of: http1, http2, grpc, tcp")
         #expect(reason("Service/d", "spec") == "endpoints is required (a list of {address: host:port})")
     }
 

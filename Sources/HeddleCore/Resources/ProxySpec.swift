@@ -1,8 +1,11 @@
-/// What a listener expects on its port: detected from the first bytes (`auto`: HTTP/1.x,
-/// else opaque TCP), or declared.
+/// What a listener expects on its port: detected from the first bytes (`auto`: HTTP/1.x, the
+/// HTTP/2 preface, else opaque TCP), or declared.
 public enum ListenerProtocol: String, CaseIterable, Sendable, Codable {
     case auto
     case http1
+    /// HTTP/2 over cleartext with prior knowledge (h2c): every connection starts with the
+    /// HTTP/2 preface. gRPC clients dialling without TLS speak this.
+    case http2
     case tcp
 }
 
@@ -98,7 +101,8 @@ public struct HTTPSettings: Hashable, Sendable {
     public var headerReadTimeout: Duration = .seconds(10)
     /// A downstream keep-alive connection with no request in progress is closed after this.
     public var idleTimeout: Duration = .seconds(60)
-    /// Time from the request head to the end of the response head; answered 504 after it.
+    /// Time allowed for the response head once the request is sent (answered 504 after it);
+    /// while a request body uploads, it counts from the body's last bytes.
     public var requestTimeout: Duration = .seconds(15)
     public var connectTimeout: Duration = .seconds(2)
     /// How long a pooled upstream connection may sit unused before it is closed.

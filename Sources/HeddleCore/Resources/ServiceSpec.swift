@@ -1,6 +1,12 @@
 /// What a service's endpoints speak.
 public enum UpstreamProtocol: String, CaseIterable, Sendable, Codable {
     case http1
+    /// HTTP/2 over cleartext with prior knowledge (h2c), streams multiplexed on pooled
+    /// connections.
+    case http2
+    /// gRPC: HTTP/2 as `http2`, and the errors the proxy makes for it are gRPC-shaped
+    /// (`grpc-status` in a trailers-only response).
+    case grpc
     /// Opaque TCP: reached through a listener's `tcpService`, never by an HTTP route.
     case tcp
 }

@@ -11,6 +11,9 @@ enum ListenerPipeline {
         switch listenerProtocol {
         case .http1:
             return HTTP1ProxyHandler(loop: context, listener: listener, logger: logger)
+        case .http2:
+            // Installs the HTTP/2 codec in front of itself when added.
+            return HTTP2ServerConnectionHandler(loop: context, listener: listener, logger: logger)
         case .tcp:
             return TCPProxyHandler(loop: context, listener: listener, service: tcpService ?? "", logger: logger)
         case .auto:

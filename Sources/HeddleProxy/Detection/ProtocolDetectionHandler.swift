@@ -2,16 +2,18 @@ import HeddleCore
 import Logging
 import NIOCore
 
-/// Decides from a connection's first bytes whether it is HTTP/1.x or opaque TCP, then puts the
-/// right handler in its place and hands it those bytes. A connection that sends nothing within
-/// the detection timeout is treated as a server-speaks-first TCP protocol (when the listener
-/// has a TCP service), else as HTTP.
+/// Decides from a connection's first bytes whether it is HTTP/1.x, HTTP/2 with prior knowledge
+/// (the client preface) or opaque TCP, then puts the right handler in its place and hands it
+/// those bytes. A connection that sends nothing within the detection timeout is treated as a
+/// server-speaks-first TCP protocol (when the listener has a TCP service), else as HTTP.
 final class ProtocolDetectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
     enum Verdict: Equatable {
         case http1
+        /// The HTTP/2 client connection preface (h2c with prior knowledge).
+        case http2
         case tcp
         case needMoreBytes
     }
@@ -54,6 +56,8 @@ final class ProtocolDetectionHandler: ChannelInboundHandler, RemovableChannelHan
             return
         case .http1:
             decide(.http1, context: context)
+        case .http2:
+            decide(.http2, context: context)
         case .tcp:
             if tcpService == nil {
                 logger.info("connection is not HTTP and the listener has no tcpService; closing", metadata: ["listener": "\(listener)"])
@@ -64,10 +68,17 @@ final class ProtocolDetectionHandler: ChannelInboundHandler, RemovableChannelHan
         }
     }
 
-    /// HTTP/1 if the bytes start with a method token (uppercase letters) and a space, or with
-    /// the HTTP/2 preface's `PRI ` (answered by the HTTP/1 handler with a clear error); TCP as
-    /// soon as a byte rules that out.
+    /// The HTTP/2 client connection preface (RFC 9113 §3.4).
+    static let http2Preface: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+
+    /// HTTP/2 once the whole 24-byte client preface has arrived (more bytes are needed while
+    /// the bytes so far are a prefix of it); else HTTP/1 if the bytes start with a method token
+    /// (uppercase letters) and a space; TCP as soon as a byte rules that out.
     static func classify(_ bytes: UnsafeRawBufferPointer) -> Verdict {
+        let compared = min(bytes.count, http2Preface.count)
+        if compared > 0, bytes.prefix(compared).elementsEqual(http2Preface.prefix(compared)) {
+            return compared == http2Preface.count ? .http2 : .needMoreBytes
+        }
         for (index, byte) in bytes.prefix(24).enumerated() {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "-"), UInt8(ascii: "_"):
@@ -88,6 +99,8 @@ final class ProtocolDetectionHandler: ChannelInboundHandler, RemovableChannelHan
         timer = nil
         let next: any ChannelHandler = switch verdict {
         case .tcp: TCPProxyHandler(loop: loop, listener: listener, service: tcpService ?? "", logger: logger)
+        // Installs the HTTP/2 codec in front of itself (after this handler) when added.
+        case .http2: HTTP2ServerConnectionHandler(loop: loop, listener: listener, logger: logger)
         case .http1, .needMoreBytes: HTTP1ProxyHandler(loop: loop, listener: listener, logger: logger)
         }
         do {

@@ -13,6 +13,10 @@ final class LoopContext: @unchecked Sendable {
     /// Balancers in `snapshot.services` order.
     var balancers: [LoadBalancer]
     let pool = UpstreamPool()
+    /// HTTP/2 connections to `http2` and `grpc` endpoints, multiplexing this loop's streams.
+    let h2Pool = HTTP2ConnectionPool()
+    /// HTTP/1.1 connections for HTTP/2 streams whose backend speaks HTTP/1.1.
+    let h1ClientPool = HTTP1ClientPool()
     let sweeper: TimeoutSweeper
     var random: Xoshiro256StarStar
     /// Set on SIGTERM: connections finish their current request and close.
@@ -39,7 +43,10 @@ final class LoopContext: @unchecked Sendable {
         maintenance = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
             guard let self else { return }
             let idleLimit = UInt64(self.snapshot.http.upstreamIdleTimeout.nanosecondsClamped)
-            self.pool.closeIdle(olderThan: idleLimit, now: NIODeadline.now().uptimeNanoseconds)
+            let now = NIODeadline.now().uptimeNanoseconds
+            self.pool.closeIdle(olderThan: idleLimit, now: now)
+            self.h2Pool.closeIdle(olderThan: idleLimit, now: now)
+            self.h1ClientPool.closeIdle(olderThan: idleLimit, now: now)
         }
     }
 
@@ -47,6 +54,8 @@ final class LoopContext: @unchecked Sendable {
         sweeper.stop()
         maintenance?.cancel()
         pool.closeAll()
+        h2Pool.closeAll()
+        h1ClientPool.closeAll()
     }
 
     /// Installs a new snapshot; balancer stats carry over for services and endpoints that stay.

@@ -14,8 +14,9 @@ protocol DeadlineHolder: AnyObject {
 
 /// One coarse timer per event loop for every connection on it: a connection sets a deadline by
 /// writing a number, with no timer scheduled or cancelled per request. Deadlines fire within
-/// one tick (250 ms) after they pass, which suits timeouts measured in seconds.
-final class TimeoutSweeper {
+/// one tick (250 ms) after they pass, which suits timeouts measured in seconds. Used only on its
+/// event loop (`Sendable` only so its repeated task, which runs on that loop, may refer to it).
+final class TimeoutSweeper: @unchecked Sendable {
     static let tick: TimeAmount = .milliseconds(250)
     private var holders: [any DeadlineHolder] = []
     private var task: RepeatedTask?

@@ -1,0 +1,30 @@
+/// A gRPC status code, and the one the proxy answers a gRPC call with for each reason it fails
+/// it (after gRPC's own mapping of HTTP failures: a missing route is `UNIMPLEMENTED`, an
+/// unreachable or failing endpoint `UNAVAILABLE`, a timeout `DEADLINE_EXCEEDED`).
+struct GRPCStatus: Hashable, Sendable {
+    let code: Int
+
+    static let ok = GRPCStatus(code: 0)
+    static let deadlineExceeded = GRPCStatus(code: 4)
+    static let resourceExhausted = GRPCStatus(code: 8)
+    static let unimplemented = GRPCStatus(code: 12)
+    static let `internal` = GRPCStatus(code: 13)
+    static let unavailable = GRPCStatus(code: 14)
+
+    init(code: Int) {
+        self.code = code
+    }
+
+    init(for reason: ProxyErrorReason) {
+        self = switch reason {
+        case .noRoute, .notImplemented: .unimplemented
+        case .noEndpoints, .connectFailed, .dnsFailed, .upstreamReset: .unavailable
+        case .upstreamTimeout, .connectTimeout, .requestHeaderTimeout: .deadlineExceeded
+        case .headersTooLarge: .resourceExhausted
+        case .badRequest, .upstreamProtocolError, .unsupportedVersion: .internal
+        }
+    }
+
+    /// The `grpc-status` header value.
+    var headerValue: String { String(code) }
+}

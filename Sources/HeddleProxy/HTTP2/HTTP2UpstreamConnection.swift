@@ -1,0 +1,146 @@
+import Logging
+import NIOCore
+import NIOHTTP2
+
+/// One HTTP/2 cleartext (prior knowledge) connection from this event loop to one endpoint,
+/// multiplexing the streams of many downstream requests. It sits after the HTTP/2 codec and
+/// watches the connection: the peer's `SETTINGS_MAX_CONCURRENT_STREAMS`, `GOAWAY` (no new
+/// streams; the ones in flight finish) and the close.
+final class HTTP2UpstreamConnection: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+
+    enum State {
+        case connecting
+        case ready
+        /// The peer sent GOAWAY, or the pool retired it: streams in flight finish, no new ones.
+        case goingAway
+        case closed
+    }
+
+    let key: String
+    private unowned let pool: HTTP2ConnectionPool
+    private let logger: Logger
+    private(set) var state = State.connecting
+    private var multiplexer: NIOHTTP2Handler.StreamMultiplexer?
+    private var context: ChannelHandlerContext?
+    /// Streams open or being opened on this connection.
+    private(set) var openStreams = 0
+    /// The peer's limit on concurrent streams (100 until its SETTINGS say otherwise).
+    private(set) var maxStreams = 100
+    private(set) var idleSince: UInt64 = 0
+    /// Streams asked for while connecting, opened once connected (or failed).
+    private var waiting: [(Result<NIOHTTP2Handler.StreamMultiplexer, ProxyFailure>) -> Void] = []
+
+    init(key: String, pool: HTTP2ConnectionPool, logger: Logger) {
+        self.key = key
+        self.pool = pool
+        self.logger = logger
+    }
+
+    /// Whether another stream may be opened on this connection now or once it connects.
+    var acceptsStreams: Bool {
+        (state == .connecting || state == .ready) && openStreams < maxStreams
+    }
+
+    func attach(multiplexer: NIOHTTP2Handler.StreamMultiplexer) {
+        self.multiplexer = multiplexer
+    }
+
+    /// Reserves a stream slot and calls `body` with the multiplexer once the connection is up
+    /// (at once when it is), or with the failure to connect.
+    func reserveStream(_ body: @escaping (Result<NIOHTTP2Handler.StreamMultiplexer, ProxyFailure>) -> Void) {
+        openStreams += 1
+        switch state {
+        case .ready:
+            if let multiplexer { body(.success(multiplexer)) } else { body(.failure(ProxyFailure(.upstreamReset, "connection to \(key) is gone"))) }
+        case .connecting:
+            waiting.append(body)
+        case .goingAway, .closed:
+            body(.failure(ProxyFailure(.upstreamReset, "connection to \(key) is closing")))
+        }
+    }
+
+    /// A stream on this connection closed (or was never opened): its slot is free again.
+    func streamClosed() {
+        openStreams = max(0, openStreams - 1)
+        if openStreams == 0 {
+            idleSince = NIODeadline.now().uptimeNanoseconds
+            if state == .goingAway { close() }
+        }
+    }
+
+    func connected() {
+        guard state == .connecting else { return }
+        state = .ready
+        idleSince = NIODeadline.now().uptimeNanoseconds
+        let waiters = waiting
+        waiting = []
+        for waiter in waiters {
+            if let multiplexer { waiter(.success(multiplexer)) } else { waiter(.failure(ProxyFailure(.upstreamReset, "connection to \(key) is gone"))) }
+        }
+    }
+
+    func connectFailed(_ failure: ProxyFailure) {
+        state = .closed
+        pool.remove(self)
+        let waiters = waiting
+        waiting = []
+        for waiter in waiters { waiter(.failure(failure)) }
+    }
+
+    /// No new streams; closes once the ones in flight are done. (A connection still connecting
+    /// cannot have been sent GOAWAY nor be idle, so only a ready one retires.)
+    func retire() {
+        guard state == .ready else { return }
+        state = .goingAway
+        pool.remove(self)
+        if openStreams == 0 { close() }
+    }
+
+    func close() {
+        context?.close(promise: nil)
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.payload {
+        case .settings(.settings(let settings)):
+            for setting in settings where setting.parameter == .maxConcurrentStreams {
+                maxStreams = setting.value
+            }
+        case .goAway:
+            retire()
+        default:
+            break
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let wasConnecting = state == .connecting
+        state = .closed
+        pool.remove(self)
+        if wasConnecting {
+            connectFailed(ProxyFailure(.upstreamReset, "\(key) closed the connection"))
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A connection-level protocol error: the codec has sent GOAWAY; streams in flight see
+        // the close.
+        logger.notice("HTTP/2 upstream connection error", metadata: ["endpoint": "\(key)", "error": "\(error)"])
+        state = .closed
+        pool.remove(self)
+        context.close(promise: nil)
+    }
+}
