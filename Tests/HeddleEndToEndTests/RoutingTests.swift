@@ -34,6 +34,31 @@ struct RoutingTests {
         #expect([first.body, second.body, third.body] == ["hello from ka\n", "slow from ka\n", "hello from ka\n"])
     }
 
+    @Test func emptyBodiesKeepTheConnectionAlive() async throws {
+        let app = try await Upstream(.http, name: "empty-body")
+        let proxy = try await HeddleProxyProcess(config: Config.proxy() + Config.service("web", [app.address]))
+        let connection = try RawConnection(port: proxy.outbound)
+        for _ in 0..<3 {
+            connection.send("POST /count HTTP/1.1\r\nHost: web\r\nContent-Length: 0\r\n\r\n")
+            let response = try connection.readResponse()
+            #expect(response.body == "0\n")
+            #expect(!response.closed, "a Content-Length: 0 request must not end the connection")
+        }
+        let metrics = try curl(["http://127.0.0.1:\(proxy.admin)/metrics"]).output
+        #expect(metrics.contains("heddle_downstream_connections 1.0"))
+    }
+
+    @Test func earlyResponseToAnUploadReachesTheClient() async throws {
+        let app = try await Upstream(.http, name: "early")
+        let proxy = try await HeddleProxyProcess(config: Config.proxy() + Config.service("web", [app.address]))
+        let file = "\(TestSupport.scratchDirectory())/upload-8m"
+        if !FileManager.default.fileExists(atPath: file) {
+            try Data(repeating: 0x62, count: 8 * 1024 * 1024).write(to: URL(fileURLWithPath: file))
+        }
+        let result = try curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: web", "--data-binary", "@\(file)", "http://127.0.0.1:\(proxy.outbound)/early"])
+        #expect(result.output == "413")
+    }
+
     @Test func weightedSplitNinetyTenOverThousandRequests() async throws {
         let stable = try await Upstream(.http, name: "stable")
         let canary = try await Upstream(.http, name: "canary")

@@ -105,6 +105,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     var sweepSlot = -1
     private var readPause: ReadPause = []
     private var processing = false
+    /// Counts exchanges on this connection, so a connect that completes after its exchange
+    /// ended is not taken for the next one's.
+    private var exchangeID = 0
     /// Bytes were queued to the upstream (or the client) and await one flush at the end of the
     /// current read, so a head and its body go out in one write.
     private var upstreamNeedsFlush = false
@@ -152,6 +155,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         if pending == nil || pending!.readableBytes == 0 {
             pending = buffer
         } else {
+            // Drop what has been consumed before appending, or a connection that always leaves
+            // a partial request in the buffer would keep every byte it ever sent.
+            if pending!.readerIndex >= 16 * 1024 { pending!.discardReadBytes() }
             pending!.writeBuffer(&buffer)
         }
         processPending()
@@ -224,7 +230,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
                 }
             case .body:
                 guard upstream != nil, outgoingHead == nil else { return }
-                if buffer.readableBytes == 0 { return }
+                if buffer.readableBytes == 0, !requestBody.isFinished { return }
                 switch requestBody.advance(over: buffer) {
                 case .inProgress(let consumed):
                     forwardRequestBytes(buffer.readSlice(length: consumed)!)
@@ -232,7 +238,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
                     // While the body streams, the request timeout counts from the last bytes
                     // received, so a long upload is not cut off; it runs in full once the
                     // request is complete.
-                    armDeadline(.response)
+                    if responsePhase == .head { armDeadline(.response) }
                 case .finished(let consumed):
                     forwardRequestBytes(buffer.readSlice(length: consumed)!)
                     pending = buffer
@@ -258,6 +264,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     }
 
     private func startRequest(_ head: HTTP1Head) {
+        exchangeID &+= 1
         snapshot = loop.snapshot
         let now = NIODeadline.now().uptimeNanoseconds
         requestStart = now
@@ -280,15 +287,17 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             failExchange(ProxyFailure(.notImplemented, "CONNECT tunnels are not supported; send requests to the proxy directly"), closeAfter: true)
             return
         }
+        // A Content-Length of 0 is no body, as the absence of one is.
+        let hasBody = head.bodyFraming != .none && head.bodyFraming != .contentLength(0)
         let view = HTTP1RouteRequest(head: head)
         requestHost = String(view.host)
         guard let table = snapshot.routeTables[listener], let found = table.match(view) else {
-            failExchange(ProxyFailure(.noRoute, "no route for host '\(requestHost)' path '\(view.path)'"), closeAfter: head.bodyFraming != .none)
+            failExchange(ProxyFailure(.noRoute, "no route for host '\(requestHost)' path '\(view.path)'"), closeAfter: hasBody)
             return
         }
         match = found
         guard let picked = found.rule.split.pick(using: &loop.random) else {
-            failExchange(ProxyFailure(.noEndpoints, "route \(found.rule.label) has no backend with a weight above 0"), closeAfter: head.bodyFraming != .none)
+            failExchange(ProxyFailure(.noEndpoints, "route \(found.rule.label) has no backend with a weight above 0"), closeAfter: hasBody)
             return
         }
         backend = found.rule.backends[picked]
@@ -305,14 +314,14 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             } else {
                 ProxyFailure(.noEndpoints, "service '\(service.name)' has no endpoint available")
             }
-            failExchange(failure, closeAfter: head.bodyFraming != .none)
+            failExchange(failure, closeAfter: hasBody)
             return
         }
         let chosen = service.endpoints[index]
         endpoint = chosen
         ticket = loop.balancers[backend].requestStarted(index, now: instant)
         outgoingHead = UpstreamRequestHead.make(from: head, match: found, service: service)
-        if head.bodyFraming == .none {
+        if !hasBody {
             requestComplete = true
             phase = .awaitingResponse
         }
@@ -341,6 +350,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         let upstreamHandler = HTTP1UpstreamHandler(poolKey: target.key, loop: loop)
         let boundHandler = NIOLoopBound(upstreamHandler, eventLoop: context.eventLoop)
         let boundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let exchange = exchangeID
         ClientBootstrap(group: context.eventLoop)
             .connectTimeout(.nanoseconds(http.connectTimeout.nanosecondsClamped))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -354,25 +364,25 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
                 let handler = boundSelf.value
                 switch result {
                 case .success:
-                    handler.connected(boundHandler.value, to: target)
+                    handler.connected(boundHandler.value, to: target, exchange: exchange)
                 case .failure(let error):
-                    handler.connectFailed(error, to: target)
+                    handler.connectFailed(error, to: target, exchange: exchange)
                 }
             }
     }
 
-    private func connected(_ connection: HTTP1UpstreamHandler, to target: ResolvedEndpoint) {
-        resumeReads(.connecting)
-        guard phase == .body || phase == .awaitingResponse, endpoint == target, upstream == nil else {
+    private func connected(_ connection: HTTP1UpstreamHandler, to target: ResolvedEndpoint, exchange: Int) {
+        guard exchange == exchangeID, phase == .body || phase == .awaitingResponse, endpoint == target, upstream == nil else {
             loop.pool.put(connection, key: target.key, now: NIODeadline.now().uptimeNanoseconds, limit: snapshot.http.maxIdlePerEndpoint)
             return
         }
+        resumeReads(.connecting)
         attach(connection)
     }
 
-    private func connectFailed(_ error: any Error, to target: ResolvedEndpoint) {
+    private func connectFailed(_ error: any Error, to target: ResolvedEndpoint, exchange: Int) {
+        guard exchange == exchangeID, phase == .body || phase == .awaitingResponse, endpoint == target, upstream == nil else { return }
         resumeReads(.connecting)
-        guard phase == .body || phase == .awaitingResponse, endpoint == target, upstream == nil else { return }
         let timedOut = (error as? ChannelError).map { if case .connectTimeout = $0 { true } else { false } } ?? false
         if timedOut {
             failExchange(ProxyFailure(.connectTimeout, "connecting to \(target.key) took longer than \(snapshot.http.connectTimeout.configText)"), closeAfter: !requestComplete)
@@ -501,9 +511,12 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
 
     private func startResponse(_ head: HTTP1Head) {
         if head.isInterim {
-            responseStarted = true
-            context.write(wrapOutboundOut(head.bytes), promise: nil)
-            downstreamNeedsFlush = true
+            // Passed on (100 Continue, 103 Early Hints) except to HTTP/1.0 clients, which do
+            // not expect them. A failure after one still gets a proxy-made final response.
+            if requestVersion == .http1_1 {
+                context.write(wrapOutboundOut(head.bytes), promise: nil)
+                downstreamNeedsFlush = true
+            }
             return
         }
         responseStatus = head.statusCode
@@ -559,9 +572,12 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     func upstreamClosed() {
         let connection = upstream
         upstream = nil
+        resumeReads(.upstreamBackpressure)
         guard phase != .closed, connection != nil else { return }
         if phase == .tunnel {
-            closeDownstream()
+            // What the app sent last (a WebSocket close frame, say) is still queued to a slow
+            // client: flush it before closing.
+            closeGracefully()
             return
         }
         if responsePhase == .body, responseBody.canEndAtClose {
@@ -610,6 +626,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         if let connection = upstream {
             upstream = nil
             connection.owner = nil
+            resumeReads(.upstreamBackpressure)
             if upstreamReusable, responseBuffer?.readableBytes ?? 0 == 0, let key = endpoint?.key {
                 connection.setReadsPaused(false)
                 loop.pool.put(connection, key: key, now: now, limit: snapshot.http.maxIdlePerEndpoint)
@@ -624,7 +641,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             resumeReads(.pipelineFull)
             processPending()
         } else {
-            closeDownstreamAfterFlush()
+            closeGracefully()
         }
     }
 
@@ -649,6 +666,8 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             connection.owner = nil
             connection.close()
         }
+        resumeReads(.upstreamBackpressure)
+        resumeReads(.connecting)
         finishTicket(success: false)
         loop.metrics.recordError(failure.reason)
         if responseStarted {
@@ -670,9 +689,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             resumeReads(.pipelineFull)
             processPending()
         } else {
-            pending = nil
-            phase = .closed
-            writeAndClose(response)
+            closeGracefully(after: response)
         }
     }
 
@@ -688,9 +705,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         let failure = ProxyFailure(reason, "\(error.identifier): \(error.reason)")
         loop.metrics.recordError(reason)
         log(failure)
-        pending = nil
-        phase = .closed
-        writeAndClose(ProxyErrorResponse.make(failure, version: .http1_1, keepAlive: false))
+        closeGracefully(after: ProxyErrorResponse.make(failure, version: .http1_1, keepAlive: false))
     }
 
     private func log(_ failure: ProxyFailure) {
@@ -738,27 +753,23 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         loop.balancers[backend].requestFinished(ticket, now: Instant(nanoseconds: now), latency: latency)
     }
 
-    /// Sends a final response, then closes gracefully: shut the write side, drop whatever the
-    /// client still sends for up to two seconds (a lingering close, as nginx and HAProxy do),
-    /// then close.
-    private func writeAndClose(_ buffer: ByteBuffer) {
+    /// Sends `buffer` (when given) and everything queued, then closes gracefully: shut the
+    /// write side, drop whatever the client still sends for up to two seconds (a lingering
+    /// close, as nginx and HAProxy do), then close. Without it, bytes the client is still
+    /// sending (an upload answered early with 413) make the kernel reset the connection, and
+    /// the client may never read the response.
+    private func closeGracefully(after buffer: ByteBuffer? = nil) {
         guard let context else { return }
+        phase = .closed
+        pending = nil
         let channel = context.channel
         setAutoRead(true)
         readPause = []
         deadlineKind = .linger
         deadline = NIODeadline.now().uptimeNanoseconds &+ 2_000_000_000
-        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
+        let last = buffer ?? channel.allocator.buffer(capacity: 0)
+        context.writeAndFlush(wrapOutboundOut(last)).whenComplete { _ in
             channel.close(mode: .output, promise: nil)
-        }
-    }
-
-    private func closeDownstreamAfterFlush() {
-        guard let context else { return }
-        phase = .closed
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-            channel.close(promise: nil)
         }
     }
 
@@ -801,9 +812,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
                 requestVersion = .http1_1
                 loop.metrics.recordError(.requestHeaderTimeout)
                 log(ProxyFailure(.requestHeaderTimeout, "request head not complete after \(snapshot.http.headerReadTimeout.configText)"))
-                phase = .closed
-                pending = nil
-                writeAndClose(ProxyErrorResponse.make(ProxyFailure(.requestHeaderTimeout, "request head not complete in time"), version: .http1_1, keepAlive: false))
+                closeGracefully(after: ProxyErrorResponse.make(ProxyFailure(.requestHeaderTimeout, "request head not complete in time"), version: .http1_1, keepAlive: false))
             } else {
                 closeDownstream()
             }

@@ -142,13 +142,24 @@ final class TCPProxyHandler: ChannelInboundHandler {
         context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
     }
 
+    /// The server finished sending: pass the half-close on once what it sent has been written.
     func upstreamInputClosed() {
-        context?.close(mode: .output, promise: nil)
+        guard let context else { return }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(mode: .output, promise: nil)
+        }
     }
 
+    /// The server's connection is gone: close once everything it sent has reached the client
+    /// (a plain close would drop writes still queued to a slow client).
     func upstreamClosed() {
         upstream = nil
-        context?.close(promise: nil)
+        guard let context else { return }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
     }
 
     func upstreamWritabilityChanged(_ writable: Bool) {

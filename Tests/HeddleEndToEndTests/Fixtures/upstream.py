@@ -17,6 +17,7 @@ HTTP paths:
   /garbage               answers with bytes that are not HTTP
   /hang                  never answers
   /ws                    WebSocket echo (RFC 6455, text and binary frames)
+  /early                 413 at once, without reading the request body, then closes
 """
 import asyncio
 import base64
@@ -127,6 +128,11 @@ async def handle_http(reader, writer):
             if header(headers, "expect") == "100-continue":
                 writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                 await writer.drain()
+            if path == "/early":
+                await send_fixed(writer, 413, b"too large\n", [("connection", "close")])
+                await asyncio.sleep(0.5)
+                writer.close()
+                return
             if path == "/echo":
                 writer.write(response_head(200, "OK", [("transfer-encoding", "chunked")]))
 
