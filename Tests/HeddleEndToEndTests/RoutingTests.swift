@@ -16,6 +16,14 @@ struct RoutingTests {
         #expect(withPort.output == "hello from web-1\n")
     }
 
+    @Test func endpointsMayBeDNSNames() async throws {
+        let app = try await Upstream(.http, name: "by-name")
+        let proxy = try await HeddleProxyProcess(config: Config.proxy() + Config.service("named", ["localhost:\(app.port)"]))
+        #expect(try curl(["-H", "Host: named", "http://127.0.0.1:\(proxy.outbound)/hello"]).output == "hello from by-name\n")
+        let config = try curl(["http://127.0.0.1:\(proxy.admin)/config"]).output
+        #expect(config.contains("localhost:\(app.port)"))
+    }
+
     @Test func keepAliveConnectionCarriesManyRequests() async throws {
         let app = try await Upstream(.http, name: "ka")
         let proxy = try await HeddleProxyProcess(config: Config.proxy() + Config.service("web", [app.address]))

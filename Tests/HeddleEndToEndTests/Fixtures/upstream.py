@@ -2,7 +2,8 @@
 """A test upstream for Heddle's end-to-end tests: a real HTTP/1.1 server (asyncio, stdlib only)
 with behaviours chosen by path, plus a TCP echo mode. Prints its port on the first line.
 
-  upstream.py http NAME     HTTP server; every response carries x-served-by: NAME
+  upstream.py http NAME     HTTP server on 127.0.0.1 (and ::1, same port, when there is IPv6
+                            loopback); every response carries x-served-by: NAME
   upstream.py tcp-echo      echoes bytes; answers a half-close by closing
   upstream.py backlog       accepts nothing (listen backlog full): connects time out
 
@@ -229,7 +230,14 @@ async def main():
     NAME = sys.argv[2] if len(sys.argv) > 2 else "upstream"
     handler = handle_http if mode == "http" else handle_echo
     server = await asyncio.start_server(handler, "127.0.0.1", 0)
-    print(server.sockets[0].getsockname()[1], flush=True)
+    port = server.sockets[0].getsockname()[1]
+    # Also on ::1 at the same port when the machine has IPv6 loopback, so a name such as
+    # localhost works whichever of its addresses a client picks.
+    try:
+        await asyncio.start_server(handler, "::1", port)
+    except OSError:
+        pass
+    print(port, flush=True)
     async with server:
         await server.serve_forever()
 
