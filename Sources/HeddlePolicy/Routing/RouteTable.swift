@@ -8,12 +8,18 @@ public struct RouteTable: @unchecked Sendable {
     /// Service names; backends refer to them by index.
     public let serviceNames: [String]
     public let rules: [CompiledRule]
-    private let exactHosts: [String: [CompiledMatch]]
+    /// Exact hostnames: their explicit matches, and the implicit route of the service of that
+    /// name, found with one lookup.
+    private let exactHosts: [String: HostEntry]
     /// Wildcard suffixes (`.example.com` for `*.example.com`), longest first.
     private let wildcardHosts: [(suffix: String, matches: [CompiledMatch])]
     private let anyHost: [CompiledMatch]
-    /// Implicit routes: service name → rule index.
-    private let implicitRoutes: [String: Int]
+
+    private struct HostEntry {
+        var matches: [CompiledMatch] = []
+        /// The implicit route's rule index, used when no explicit rule matches.
+        var implicitRule: Int?
+    }
 
     /// Compiles the routes of `config` attached to `listener` (routes without parentRefs attach
     /// to every routing listener).
@@ -47,10 +53,13 @@ public struct RouteTable: @unchecked Sendable {
             rules.append(CompiledRule(id: rules.count, routeName: name, ruleIndex: 0, backends: [index], split: WeightedSplit(weights: [1]), requestHeaders: nil, responseHeaders: nil, rewrite: nil))
         }
         self.rules = rules
-        exactHosts = exact.mapValues(Self.sorted)
+        var hosts = exact.mapValues { HostEntry(matches: Self.sorted($0)) }
+        for (name, rule) in implicit {
+            hosts[name, default: HostEntry()].implicitRule = rule
+        }
+        exactHosts = hosts
         wildcardHosts = wildcard.map { ($0.key, Self.sorted($0.value)) }.sorted { $0.suffix.count > $1.suffix.count }
         anyHost = Self.sorted(any)
-        implicitRoutes = implicit
     }
 
     /// A table that sends every request to one service: the inbound listener's local app.
@@ -60,18 +69,18 @@ public struct RouteTable: @unchecked Sendable {
         exactHosts = [:]
         wildcardHosts = []
         anyHost = [CompiledMatch(HTTPRouteMatch(), ruleIndex: 0)]
-        implicitRoutes = [:]
     }
 
     /// The rule for a request, or nil when nothing matches (answered 404 `no-route`).
     public func match(_ request: some RouteRequest) -> RouteMatch? {
         let host = request.host
-        if let candidates = exactHosts[String(host)], let found = firstMatch(candidates, request) { return found }
+        let entry = exactHosts[String(host)]
+        if let entry, let found = firstMatch(entry.matches, request) { return found }
         for (suffix, candidates) in wildcardHosts where host.hasSuffix(suffix) && host.count > suffix.count {
             if let found = firstMatch(candidates, request) { return found }
         }
         if let found = firstMatch(anyHost, request) { return found }
-        if let index = implicitRoutes[String(host)] { return RouteMatch(rule: rules[index], matchedPrefix: nil) }
+        if let index = entry?.implicitRule { return RouteMatch(rule: rules[index], matchedPrefix: nil) }
         return nil
     }
 

@@ -1,5 +1,6 @@
 import HeddleHTTP1
 import HeddlePolicy
+import NIOCore
 
 /// A parsed HTTP/1 request head seen through the route table's eyes. Strings are made only
 /// for the parts a route asks about.
@@ -20,6 +21,16 @@ struct HTTP1RouteRequest: RouteRequest {
     /// trailing dot.
     static func normalizedHost(_ head: HTTP1Head) -> String {
         guard let range = head.effectiveAuthorityRange else { return "" }
+        // The common case, a lowercase name without port: one string, made straight from the
+        // bytes.
+        let plain = head.bytes.withUnsafeReadableBytes { bytes in
+            range.allSatisfy { index in
+                let byte = bytes[index]
+                return (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
+                    || (byte == UInt8(ascii: ".") && index != range.upperBound - 1)
+            }
+        }
+        if plain { return head.string(range) }
         var host = head.string(range)
         if host.hasPrefix("[") {
             if let close = host.firstIndex(of: "]") { host = String(host[...close]) }
