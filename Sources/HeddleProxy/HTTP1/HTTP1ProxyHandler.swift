@@ -81,6 +81,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
 
     // Upstream and response side.
     private var upstream: HTTP1UpstreamHandler?
+    /// Instead of `upstream`, when the backend speaks HTTP/2 (another Heddle proxy): the
+    /// exchange is carried on a stream of a pooled HTTP/2 connection.
+    private var bridge: HTTP1ToHTTP2Bridge?
     private var outgoingHead: ByteBuffer?
     private var responseParser: HTTP1HeadParser
     private var responseFields: [HTTP1Field] = []
@@ -170,6 +173,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         upstream?.setReadsPaused(!context.channel.isWritable)
+        bridge?.setReadsPaused(!context.channel.isWritable)
         context.fireChannelWritabilityChanged()
     }
 
@@ -180,7 +184,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
 
     /// Releases everything an unfinished exchange holds; safe to call more than once.
     private func teardown() {
-        guard phase != .closed || sweepSlot >= 0 || upstream != nil else { return }
+        guard phase != .closed || sweepSlot >= 0 || upstream != nil || bridge != nil else { return }
         phase = .closed
         if sweepSlot >= 0 {
             loop.sweeper.remove(self)
@@ -193,6 +197,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             upstream.owner = nil
             upstream.close()
         }
+        releaseBridge(finished: false)
         pending = nil
         responseBuffer = nil
     }
@@ -211,6 +216,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             if upstreamNeedsFlush {
                 upstreamNeedsFlush = false
                 upstream?.flush()
+                bridge?.flush()
             }
         }
         while var buffer = pending, buffer.readableBytes > 0 || phase == .body {
@@ -229,7 +235,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
                     startRequest(head)
                 }
             case .body:
-                guard upstream != nil, outgoingHead == nil else { return }
+                guard upstream != nil || bridge != nil, outgoingHead == nil else { return }
                 if buffer.readableBytes == 0, !requestBody.isFinished { return }
                 switch requestBody.advance(over: buffer) {
                 case .inProgress(let consumed):
@@ -302,6 +308,11 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         }
         backend = found.rule.backends[picked]
         let service = snapshot.services[backend]
+        let overHTTP2 = service.spec.protocol == .http2 || service.spec.protocol == .grpc
+        if overHTTP2, head.isUpgrade {
+            failExchange(ProxyFailure(.notImplemented, "upgrade over a mesh HTTP/2 hop is not supported (service '\(service.name)' speaks \(service.spec.protocol.rawValue))"), closeAfter: hasBody)
+            return
+        }
         let hash = hashKey(for: service, request: view)
         let instant = Instant(nanoseconds: requestStart)
         guard let index = loop.balancers[backend].pick(now: instant, hash: hash, using: &loop.random),
@@ -320,11 +331,15 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         let chosen = service.endpoints[index]
         endpoint = chosen
         ticket = loop.balancers[backend].requestStarted(index, now: instant)
-        outgoingHead = UpstreamRequestHead.make(from: head, match: found, service: service)
         if !hasBody {
             requestComplete = true
             phase = .awaitingResponse
         }
+        if overHTTP2 {
+            openBridge(head, match: found, to: chosen)
+            return
+        }
+        outgoingHead = UpstreamRequestHead.make(from: head, match: found, service: service)
 
         if let pooled = loop.pool.take(chosen.key) {
             attach(pooled)
@@ -416,8 +431,53 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
 
     private func forwardRequestBytes(_ bytes: ByteBuffer) {
         requestBytes += bytes.readableBytes
-        upstream?.write(bytes)
+        if let bridge {
+            bridge.sendRequestBytes(bytes)
+        } else {
+            upstream?.write(bytes)
+        }
         upstreamNeedsFlush = true
+    }
+
+    // MARK: Requests over HTTP/2 (to another Heddle proxy)
+
+    /// Carries the exchange on an HTTP/2 stream: the bridge translates the request and hands
+    /// the response back as HTTP/1.1 bytes through `upstreamRead`, so the rest of the exchange
+    /// runs as on the raw path. Client reads pause until the stream is open.
+    private func openBridge(_ head: HTTP1Head, match: RouteMatch, to target: ResolvedEndpoint) {
+        let opened = HTTP1ToHTTP2Bridge(owner: self, head: head, match: match, endpoint: target, keepAlive: requestKeepAlive)
+        bridge = opened
+        responseBuffer = nil
+        responseParser.reset()
+        pauseReads(.connecting)
+        opened.setReadsPaused(!context.channel.isWritable)
+        opened.open(pool: loop.h2Pool, endpoint: target, http: snapshot.http, eventLoop: context.eventLoop, logger: logger)
+    }
+
+    func bridgeOpened(_ opened: HTTP1ToHTTP2Bridge, writable: Bool) {
+        guard opened === bridge else { return }
+        resumeReads(.connecting)
+        if !writable { pauseReads(.upstreamBackpressure) }
+        processPending()
+    }
+
+    /// The bridged stream ended before the HTTP/1 framing ended the exchange: cleanly (a
+    /// close-delimited response is complete) or with `failure` (connect-failed, a reset, ...).
+    func bridgeEnded(_ ended: HTTP1ToHTTP2Bridge, failure: ProxyFailure?) {
+        guard ended === bridge, phase != .closed else { return }
+        bridge = nil
+        resumeReads(.connecting)
+        resumeReads(.upstreamBackpressure)
+        upstreamEnded(failure)
+    }
+
+    /// Lets the bridged stream go: released when the exchange finished, else reset.
+    private func releaseBridge(finished: Bool) {
+        guard let bridge else { return }
+        self.bridge = nil
+        if finished { bridge.finish() } else { bridge.cancel() }
+        resumeReads(.connecting)
+        resumeReads(.upstreamBackpressure)
     }
 
     private func requestFinished() {
@@ -574,13 +634,19 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         upstream = nil
         resumeReads(.upstreamBackpressure)
         guard phase != .closed, connection != nil else { return }
+        upstreamEnded(nil)
+    }
+
+    /// The upstream connection (or bridged stream) ended: the end of a close-delimited
+    /// response, or a failure (`failure`, else a reset) before the response ended.
+    private func upstreamEnded(_ failure: ProxyFailure?) {
         if phase == .tunnel {
             // What the app sent last (a WebSocket close frame, say) is still queued to a slow
             // client: flush it before closing.
             closeGracefully()
             return
         }
-        if responsePhase == .body, responseBody.canEndAtClose {
+        if failure == nil, responsePhase == .body, responseBody.canEndAtClose {
             upstreamReusable = false
             downstreamKeepAlive = false
             responseFinished()
@@ -589,12 +655,12 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         if responsePhase == .done { return }
         upstreamReusable = false
         if responseStarted {
-            logger.notice("upstream closed mid-response", metadata: ["endpoint": "\(endpoint?.key ?? "")"])
-            loop.metrics.recordError(.upstreamReset)
+            logger.notice("upstream closed mid-response", metadata: ["endpoint": "\(endpoint?.key ?? "")", "details": "\(failure?.details ?? "")"])
+            loop.metrics.recordError(failure?.reason ?? .upstreamReset)
             finishTicket(success: false)
             closeDownstream()
         } else {
-            failExchange(ProxyFailure(.upstreamReset, "\(endpoint?.key ?? "upstream") closed the connection before responding"), closeAfter: !requestComplete)
+            failExchange(failure ?? ProxyFailure(.upstreamReset, "\(endpoint?.key ?? "upstream") closed the connection before responding"), closeAfter: !requestComplete)
         }
     }
 
@@ -634,6 +700,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
                 connection.close()
             }
         }
+        releaseBridge(finished: true)
         resetExchange()
         if downstreamKeepAlive, !loop.draining {
             phase = .head
@@ -666,6 +733,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             connection.owner = nil
             connection.close()
         }
+        releaseBridge(finished: false)
         resumeReads(.upstreamBackpressure)
         resumeReads(.connecting)
         finishTicket(success: false)

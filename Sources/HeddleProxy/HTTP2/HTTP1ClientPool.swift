@@ -40,7 +40,12 @@ final class HTTP1ClientPool {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(encoderConfiguration: encoder)
+                    // NIOHTTP1's client handlers, with interim responses (100 Continue, 103)
+                    // forwarded rather than dropped, so they reach the client's stream.
+                    let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .forward)
+                    try channel.pipeline.syncOperations.addHandlers([
+                        HTTPRequestEncoder(configuration: encoder), ByteToMessageHandler(decoder), NIOHTTPRequestHeadersValidator(),
+                    ])
                     try channel.pipeline.syncOperations.addHandler(bound.value)
                 }
             }

@@ -75,6 +75,8 @@ final class HTTP1TranslatingUpstreamHandler: ChannelInboundHandler, HTTP2Upstrea
                 }
                 return
             }
+            // Interim heads are followed by the final one without an `.end` of their own.
+            inInterim = false
             keepAlive = head.isKeepAlive
             owner.upstreamHeaders(HTTP1MessageTranslation.responseHeaders(head), endStream: false)
         case .body(let buffer):

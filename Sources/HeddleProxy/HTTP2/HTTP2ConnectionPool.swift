@@ -14,7 +14,7 @@ final class HTTP2ConnectionPool {
     /// Opens a stream to `endpoint` for `owner`: on a connection with room, else on a new one.
     /// `completion` gets the stream's handler once the stream channel is ready, or why not.
     func openStream(
-        to endpoint: ResolvedEndpoint, owner: HTTP2StreamProxyHandler, http: HTTPSettings,
+        to endpoint: ResolvedEndpoint, owner: any HTTP2UpstreamStreamOwner, http: HTTPSettings,
         eventLoop: any EventLoop, logger: Logger,
         completion: @escaping (Result<HTTP2UpstreamStreamHandler, ProxyFailure>) -> Void
     ) {

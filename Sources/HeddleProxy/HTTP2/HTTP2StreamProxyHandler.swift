@@ -11,7 +11,7 @@ import NIOHTTP2
 /// Flow control carries through: a side that cannot take more pauses reading on the other, so
 /// unread data stays in the peer's HTTP/2 window. Failures before the response are answered
 /// with a proxy-made response (gRPC-shaped for gRPC); after it, by resetting the stream.
-final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder {
+final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP2UpstreamStreamOwner {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias OutboundOut = HTTP2Frame.FramePayload
 

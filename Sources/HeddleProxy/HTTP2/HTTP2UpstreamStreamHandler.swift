@@ -2,6 +2,22 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 
+/// What a stream on a pooled HTTP/2 connection reports to whoever uses it: the downstream
+/// HTTP/2 stream it relays (`HTTP2StreamProxyHandler`), or an HTTP/1.1 exchange carried over
+/// HTTP/2 to another Heddle proxy (`HTTP1ToHTTP2Bridge`).
+protocol HTTP2UpstreamStreamOwner: AnyObject {
+    func upstreamHeaders(_ headers: HPACKHeaders, endStream: Bool)
+    func upstreamData(_ data: ByteBuffer, endStream: Bool)
+    func upstreamReadComplete()
+    func upstreamWritabilityChanged(_ writable: Bool)
+    /// The endpoint reset the stream.
+    func upstreamReset(_ code: HTTP2ErrorCode)
+    /// The stream or its connection closed before the exchange ended.
+    func upstreamClosed()
+    /// The endpoint broke the protocol on this stream.
+    func upstreamFailed(_ failure: ProxyFailure)
+}
+
 /// One stream on a pooled HTTP/2 connection to an endpoint, lent to one downstream stream:
 /// frames in both directions pass through as they are (trailers and `grpc-status` untouched);
 /// a reset is reported to the owner with its error code.
@@ -10,13 +26,13 @@ final class HTTP2UpstreamStreamHandler: ChannelInboundHandler, HTTP2UpstreamLeg 
     typealias OutboundOut = HTTP2Frame.FramePayload
 
     /// The downstream stream using this one; nil once the exchange is over.
-    var owner: HTTP2StreamProxyHandler?
+    var owner: (any HTTP2UpstreamStreamOwner)?
     /// The connection whose stream slot this stream holds, released when it closes.
     private var connection: HTTP2UpstreamConnection?
     private var context: ChannelHandlerContext?
     private var readsPaused = false
 
-    init(owner: HTTP2StreamProxyHandler, connection: HTTP2UpstreamConnection) {
+    init(owner: any HTTP2UpstreamStreamOwner, connection: HTTP2UpstreamConnection) {
         self.owner = owner
         self.connection = connection
     }
