@@ -42,13 +42,6 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         case linger
     }
 
-    /// Reasons reads from the client are paused; reading resumes when none is left.
-    private struct ReadPause: OptionSet {
-        let rawValue: UInt8
-        static let connecting = ReadPause(rawValue: 1)
-        static let upstreamBackpressure = ReadPause(rawValue: 2)
-        static let pipelineFull = ReadPause(rawValue: 4)
-    }
 
     private let loop: LoopContext
     private let listener: String
@@ -106,7 +99,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     private(set) var deadline: UInt64 = .max
     private var deadlineKind = DeadlineKind.idle
     var sweepSlot = -1
-    private var readPause: ReadPause = []
+    private var readGate = ReadGate()
     private var processing = false
     /// Counts exchanges on this connection, so a connect that completes after its exchange
     /// ended is not taken for the next one's.
@@ -832,7 +825,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         pending = nil
         let channel = context.channel
         setAutoRead(true)
-        readPause = []
+        readGate.clear()
         deadlineKind = .linger
         deadline = NIODeadline.now().uptimeNanoseconds &+ 2_000_000_000
         let last = buffer ?? channel.allocator.buffer(capacity: 0)
@@ -891,16 +884,12 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         }
     }
 
-    private func pauseReads(_ reason: ReadPause) {
-        let wasPaused = !readPause.isEmpty
-        readPause.insert(reason)
-        if !wasPaused { setAutoRead(false) }
+    private func pauseReads(_ reason: ReadGate.Reason) {
+        if readGate.pause(reason) { setAutoRead(false) }
     }
 
-    private func resumeReads(_ reason: ReadPause) {
-        guard readPause.contains(reason) else { return }
-        readPause.remove(reason)
-        if readPause.isEmpty { setAutoRead(true) }
+    private func resumeReads(_ reason: ReadGate.Reason) {
+        if readGate.resume(reason) { setAutoRead(true) }
     }
 
     private func setAutoRead(_ enabled: Bool) {

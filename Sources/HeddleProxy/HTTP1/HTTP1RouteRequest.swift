@@ -50,23 +50,6 @@ struct HTTP1RouteRequest: RouteRequest {
     }
 
     func queryValue(_ name: String) -> Substring? {
-        guard let query = head.query else { return nil }
-        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            if parts[0] == name { return parts.count > 1 ? parts[1] : "" }
-        }
-        return nil
-    }
-
-    /// The value of a cookie in the Cookie header(s), for ring-hash affinity.
-    func cookie(_ name: String) -> Substring? {
-        for header in headerValues("cookie") {
-            for pair in header.split(separator: ";") {
-                let trimmed = pair.drop(while: { $0 == " " })
-                let parts = trimmed.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                if parts.count == 2, parts[0] == name { return parts[1] }
-            }
-        }
-        return nil
+        head.query.flatMap { QueryString.value(of: name, in: Substring($0)) }
     }
 }

@@ -54,24 +54,6 @@ struct HTTP2RouteRequest: RouteRequest {
     }
 
     func queryValue(_ name: String) -> Substring? {
-        guard let query else { return nil }
-        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            if parts[0] == name { return parts.count > 1 ? parts[1] : "" }
-        }
-        return nil
-    }
-
-    /// The value of a cookie, for ring-hash affinity; HTTP/2 clients may split cookies over
-    /// several `cookie` fields.
-    func cookie(_ name: String) -> Substring? {
-        for header in headerValues("cookie") {
-            for pair in header.split(separator: ";") {
-                let trimmed = pair.drop(while: { $0 == " " })
-                let parts = trimmed.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                if parts.count == 2, parts[0] == name { return parts[1] }
-            }
-        }
-        return nil
+        query.flatMap { QueryString.value(of: name, in: $0) }
     }
 }

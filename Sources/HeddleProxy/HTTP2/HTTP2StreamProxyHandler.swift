@@ -23,12 +23,6 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
         case done
     }
 
-    /// Reasons reads from the client's stream are paused; reading resumes when none is left.
-    private struct ReadPause: OptionSet {
-        let rawValue: UInt8
-        static let connecting = ReadPause(rawValue: 1)
-        static let upstreamBackpressure = ReadPause(rawValue: 2)
-    }
 
     private let loop: LoopContext
     private let listener: String
@@ -62,7 +56,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
     // Deadlines and flow control.
     private(set) var deadline: UInt64 = .max
     var sweepSlot = -1
-    private var readPause: ReadPause = []
+    private var readGate = ReadGate()
     private var upstreamNeedsFlush = false
     private var downstreamNeedsFlush = false
 
@@ -371,7 +365,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
     private func complete(status: Int, failure: ProxyFailure?) {
         phase = .done
         deadline = .max
-        readPause = []
+        readGate.clear()
         waitingFrames = []
         if let leg = upstream {
             upstream = nil
@@ -489,16 +483,12 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
     /// Streams need nothing on drain: their connection sends GOAWAY and closes once they end.
     func drain() {}
 
-    private func pauseReads(_ reason: ReadPause) {
-        let wasPaused = !readPause.isEmpty
-        readPause.insert(reason)
-        if !wasPaused { setAutoRead(false) }
+    private func pauseReads(_ reason: ReadGate.Reason) {
+        if readGate.pause(reason) { setAutoRead(false) }
     }
 
-    private func resumeReads(_ reason: ReadPause) {
-        guard readPause.contains(reason) else { return }
-        readPause.remove(reason)
-        if readPause.isEmpty { setAutoRead(true) }
+    private func resumeReads(_ reason: ReadGate.Reason) {
+        if readGate.resume(reason) { setAutoRead(true) }
     }
 
     private func setAutoRead(_ enabled: Bool) {
