@@ -61,6 +61,20 @@ struct ErrorReasonTests {
         #expect(log.contains("heddle_error=upstream-timeout"))
     }
 
+    @Test func aStalledResponseBodyIsCutAfterTheIdleTimeout() async throws {
+        let app = try await Upstream(.http, name: "stall")
+        let proxy = try await HeddleProxyProcess(config: Config.proxy("idleTimeout: 1s") + Config.service("app", [app.address]))
+        let connection = try RawConnection(port: proxy.outbound)
+        connection.send("GET /stall HTTP/1.1\r\nHost: app\r\n\r\n")
+        let started = ContinuousClock.now
+        let received = connection.readAll()
+        #expect(received.hasPrefix("HTTP/1.1 200 OK"))
+        #expect(received.hasSuffix(String(repeating: "x", count: 10)), "the partial body is passed on, then the connection closes")
+        #expect(ContinuousClock.now - started < .seconds(8), "closed by the proxy, not by the client's 10 s read timeout")
+        let metrics = try curl(["http://127.0.0.1:\(proxy.admin)/metrics"]).output
+        #expect(metrics.contains("heddle_proxy_errors_total{reason=\"upstream-timeout\"} 1"))
+    }
+
     @Test func clientErrorsNameTheirReasonAndClose() async throws {
         let app = try await Upstream(.http, name: "client-errors")
         let proxy = try await HeddleProxyProcess(config: Config.proxy("""

@@ -99,7 +99,8 @@ public struct HTTPSettings: Hashable, Sendable {
     /// Time allowed to receive a complete request head once the connection is waiting for one
     /// (slowloris defence); the connection is closed after it.
     public var headerReadTimeout: Duration = .seconds(10)
-    /// A downstream keep-alive connection with no request in progress is closed after this.
+    /// A downstream keep-alive connection with no request in progress is closed after this;
+    /// it is also the longest pause allowed within a response body before the exchange is cut.
     public var idleTimeout: Duration = .seconds(60)
     /// Time allowed for the response head once the request is sent (answered 504 after it);
     /// while a request body uploads, it counts from the body's last bytes.

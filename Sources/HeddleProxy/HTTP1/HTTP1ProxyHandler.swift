@@ -40,6 +40,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         /// After an error response: the write side is shut and the client's remaining bytes
         /// are read and dropped for a moment, so a reset cannot destroy the response unread.
         case linger
+        /// The response head has arrived; its body must keep coming (`idleTimeout` between
+        /// reads), or the exchange is cut.
+        case responseBody
     }
 
 
@@ -525,6 +528,8 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
                 case .inProgress(let consumed):
                     sendResponseBytes(takeResponseSlice(&buffer, length: consumed))
                     responseBuffer = buffer
+                    // The sweeper's clock: exact to a tick, and free to read per body read.
+                    armDeadline(.responseBody, now: loop.sweeper.coarseNow)
                 case .finished(let consumed):
                     sendResponseBytes(takeResponseSlice(&buffer, length: consumed))
                     responseBuffer = buffer
@@ -584,6 +589,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         downstreamKeepAlive = requestKeepAlive && head.bodyFraming != .untilClose && !loop.draining
         responseBody = HTTP1BodyFramer(framing: head.bodyFraming, limits: responseParser.limits)
         responsePhase = .body
+        armDeadline(.responseBody, now: loop.sweeper.coarseNow)
         let rewritten = DownstreamResponseHead.rewrite(
             head, requestVersion: requestVersion, keepAlive: downstreamKeepAlive,
             modifier: match?.rule.responseHeaders)
@@ -851,6 +857,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         case .headerRead: snapshot.headerReadTimeoutNanos
         case .response: snapshot.requestTimeoutNanos
         case .linger: 2_000_000_000
+        case .responseBody: snapshot.idleTimeoutNanos
         }
         deadlineKind = kind
         deadline = now &+ span
@@ -881,6 +888,13 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             guard phase == .body || phase == .awaitingResponse else { return }
             upstreamReusable = false
             failExchange(ProxyFailure(.upstreamTimeout, "no response from \(endpoint?.key ?? "upstream") within \(snapshot.http.requestTimeout.configText)"), closeAfter: !requestComplete)
+        case .responseBody:
+            guard responsePhase == .body else { return }
+            upstreamReusable = false
+            logger.notice("response body stalled", metadata: ["endpoint": "\(endpoint?.key ?? "")", "idle": "\(snapshot.http.idleTimeout.configText)"])
+            loop.metrics.recordError(.upstreamTimeout)
+            finishTicket(success: false)
+            closeDownstream()
         }
     }
 

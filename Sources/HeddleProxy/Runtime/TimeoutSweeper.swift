@@ -59,7 +59,12 @@ final class TimeoutSweeper: @unchecked Sendable {
         for holder in holders { body(holder) }
     }
 
+    /// The time of the last tick (uptime nanoseconds): a clock for deadlines that need no more
+    /// precision than the sweep itself, read without a system call.
+    private(set) var coarseNow: UInt64 = NIODeadline.now().uptimeNanoseconds
+
     func sweep(now: UInt64) {
+        coarseNow = now
         var expired: [any DeadlineHolder] = []
         for holder in holders where holder.deadline <= now {
             expired.append(holder)

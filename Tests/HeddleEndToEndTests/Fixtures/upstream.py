@@ -19,6 +19,7 @@ HTTP paths:
   /hang                  never answers
   /ws                    WebSocket echo (RFC 6455, text and binary frames)
   /early                 413 at once, without reading the request body, then closes
+  /stall                 a head promising 100 bytes, 10 of them, then nothing
 """
 import asyncio
 import base64
@@ -179,6 +180,10 @@ async def handle_http(reader, writer):
                 await asyncio.sleep(0.2)
                 writer.close()
                 return
+            elif path == "/stall":
+                writer.write(response_head(200, "OK", [("content-length", "100")]) + b"x" * 10)
+                await writer.drain()
+                await asyncio.sleep(3600)
             elif path == "/hang":
                 await asyncio.sleep(3600)
             elif path == "/ws":
