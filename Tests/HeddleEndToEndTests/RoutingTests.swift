@@ -42,6 +42,19 @@ struct RoutingTests {
         #expect([first.body, second.body, third.body] == ["hello from ka\n", "slow from ka\n", "hello from ka\n"])
     }
 
+    @Test func aPooledConnectionClosedAsItIsReusedIsRetriedOnANewOne() async throws {
+        let app = try await Upstream(.http, name: "dropper")
+        let proxy = try await HeddleProxyProcess(config: Config.proxy() + Config.service("web", [app.address]))
+        let base = "http://127.0.0.1:\(proxy.outbound)"
+        #expect(try curl(["-H", "Host: web", "\(base)/then-drop"]).output == "dropping the next request\n")
+        // The proxy reuses the pooled connection; the app reads the request and closes.
+        #expect(try curl(["-H", "Host: web", "\(base)/hello"]).output == "hello from dropper\n")
+        // Not for a request with a body: it is not replayed.
+        _ = try curl(["-H", "Host: web", "\(base)/then-drop"])
+        let post = try curl(["-H", "Host: web", "-d", "x=1", "-o", "/dev/null", "-w", "%{http_code}", "\(base)/count"]).output
+        #expect(post == "502")
+    }
+
     @Test func emptyBodiesKeepTheConnectionAlive() async throws {
         let app = try await Upstream(.http, name: "empty-body")
         let proxy = try await HeddleProxyProcess(config: Config.proxy() + Config.service("web", [app.address]))

@@ -104,6 +104,12 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     var sweepSlot = -1
     private var readGate = ReadGate()
     private var processing = false
+    /// The exchange's upstream connection came from the pool (it may have been closed by the
+    /// endpoint just as it was taken).
+    private var reusedConnection = false
+    private var requestHasBody = false
+    /// The request head as sent upstream, kept to send it again on a fresh connection.
+    private var sentHead: ByteBuffer?
     /// Counts exchanges on this connection, so a connect that completes after its exchange
     /// ended is not taken for the next one's.
     private var exchangeID = 0
@@ -337,9 +343,12 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         }
         outgoingHead = UpstreamRequestHead.make(from: head, match: found, service: service)
 
+        requestHasBody = hasBody
         if let pooled = loop.pool.take(chosen.key) {
+            reusedConnection = true
             attach(pooled)
         } else {
+            reusedConnection = false
             connect(to: chosen)
         }
     }
@@ -418,6 +427,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         responseParser.reset()
         if let head = outgoingHead {
             outgoingHead = nil
+            sentHead = head
             connection.write(head)
             upstreamNeedsFlush = true
         }
@@ -633,7 +643,28 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         upstream = nil
         resumeReads(.upstreamBackpressure)
         guard phase != .closed, connection != nil else { return }
+        if retryOnNewConnection() { return }
         upstreamEnded(nil)
+    }
+
+    /// A pooled connection that the endpoint closed as it was reused (its keep-alive timeout
+    /// ran out first) took the request without answering: an idempotent request without a
+    /// body is sent once more on a new connection, as HAProxy and Envoy do, instead of failing
+    /// with `upstream-reset`.
+    private func retryOnNewConnection() -> Bool {
+        let idempotent = switch requestMethod {
+        case .get, .head, .options, .trace, .put, .delete: true
+        default: false
+        }
+        guard reusedConnection, idempotent, !requestHasBody, requestComplete, phase == .awaitingResponse,
+              responsePhase == .head, !responseStarted, (responseBuffer?.readableBytes ?? 0) == 0,
+              let head = sentHead, let target = endpoint
+        else { return false }
+        reusedConnection = false
+        logger.debug("pooled connection closed before answering; sending again on a new connection", metadata: ["endpoint": "\(target.key)"])
+        outgoingHead = head
+        connect(to: target)
+        return true
     }
 
     /// The upstream connection (or bridged stream) ended: the end of a close-delimited
@@ -717,6 +748,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         backend = -1
         endpoint = nil
         outgoingHead = nil
+        sentHead = nil
         responseBuffer = nil
         heldHeadLength = 0
         responsePhase = .head

@@ -20,6 +20,8 @@ HTTP paths:
   /ws                    WebSocket echo (RFC 6455, text and binary frames)
   /early                 413 at once, without reading the request body, then closes
   /stall                 a head promising 100 bytes, 10 of them, then nothing
+  /then-drop             200, then the connection takes the next request and closes unanswered
+                         (a keep-alive timeout that runs out just as the request arrives)
 """
 import asyncio
 import base64
@@ -120,11 +122,15 @@ async def websocket(reader, writer, headers):
 
 
 async def handle_http(reader, writer):
+    drop_next = False
     try:
         while True:
             try:
                 method, target, version, headers, raw = await read_head(reader)
             except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            if drop_next:
+                writer.close()
                 return
             path = target.split("?", 1)[0]
             if header(headers, "expect") == "100-continue":
@@ -180,6 +186,9 @@ async def handle_http(reader, writer):
                 await asyncio.sleep(0.2)
                 writer.close()
                 return
+            elif path == "/then-drop":
+                drop_next = True
+                await send_fixed(writer, 200, b"dropping the next request\n")
             elif path == "/stall":
                 writer.write(response_head(200, "OK", [("content-length", "100")]) + b"x" * 10)
                 await writer.drain()
