@@ -87,6 +87,8 @@ enum TestSupport {
         if children.isEmpty {
             atexit {
                 TestSupport.killAll()
+                // Upload files of up to 100 MB live here: leave nothing behind.
+                try? FileManager.default.removeItem(atPath: TestSupport.scratchDirectory())
             }
         }
         children.append(child)
