@@ -299,40 +299,20 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         let hasBody = head.bodyFraming != .none && head.bodyFraming != .contentLength(0)
         let view = HTTP1RouteRequest(head: head)
         requestHost = String(view.host)
-        guard let table = snapshot.routeTables[listener], let found = table.match(view) else {
-            failExchange(ProxyFailure(.noRoute, "no route for host '\(requestHost)' path '\(view.path)'"), closeAfter: hasBody)
-            return
+        let choice = loop.chooseTarget(for: view, listener: listener, snapshot: snapshot, now: requestStart) { service in
+            guard head.isUpgrade, service.spec.protocol == .http2 || service.spec.protocol == .grpc else { return nil }
+            return ProxyFailure(.notImplemented, "upgrade over a mesh HTTP/2 hop is not supported (service '\(service.name)' speaks \(service.spec.protocol.rawValue))")
         }
-        match = found
-        guard let picked = found.rule.split.pick(using: &loop.random) else {
-            failExchange(ProxyFailure(.noEndpoints, "route \(found.rule.label) has no backend with a weight above 0"), closeAfter: hasBody)
-            return
-        }
-        backend = found.rule.backends[picked]
-        let service = snapshot.services[backend]
-        let overHTTP2 = service.spec.protocol == .http2 || service.spec.protocol == .grpc
-        if overHTTP2, head.isUpgrade {
-            failExchange(ProxyFailure(.notImplemented, "upgrade over a mesh HTTP/2 hop is not supported (service '\(service.name)' speaks \(service.spec.protocol.rawValue))"), closeAfter: hasBody)
-            return
-        }
-        let hash = hashKey(for: service, request: view)
-        let instant = Instant(nanoseconds: requestStart)
-        guard let index = loop.balancers[backend].pick(now: instant, hash: hash, using: &loop.random),
-              index < service.endpoints.count
-        else {
-            let failure = if service.endpoints.isEmpty, let dnsError = service.unresolved.first {
-                ProxyFailure(.dnsFailed, "service '\(service.name)': \(dnsError)")
-            } else if service.endpoints.isEmpty {
-                ProxyFailure(.noEndpoints, "service '\(service.name)' has no endpoints")
-            } else {
-                ProxyFailure(.noEndpoints, "service '\(service.name)' has no endpoint available")
-            }
+        match = choice.match
+        backend = choice.backend
+        if let failure = choice.failure {
             failExchange(failure, closeAfter: hasBody)
             return
         }
-        let chosen = service.endpoints[index]
+        guard let found = choice.match, let service = choice.service, let chosen = choice.endpoint else { return }
+        let overHTTP2 = service.spec.protocol == .http2 || service.spec.protocol == .grpc
         endpoint = chosen
-        ticket = loop.balancers[backend].requestStarted(index, now: instant)
+        ticket = choice.ticket
         if !hasBody {
             requestComplete = true
             phase = .awaitingResponse
@@ -342,7 +322,6 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             return
         }
         outgoingHead = UpstreamRequestHead.make(from: head, match: found, service: service)
-
         requestHasBody = hasBody
         if let pooled = loop.pool.take(chosen.key) {
             reusedConnection = true
@@ -353,16 +332,6 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         }
     }
 
-    private func hashKey(for service: ResolvedService, request: HTTP1RouteRequest) -> UInt64? {
-        switch service.spec.loadBalancer.hashKey {
-        case .header(let name)?:
-            return request.headerValues(name).first.map { StableHash.hash64(String($0)) }
-        case .cookie(let name)?:
-            return request.cookie(name).map { StableHash.hash64(String($0)) }
-        case nil:
-            return nil
-        }
-    }
 
     private func connect(to target: ResolvedEndpoint) {
         pauseReads(.connecting)

@@ -151,36 +151,17 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
             fail(ProxyFailure(.notImplemented, "CONNECT tunnels are not supported; send requests to the proxy directly"))
             return
         }
-        guard let table = snapshot.routeTables[listener], let found = table.match(view) else {
-            fail(ProxyFailure(.noRoute, "no route for host '\(view.host)' path '\(view.path)'"))
-            return
-        }
-        match = found
-        guard let picked = found.rule.split.pick(using: &loop.random) else {
-            fail(ProxyFailure(.noEndpoints, "route \(found.rule.label) has no backend with a weight above 0"))
-            return
-        }
-        backend = found.rule.backends[picked]
-        let service = snapshot.services[backend]
-        if service.spec.protocol == .grpc { grpc = true }
-        let hash = hashKey(for: service, request: view)
-        let instant = Instant(nanoseconds: now)
-        guard let index = loop.balancers[backend].pick(now: instant, hash: hash, using: &loop.random),
-              index < service.endpoints.count
-        else {
-            let failure = if service.endpoints.isEmpty, let dnsError = service.unresolved.first {
-                ProxyFailure(.dnsFailed, "service '\(service.name)': \(dnsError)")
-            } else if service.endpoints.isEmpty {
-                ProxyFailure(.noEndpoints, "service '\(service.name)' has no endpoints")
-            } else {
-                ProxyFailure(.noEndpoints, "service '\(service.name)' has no endpoint available")
-            }
+        let choice = loop.chooseTarget(for: view, listener: listener, snapshot: snapshot, now: now)
+        match = choice.match
+        backend = choice.backend
+        if choice.service?.spec.protocol == .grpc { grpc = true }
+        if let failure = choice.failure {
             fail(failure)
             return
         }
-        let chosen = service.endpoints[index]
+        guard let found = choice.match, let service = choice.service, let chosen = choice.endpoint else { return }
         endpoint = chosen
-        ticket = loop.balancers[backend].requestStarted(index, now: instant)
+        ticket = choice.ticket
         waitingFrames.append(.headers(.init(headers: HTTP2HeaderRewrites.request(view, match: found), endStream: endStream)))
         open(service.spec.protocol, to: chosen)
     }
@@ -206,17 +187,6 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
         case .tcp:
             // Configuration validation keeps TCP services out of HTTP routes.
             fail(ProxyFailure(.noEndpoints, "the service speaks tcp"))
-        }
-    }
-
-    private func hashKey(for service: ResolvedService, request: HTTP2RouteRequest) -> UInt64? {
-        switch service.spec.loadBalancer.hashKey {
-        case .header(let name)?:
-            return request.headerValues(name).first.map { StableHash.hash64(String($0)) }
-        case .cookie(let name)?:
-            return request.cookie(name).map { StableHash.hash64(String($0)) }
-        case nil:
-            return nil
         }
     }
 
