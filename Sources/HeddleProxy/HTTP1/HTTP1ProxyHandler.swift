@@ -65,7 +65,6 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     private var requestStart: UInt64 = 0
     /// The head of the request in progress, for the access log (strings made only if logged).
     private var requestHead: HTTP1Head?
-    private var requestHost = ""
     private var requestBytes = 0
 
     // The chosen route and endpoint.
@@ -298,7 +297,6 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         // A Content-Length of 0 is no body, as the absence of one is.
         let hasBody = head.bodyFraming != .none && head.bodyFraming != .contentLength(0)
         let view = HTTP1RouteRequest(head: head)
-        requestHost = String(view.host)
         let choice = loop.chooseTarget(for: view, listener: listener, snapshot: snapshot, now: requestStart) { service in
             guard head.isUpgrade, service.spec.protocol == .http2 || service.spec.protocol == .grpc else { return nil }
             return ProxyFailure(.notImplemented, "upgrade over a mesh HTTP/2 hop is not supported (service '\(service.name)' speaks \(service.spec.protocol.rawValue))")
@@ -804,7 +802,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         guard loop.accessLog.isEnabled else { return }
         loop.accessLog.record(
             AccessLogEntry(
-                listener: listener, method: requestHead?.method ?? "-", target: requestHead?.target ?? "-", host: requestHost,
+                listener: listener, method: requestHead?.method ?? "-", target: requestHead?.target ?? "-", host: requestHead.map(HTTP1RouteRequest.normalizedHost) ?? "-",
                 route: match?.rule.label, backend: backend >= 0 && backend < snapshot.services.count ? snapshot.services[backend].name : nil,
                 endpoint: endpoint?.key, status: status, durationNanoseconds: elapsed,
                 bytesIn: requestBytes, bytesOut: responseBytes, error: failure?.reason.identifier),

@@ -5,14 +5,12 @@ import NIOCore
 /// reused, the coldest ages out.
 final class UpstreamPool {
     private var idle: [String: [HTTP1UpstreamHandler]] = [:]
-    private(set) var idleCount = 0
 
     /// An idle, open connection to `key`, taken out of the pool.
     func take(_ key: String) -> HTTP1UpstreamHandler? {
         // Popping through the dictionary's modify accessor keeps the array uniquely referenced,
         // so no copy is made.
         while let connection = idle[key]?.popLast() {
-            idleCount -= 1
             connection.isPooled = false
             if connection.isReusable { return connection }
             connection.close()
@@ -29,7 +27,6 @@ final class UpstreamPool {
         connection.idleSince = now
         connection.isPooled = true
         idle[key, default: []].append(connection)
-        idleCount += 1
     }
 
     /// Forgets a connection that closed while idle.
@@ -38,7 +35,6 @@ final class UpstreamPool {
         connection.isPooled = false
         guard var stack = idle[key], let index = stack.firstIndex(where: { $0 === connection }) else { return }
         stack.remove(at: index)
-        idleCount -= 1
         idle[key] = stack.isEmpty ? nil : stack
     }
 
@@ -48,7 +44,6 @@ final class UpstreamPool {
             let keep = stack.filter { now - $0.idleSince < maxIdle }
             idle[key] = keep.isEmpty ? nil : keep
             for connection in stack where now - connection.idleSince >= maxIdle {
-                idleCount -= 1
                 connection.isPooled = false
                 connection.close()
             }
@@ -59,7 +54,6 @@ final class UpstreamPool {
     func closeAll() {
         let all = idle.values.joined()
         idle = [:]
-        idleCount = 0
         for connection in all {
             connection.isPooled = false
             connection.close()
