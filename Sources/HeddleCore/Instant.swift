@@ -12,15 +12,15 @@ public struct Instant: Comparable, Hashable, Sendable {
         lhs.nanoseconds < rhs.nanoseconds
     }
 
-    /// The instant `duration` later; saturates instead of overflowing.
+    /// The instant `duration` later (a duration beyond 2⁶³ ns counts as 2⁶³ - 1 ns); saturates
+    /// instead of overflowing.
     public func advanced(by duration: Duration) -> Instant {
-        let (seconds, attoseconds) = duration.components
-        let nanos = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let nanos = duration.nanosecondsClamped
         if nanos >= 0 {
             let (sum, overflow) = nanoseconds.addingReportingOverflow(UInt64(nanos))
             return Instant(nanoseconds: overflow ? .max : sum)
         }
-        let magnitude = UInt64(-nanos)
+        let magnitude = nanos.magnitude
         return Instant(nanoseconds: nanoseconds > magnitude ? nanoseconds - magnitude : 0)
     }
 

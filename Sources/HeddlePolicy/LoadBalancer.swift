@@ -127,6 +127,13 @@ public struct LoadBalancer: Sendable {
         }
     }
 
+    /// Where the endpoint `ticket` names is now, or nil when an update has removed it: the index
+    /// under which to report the request's outcome to state kept beside the balancer in the
+    /// same order, such as an `OutlierDetector`'s.
+    public func index(of ticket: BalancerTicket) -> Int? {
+        stateIndex(for: ticket)
+    }
+
     /// Requests started and not yet finished on `endpoints[index]`; 0 for an index out of range.
     public func inFlight(at index: Int) -> Int {
         states.indices.contains(index) ? states[index].inFlight : 0
