@@ -25,6 +25,11 @@ struct ConfigNode {
         return ConfigNode(value, path: path.isEmpty ? key : "\(path).\(key)", collector: collector)
     }
 
+    /// True when this mapping has `key`, even with an empty value (`tcp:`), unlike `child`.
+    func has(_ key: String) -> Bool {
+        node.mapping?[key] != nil
+    }
+
     /// Fails for every key of this mapping that is not in `known`, so a typo never goes unnoticed.
     func allowOnly(_ known: Set<String>) {
         guard let mapping = node.mapping else {
@@ -47,6 +52,8 @@ struct ConfigNode {
     }
 
     var isMapping: Bool { node.mapping != nil }
+
+    var isEmptyMapping: Bool { node.mapping?.isEmpty == true }
 
     var items: [ConfigNode]? {
         guard case .sequence(let sequence) = node else { return nil }

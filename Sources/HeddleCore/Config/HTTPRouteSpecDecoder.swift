@@ -36,14 +36,33 @@ enum HTTPRouteSpecDecoder {
     }
 
     static func decodeRule(_ node: ConfigNode) -> HTTPRouteRule? {
-        node.allowOnly(["name", "matches", "filters", "backendRefs"])
+        node.allowOnly(["name", "matches", "filters", "backendRefs", "timeouts", "retry"])
         var rule = HTTPRouteRule(backendRefs: [])
         rule.name = node.child("name")?.string()
         for match in node.child("matches")?.list() ?? [] {
             if let decoded = decodeMatch(match) { rule.matches.append(decoded) }
         }
+        var mirrors: [(node: ConfigNode, mirror: RequestMirror)] = []
+        var onceTypes: Set<String> = []
         for filter in node.child("filters")?.list() ?? [] {
-            if let decoded = decodeFilter(filter, rule: rule) { rule.filters.append(decoded) }
+            guard let decoded = decodeFilter(filter, rule: rule) else { continue }
+            switch decoded {
+            case .fault, .rateLimit:
+                let type = filter.child("type")?.scalarString ?? ""
+                if !onceTypes.insert(type).inserted { filter.fail("only one \(type) filter may be given per rule") }
+            case .requestMirror(let mirror):
+                mirrors.append((filter, mirror))
+            case .requestHeaderModifier, .responseHeaderModifier, .urlRewrite:
+                break
+            }
+            rule.filters.append(decoded)
+        }
+        if let timeouts = node.child("timeouts") { rule.timeouts = decodeTimeouts(timeouts) }
+        if let retry = node.child("retry") {
+            rule.retry = decodeRetry(retry)
+            if rule.retry.on.contains(.perTryTimeout), rule.timeouts.backendRequest == nil {
+                retry.child("on")?.fail("per-try-timeout needs timeouts.backendRequest, the time each try is given")
+            }
         }
         guard let refs = node.child("backendRefs")?.list() else {
             node.fail("backendRefs is required (the services this rule sends to)")
@@ -51,17 +70,30 @@ enum HTTPRouteSpecDecoder {
         }
         if refs.isEmpty { node.child("backendRefs")?.fail("must name at least one backend") }
         for ref in refs {
-            ref.allowOnly(["name", "weight", "port", "kind", "group"])
+            ref.allowOnly(["name", "weight", "port", "kind", "group", "failover"])
             guard let nameNode = ref.child("name") else {
                 ref.fail("name is required")
                 continue
             }
             guard let name = nameNode.string() else { continue }
             let weight = ref.child("weight")?.int(in: 0...1_000_000, "relative weight") ?? 1
-            rule.backendRefs.append(BackendRef(name: name, weight: weight))
+            var backend = BackendRef(name: name, weight: weight)
+            if let failoverNode = ref.child("failover"), let failover = failoverNode.string() {
+                if failover == name {
+                    failoverNode.fail("must be a service other than the backend itself ('\(name)')")
+                } else {
+                    backend.failover = failover
+                }
+            }
+            rule.backendRefs.append(backend)
         }
         if !rule.backendRefs.isEmpty, rule.backendRefs.allSatisfy({ $0.weight == 0 }) {
             node.child("backendRefs")?.fail("at least one backend needs a weight above 0")
+        }
+        let backendNames = Set(rule.backendRefs.map(\.name))
+        for (filter, mirror) in mirrors where backendNames.contains(mirror.backend) {
+            let nameNode = filter.child("requestMirror")?.child("backendRef")?.child("name") ?? filter
+            nameNode.fail("'\(mirror.backend)' is a backend of this rule already; mirror to another service")
         }
         return rule
     }
@@ -115,9 +147,11 @@ enum HTTPRouteSpecDecoder {
     }
 
     static func decodeFilter(_ node: ConfigNode, rule: HTTPRouteRule) -> HTTPRouteFilter? {
-        node.allowOnly(["type", "requestHeaderModifier", "responseHeaderModifier", "urlRewrite"])
+        node.allowOnly(["type", "requestHeaderModifier", "responseHeaderModifier", "urlRewrite", "requestMirror", "fault", "rateLimit"])
         guard let typeNode = node.child("type"), let type = typeNode.string() else {
-            if node.child("type") == nil { node.fail("type is required (RequestHeaderModifier, ResponseHeaderModifier or URLRewrite)") }
+            if node.child("type") == nil {
+                node.fail("type is required (RequestHeaderModifier, ResponseHeaderModifier, URLRewrite, RequestMirror, Fault or RateLimit)")
+            }
             return nil
         }
         func body(_ key: String) -> ConfigNode? {
@@ -135,8 +169,14 @@ enum HTTPRouteSpecDecoder {
         case "URLRewrite":
             guard let rewrite = body("urlRewrite") else { return nil }
             return .urlRewrite(decodeRewrite(rewrite, rule: rule))
+        case "RequestMirror":
+            return body("requestMirror").flatMap(decodeRequestMirror).map { .requestMirror($0) }
+        case "Fault":
+            return body("fault").flatMap(decodeFault).map { .fault($0) }
+        case "RateLimit":
+            return body("rateLimit").flatMap(RateLimitSpecDecoder.decode).map { .rateLimit($0) }
         default:
-            typeNode.fail("'\(type)' is not a filter type (RequestHeaderModifier, ResponseHeaderModifier, URLRewrite)")
+            typeNode.fail("'\(type)' is not a filter type (RequestHeaderModifier, ResponseHeaderModifier, URLRewrite, RequestMirror, Fault, RateLimit)")
             return nil
         }
     }

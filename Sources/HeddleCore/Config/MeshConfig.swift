@@ -25,8 +25,9 @@ public struct MeshConfig: Sendable, Encodable {
         try build(from: ResourceDecoder.decode(yaml: yaml))
     }
 
-    /// Assembles resources and checks what no single resource can: names used once, backends
-    /// and TCP services that exist, parent listeners that exist.
+    /// Assembles resources and checks what no single resource can: names used once, backends,
+    /// failover and mirror services and TCP services that exist, parent listeners that exist,
+    /// per-try timeouts within the request timeout.
     public static func build(from resources: [Resource]) throws(ConfigErrors) -> MeshConfig {
         var config = MeshConfig()
         var errors: [ConfigError] = []
@@ -56,15 +57,32 @@ public struct MeshConfig: Sendable, Encodable {
             for (index, parent) in route.spec.parentRefs.enumerated() where !listenerNames.contains(parent) {
                 errors.append(ConfigError(resource: reference, path: "spec.parentRefs[\(index)].name", reason: "no listener is named '\(parent)' (listeners: \(listenerNames.sorted().joined(separator: ", ")))"))
             }
+            /// `name` must be a service that speaks HTTP, to be used as the rule's `role`.
+            func checkHTTPService(_ name: String, as role: String, at path: String) {
+                guard let service = config.services[name] else {
+                    errors.append(ConfigError(resource: reference, path: path, reason: "service '\(name)' is not defined"))
+                    return
+                }
+                if service.protocol == .tcp {
+                    errors.append(ConfigError(resource: reference, path: path, reason: "service '\(name)' speaks tcp and cannot be an HTTP route's \(role)"))
+                }
+            }
             for (ruleIndex, rule) in route.spec.rules.enumerated() {
+                let rulePath = "spec.rules[\(ruleIndex)]"
                 for (refIndex, backend) in rule.backendRefs.enumerated() {
-                    guard let service = config.services[backend.name] else {
-                        errors.append(ConfigError(resource: reference, path: "spec.rules[\(ruleIndex)].backendRefs[\(refIndex)].name", reason: "service '\(backend.name)' is not defined"))
-                        continue
+                    checkHTTPService(backend.name, as: "backend", at: "\(rulePath).backendRefs[\(refIndex)].name")
+                    if let failover = backend.failover {
+                        checkHTTPService(failover, as: "failover", at: "\(rulePath).backendRefs[\(refIndex)].failover")
                     }
-                    if service.protocol == .tcp {
-                        errors.append(ConfigError(resource: reference, path: "spec.rules[\(ruleIndex)].backendRefs[\(refIndex)].name", reason: "service '\(backend.name)' speaks tcp and cannot be an HTTP route's backend"))
-                    }
+                }
+                for (filterIndex, filter) in rule.filters.enumerated() {
+                    guard case .requestMirror(let mirror) = filter else { continue }
+                    checkHTTPService(mirror.backend, as: "mirror", at: "\(rulePath).filters[\(filterIndex)].requestMirror.backendRef.name")
+                }
+                // With its own `request` timeout the rule was checked as it was read.
+                let requestTimeout = config.proxy.http.requestTimeout
+                if rule.timeouts.request == nil, let backendRequest = rule.timeouts.backendRequest, backendRequest > requestTimeout {
+                    errors.append(ConfigError(resource: reference, path: "\(rulePath).timeouts.backendRequest", reason: "must be at most the request timeout (\(requestTimeout.configText), the Proxy's http.requestTimeout)"))
                 }
             }
         }

@@ -5,16 +5,17 @@ enum ProxySpecDecoder {
         guard let node else { return spec }
         node.allowOnly(["outbound", "inbound", "admin", "gateways", "accessLog", "http"])
         if let outbound = node.child("outbound") {
-            outbound.allowOnly(["address", "protocol", "tcpService"])
+            outbound.allowOnly(["address", "protocol", "tcpService", "rateLimit"])
             spec.outbound = decodeListener(outbound, name: "outbound", defaultAddress: spec.outbound.address)
         }
         if let inbound = node.child("inbound") {
-            inbound.allowOnly(["address", "appAddress", "protocol"])
+            inbound.allowOnly(["address", "appAddress", "protocol", "rateLimit"])
             let address = inbound.child("address")?.hostPort() ?? HostPort(host: "0.0.0.0", port: 4143)
             let proto = inbound.child("protocol")?.oneOf(ListenerProtocol.self) ?? .auto
+            let rateLimit = inbound.child("rateLimit").flatMap(RateLimitSpecDecoder.decode)
             if let app = inbound.child("appAddress") {
                 if let appAddress = app.hostPort() {
-                    spec.inbound = InboundListenerSpec(address: address, appAddress: appAddress, protocol: proto)
+                    spec.inbound = InboundListenerSpec(address: address, appAddress: appAddress, protocol: proto, rateLimit: rateLimit)
                 }
             } else {
                 inbound.fail("appAddress is required: the local app's host:port")
@@ -27,7 +28,7 @@ enum ProxySpecDecoder {
         if let gateways = node.child("gateways")?.list() {
             var names: Set<String> = ["outbound", "inbound"]
             for gateway in gateways {
-                gateway.allowOnly(["name", "address", "protocol", "tcpService"])
+                gateway.allowOnly(["name", "address", "protocol", "tcpService", "rateLimit"])
                 guard let nameNode = gateway.child("name") else {
                     gateway.fail("name is required")
                     continue
@@ -66,6 +67,7 @@ enum ProxySpecDecoder {
         var listener = ListenerSpec(name: name, address: address)
         if let proto = node.child("protocol")?.oneOf(ListenerProtocol.self) { listener.protocol = proto }
         listener.tcpService = node.child("tcpService")?.string()
+        listener.rateLimit = node.child("rateLimit").flatMap(RateLimitSpecDecoder.decode)
         if listener.protocol == .tcp, listener.tcpService == nil {
             node.fail("tcpService is required when protocol is tcp")
         }

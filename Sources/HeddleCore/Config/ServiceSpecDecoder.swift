@@ -1,7 +1,10 @@
 /// Reads the `spec` of a `Service` resource.
 enum ServiceSpecDecoder {
     static func decode(_ node: ConfigNode) -> ServiceSpec? {
-        node.allowOnly(["protocol", "endpoints", "loadBalancer", "dnsRefreshSeconds"])
+        node.allowOnly([
+            "protocol", "endpoints", "loadBalancer", "dnsRefreshSeconds",
+            "circuitBreaker", "outlierDetection", "healthCheck", "retryBudget",
+        ])
         let proto = node.child("protocol")?.oneOf(UpstreamProtocol.self) ?? .http1
         var endpoints: [EndpointSpec] = []
         if let list = node.child("endpoints")?.list() {
@@ -41,6 +44,11 @@ enum ServiceSpecDecoder {
             }
         }
         let refresh = node.child("dnsRefreshSeconds")?.int(in: 1...86_400, "seconds") ?? 30
-        return ServiceSpec(protocol: proto, endpoints: endpoints, loadBalancer: balancer, dnsRefreshSeconds: refresh)
+        var spec = ServiceSpec(protocol: proto, endpoints: endpoints, loadBalancer: balancer, dnsRefreshSeconds: refresh)
+        if let breaker = node.child("circuitBreaker") { spec.circuitBreaker = decodeCircuitBreaker(breaker) }
+        if let detection = node.child("outlierDetection") { spec.outlierDetection = decodeOutlierDetection(detection) }
+        if let check = node.child("healthCheck") { spec.healthCheck = decodeHealthCheck(check, protocol: proto) }
+        if let budget = node.child("retryBudget") { spec.retryBudget = decodeRetryBudget(budget) }
+        return spec
     }
 }

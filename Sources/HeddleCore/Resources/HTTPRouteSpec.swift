@@ -17,19 +17,30 @@ public struct HTTPRouteSpec: Hashable, Sendable, Codable {
 }
 
 /// One rule: a request that satisfies any of `matches` is handled by the filters and sent to
-/// one of the backends, chosen by weight.
+/// one of the backends, chosen by weight, within the rule's timeouts and retry policy.
 public struct HTTPRouteRule: Hashable, Sendable, Codable {
     public var name: String?
     /// Empty means every request (a `PathPrefix /` match).
     public var matches: [HTTPRouteMatch]
     public var filters: [HTTPRouteFilter]
     public var backendRefs: [BackendRef]
+    public var timeouts: RouteTimeoutsSpec
+    public var retry: RetryPolicySpec
 
-    public init(name: String? = nil, matches: [HTTPRouteMatch] = [], filters: [HTTPRouteFilter] = [], backendRefs: [BackendRef]) {
+    public init(
+        name: String? = nil,
+        matches: [HTTPRouteMatch] = [],
+        filters: [HTTPRouteFilter] = [],
+        backendRefs: [BackendRef],
+        timeouts: RouteTimeoutsSpec = RouteTimeoutsSpec(),
+        retry: RetryPolicySpec = RetryPolicySpec()
+    ) {
         self.name = name
         self.matches = matches
         self.filters = filters
         self.backendRefs = backendRefs
+        self.timeouts = timeouts
+        self.retry = retry
     }
 }
 
@@ -85,11 +96,17 @@ public struct ValueMatch: Hashable, Sendable, Codable {
     }
 }
 
-/// A change the proxy makes to a matched request or its response.
+/// A change the proxy makes to a matched request or its response, or a policy it applies to
+/// the request on its way.
 public enum HTTPRouteFilter: Hashable, Sendable, Codable {
     case requestHeaderModifier(HeaderModifier)
     case responseHeaderModifier(HeaderModifier)
     case urlRewrite(URLRewrite)
+    case requestMirror(RequestMirror)
+    /// A Heddle extension (`type: Fault`).
+    case fault(FaultInjection)
+    /// A Heddle extension (`type: RateLimit`): a token bucket for the rule's requests.
+    case rateLimit(RateLimitSpec)
 }
 
 /// Header edits, applied in the order remove, set, add (`set` replaces, `add` appends).
@@ -134,13 +151,17 @@ public struct URLRewrite: Hashable, Sendable, Codable {
     }
 }
 
-/// A backend of a rule: a service and its weight in the rule's split.
+/// A backend of a rule: a service, its weight in the rule's split, and the service its share
+/// goes to while it has no endpoint to send to.
 public struct BackendRef: Hashable, Sendable, Codable {
     public var name: String
     public var weight: Int
+    /// Used when every endpoint of `name` is ejected or unhealthy; nil means none.
+    public var failover: String?
 
-    public init(name: String, weight: Int = 1) {
+    public init(name: String, weight: Int = 1, failover: String? = nil) {
         self.name = name
         self.weight = weight
+        self.failover = failover
     }
 }

@@ -50,12 +50,15 @@ public struct ListenerSpec: Hashable, Sendable, Codable {
     /// Where opaque TCP goes: the service for connections that are not HTTP. Required when
     /// `protocol` is `tcp`; with `auto`, non-HTTP connections are refused without it.
     public var tcpService: String?
+    /// A limit on the requests the listener accepts, all routes together; nil means none.
+    public var rateLimit: RateLimitSpec?
 
-    public init(name: String, address: HostPort, protocol: ListenerProtocol = .auto, tcpService: String? = nil) {
+    public init(name: String, address: HostPort, protocol: ListenerProtocol = .auto, tcpService: String? = nil, rateLimit: RateLimitSpec? = nil) {
         self.name = name
         self.address = address
         self.protocol = `protocol`
         self.tcpService = tcpService
+        self.rateLimit = rateLimit
     }
 }
 
@@ -65,11 +68,14 @@ public struct InboundListenerSpec: Hashable, Sendable, Codable {
     /// The local app's address.
     public var appAddress: HostPort
     public var `protocol`: ListenerProtocol
+    /// A limit on the requests the app is sent; nil means none.
+    public var rateLimit: RateLimitSpec?
 
-    public init(address: HostPort = HostPort(host: "0.0.0.0", port: 4143), appAddress: HostPort, protocol: ListenerProtocol = .auto) {
+    public init(address: HostPort = HostPort(host: "0.0.0.0", port: 4143), appAddress: HostPort, protocol: ListenerProtocol = .auto, rateLimit: RateLimitSpec? = nil) {
         self.address = address
         self.appAddress = appAddress
         self.protocol = `protocol`
+        self.rateLimit = rateLimit
     }
 }
 

@@ -11,19 +11,38 @@ public enum UpstreamProtocol: String, CaseIterable, Sendable, Codable {
     case tcp
 }
 
-/// A service: its endpoints and how requests are spread over them.
+/// A service: its endpoints, how requests are spread over them, and how the proxy protects it
+/// and its callers when it fails.
 public struct ServiceSpec: Hashable, Sendable, Codable {
     public var `protocol`: UpstreamProtocol
     public var endpoints: [EndpointSpec]
     public var loadBalancer: LoadBalancerSpec
     /// How often endpoints given by DNS name are resolved again.
     public var dnsRefreshSeconds: Int
+    public var circuitBreaker: CircuitBreakerSpec
+    public var outlierDetection: OutlierDetectionSpec
+    /// Active probes of the endpoints; nil (the default) means none.
+    public var healthCheck: HealthCheckSpec?
+    public var retryBudget: RetryBudgetSpec
 
-    public init(protocol: UpstreamProtocol = .http1, endpoints: [EndpointSpec], loadBalancer: LoadBalancerSpec = LoadBalancerSpec(), dnsRefreshSeconds: Int = 30) {
+    public init(
+        protocol: UpstreamProtocol = .http1,
+        endpoints: [EndpointSpec],
+        loadBalancer: LoadBalancerSpec = LoadBalancerSpec(),
+        dnsRefreshSeconds: Int = 30,
+        circuitBreaker: CircuitBreakerSpec = CircuitBreakerSpec(),
+        outlierDetection: OutlierDetectionSpec = OutlierDetectionSpec(),
+        healthCheck: HealthCheckSpec? = nil,
+        retryBudget: RetryBudgetSpec = RetryBudgetSpec()
+    ) {
         self.protocol = `protocol`
         self.endpoints = endpoints
         self.loadBalancer = loadBalancer
         self.dnsRefreshSeconds = dnsRefreshSeconds
+        self.circuitBreaker = circuitBreaker
+        self.outlierDetection = outlierDetection
+        self.healthCheck = healthCheck
+        self.retryBudget = retryBudget
     }
 }
 

@@ -108,6 +108,8 @@ public struct RouteTable: @unchecked Sendable {
             case .requestHeaderModifier(let modifier): requestHeaders = Self.merge(requestHeaders, modifier)
             case .responseHeaderModifier(let modifier): responseHeaders = Self.merge(responseHeaders, modifier)
             case .urlRewrite(let value): rewrite = value
+            // Policies, not edits of the message: the route table does not apply them.
+            case .requestMirror, .fault, .rateLimit: break
             }
         }
         let backends = rule.backendRefs.compactMap { serviceIndex[$0.name] }
