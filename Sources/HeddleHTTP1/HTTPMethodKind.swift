@@ -40,3 +40,14 @@ public enum HTTPMethodKind: Sendable, Hashable {
         }
     }
 }
+
+extension HTTPMethodKind {
+    /// Whether the method is idempotent (RFC 9110 §9.2.2): sending it twice has the effect of
+    /// sending it once, so a retry is safe.
+    public var isIdempotent: Bool {
+        switch self {
+        case .get, .head, .options, .trace, .put, .delete: true
+        case .post, .connect, .patch, .other: false
+        }
+    }
+}

@@ -4,8 +4,8 @@ public enum BalancerAlgorithm: Hashable, Sendable {
     /// distinct random endpoints are compared by `latency estimate × (in-flight + 1) / weight`
     /// and the cheaper one wins. A response slower than the estimate replaces it at once; a
     /// faster one pulls it down with weight `1 - exp(-elapsed / decay)`; with no responses the
-    /// estimate relaxes back toward `defaultRTT`, which is also the estimate before the first
-    /// response.
+    /// estimate decays toward zero, so an endpoint left alone is tried again. `defaultRTT` is
+    /// the estimate before the first response.
     case p2cPeakEWMA(decay: Duration = .seconds(10), defaultRTT: Duration = .milliseconds(30))
     /// Smooth weighted round robin (nginx's): deterministic, and each endpoint's turns are
     /// spread evenly through the cycle.

@@ -88,7 +88,11 @@ public struct LoadBalancer: Sendable {
     ) -> Int? {
         switch strategy {
         case let .peakEWMA(configuration):
-            return pickBetterOfTwo(using: &rng, isEligible: isEligible) { state in
+            // An endpoint not yet answered starts at the default estimate from the moment it is
+            // first a candidate, and decays from there like any other (as tower's and
+            // linkerd2-proxy's do): it is tried once faster peers' costs rise above it, and an
+            // endpoint never tried cannot be shunned for good.
+            return pickBetterOfTwo(using: &rng, isEligible: isEligible, prepare: { $0.latency.start(at: now, configuration) }) { state in
                 state.latency.value(at: now, configuration) * Double(state.inFlight + 1)
             }
         case .leastRequest:

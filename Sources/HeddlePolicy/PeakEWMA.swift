@@ -37,6 +37,8 @@ struct PeakEWMA: Sendable {
     /// The estimate as of `observedAt`; meaningless before the first response.
     private var estimate: Double = 0
     private var observedAt: Instant?
+    /// Whether a response has been observed (before that, the estimate is the default).
+    private var sampled = false
 
     /// The estimate at `now`, in nanoseconds.
     func value(at now: Instant, _ configuration: Configuration) -> Double {
@@ -45,11 +47,20 @@ struct PeakEWMA: Sendable {
     }
 
     /// Folds in a response that took `rtt` and ended at `now`.
+    /// Starts the clock of an estimate that has no sample yet: the default, from `now`.
+    mutating func start(at now: Instant, _ configuration: Configuration) {
+        guard observedAt == nil else { return }
+        estimate = configuration.defaultNanoseconds
+        observedAt = now
+    }
+
     mutating func observe(_ rtt: Duration, at now: Instant, _ configuration: Configuration) {
         let sample = Self.nanoseconds(rtt)
         defer { observedAt = now }
-        guard let observedAt else {
+        guard sampled, let observedAt else {
+            // The first response replaces the default.
             estimate = sample
+            sampled = true
             return
         }
         let weight = configuration.weight(from: observedAt, to: now)
@@ -62,8 +73,12 @@ struct PeakEWMA: Sendable {
     }
 
     /// The estimate moved toward the default by `1 - weight` of the way.
+    /// The estimate decayed toward zero by `weight`, as Finagle's and linkerd2-proxy's do: an
+    /// endpoint left alone becomes cheap again and is tried, so one slow response cannot
+    /// starve it for good. (Relaxing toward the default RTT instead starved every endpoint
+    /// whose estimate had once risen above faster peers below the default.)
     private func relaxed(_ weight: Double, _ configuration: Configuration) -> Double {
-        configuration.defaultNanoseconds + (estimate - configuration.defaultNanoseconds) * weight
+        estimate * weight
     }
 
     /// `duration` in nanoseconds, clamped to 0 ... 10¹⁸ (about 31 years) so that every

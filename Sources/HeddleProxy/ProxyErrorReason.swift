@@ -1,3 +1,5 @@
+import NIOHTTP1
+
 /// Why the proxy answered a request itself instead of passing on the app's response. Each
 /// reason has the status it is answered with, the `heddle-error` value, and the RFC 9209
 /// `Proxy-Status` error type.
@@ -15,6 +17,18 @@ public enum ProxyErrorReason: String, CaseIterable, Sendable {
     case unsupportedVersion = "unsupported-version"
     case notImplemented = "not-implemented"
     case requestHeaderTimeout = "request-header-timeout"
+    /// The request's deadline (the caller's `grpc-timeout` or `heddle-deadline`) passed.
+    case deadlineExceeded = "deadline-exceeded"
+    /// A retry was due but the destination's retry budget had none left: the original
+    /// failure is answered, with its status.
+    case retryBudgetExhausted = "retry-budget-exhausted"
+    /// A circuit breaker limit (connections, pending or in-flight requests, retries) of the
+    /// destination is reached; answered at once, never queued.
+    case circuitOpen = "circuit-open"
+    /// A local rate limit (route or listener token bucket) refused the request.
+    case rateLimited = "rate-limited"
+    /// A route's fault injection aborted the request (for chaos tests).
+    case faultInjected = "fault-injected"
 
     /// The `heddle-error` header value.
     public var identifier: String { rawValue }
@@ -30,6 +44,9 @@ public enum ProxyErrorReason: String, CaseIterable, Sendable {
         case .unsupportedVersion: 505
         case .notImplemented: 501
         case .requestHeaderTimeout: 408
+        case .deadlineExceeded: 504
+        case .retryBudgetExhausted, .circuitOpen, .faultInjected: 503
+        case .rateLimited: 429
         }
     }
 
@@ -46,21 +63,31 @@ public enum ProxyErrorReason: String, CaseIterable, Sendable {
         case .upstreamProtocolError: "http_protocol_error"
         case .badRequest, .unsupportedVersion, .notImplemented, .requestHeaderTimeout: "http_request_error"
         case .headersTooLarge: "http_request_error"
+        case .deadlineExceeded: "http_response_timeout"
+        case .retryBudgetExhausted: "destination_unavailable"
+        case .circuitOpen: "connection_limit_reached"
+        case .rateLimited: "http_request_denied"
+        case .faultInjected: "proxy_internal_response"
         }
     }
 
-    public var reasonPhrase: String {
+    public var reasonPhrase: String { Self.reasonPhrase(for: status) }
+
+    /// The reason phrase of a status the proxy answers with.
+    public static func reasonPhrase(for status: Int) -> String {
         switch status {
         case 400: "Bad Request"
         case 404: "Not Found"
+        case 403: "Forbidden"
         case 408: "Request Timeout"
+        case 429: "Too Many Requests"
         case 431: "Request Header Fields Too Large"
         case 501: "Not Implemented"
         case 502: "Bad Gateway"
         case 503: "Service Unavailable"
         case 504: "Gateway Timeout"
         case 505: "HTTP Version Not Supported"
-        default: "Error"
+        default: HTTPResponseStatus(statusCode: status).reasonPhrase
         }
     }
 }
@@ -70,10 +97,27 @@ public enum ProxyErrorReason: String, CaseIterable, Sendable {
 public struct ProxyFailure: Error, Sendable {
     public var reason: ProxyErrorReason
     public var details: String
+    /// The status answered: the reason's own, unless a policy chose another (an injected
+    /// abort's status, or the original failure's when the retry budget ran out).
+    public var status: Int
+    /// The gRPC status a gRPC call is answered with, when a policy chose it (an injected
+    /// abort); nil maps the reason.
+    public var grpcStatus: Int?
+    /// Whole seconds for a `Retry-After` header (a rate limit's refill time).
+    public var retryAfterSeconds: Int?
 
-    public init(_ reason: ProxyErrorReason, _ details: String) {
+    public init(_ reason: ProxyErrorReason, _ details: String, status: Int? = nil, grpcStatus: Int? = nil, retryAfterSeconds: Int? = nil) {
         self.reason = reason
         self.details = details
+        self.status = status ?? reason.status
+        self.grpcStatus = grpcStatus
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    /// This failure, answered because a retry was due and the budget had none left: same
+    /// status, reason `retry-budget-exhausted`, details naming the original reason.
+    public func budgetExhausted() -> ProxyFailure {
+        ProxyFailure(.retryBudgetExhausted, "\(reason.identifier): \(details) (retry budget exhausted)", status: status, grpcStatus: grpcStatus)
     }
 
     /// The `Proxy-Status` header value: `heddle; error=…; details="…"`, with the details made

@@ -21,6 +21,11 @@ struct ProxyErrorReasonTests {
         (.unsupportedVersion, 505, "unsupported-version", "http_request_error", "HTTP Version Not Supported"),
         (.notImplemented, 501, "not-implemented", "http_request_error", "Not Implemented"),
         (.requestHeaderTimeout, 408, "request-header-timeout", "http_request_error", "Request Timeout"),
+        (.deadlineExceeded, 504, "deadline-exceeded", "http_response_timeout", "Gateway Timeout"),
+        (.retryBudgetExhausted, 503, "retry-budget-exhausted", "destination_unavailable", "Service Unavailable"),
+        (.circuitOpen, 503, "circuit-open", "connection_limit_reached", "Service Unavailable"),
+        (.rateLimited, 429, "rate-limited", "http_request_denied", "Too Many Requests"),
+        (.faultInjected, 503, "fault-injected", "proxy_internal_response", "Service Unavailable"),
     ]
 
     /// The proxy error types registered by RFC 9209 §2.3.

@@ -15,8 +15,17 @@ public final class CompiledRule: Sendable {
     public let requestHeaders: HeaderModifier?
     public let responseHeaders: HeaderModifier?
     public let rewrite: URLRewrite?
+    /// `failover[i]`: the service (index) that takes `backends[i]`'s share while every
+    /// endpoint of it is ejected or unhealthy; -1 for none.
+    public let failover: [Int]
+    /// Timeouts and retries, resolved to what the hot path reads.
+    public let resilience: RuleResilience
 
-    init(id: Int, routeName: String, ruleIndex: Int, backends: [Int], split: WeightedSplit, requestHeaders: HeaderModifier?, responseHeaders: HeaderModifier?, rewrite: URLRewrite?) {
+    init(
+        id: Int, routeName: String, ruleIndex: Int, backends: [Int], split: WeightedSplit,
+        requestHeaders: HeaderModifier?, responseHeaders: HeaderModifier?, rewrite: URLRewrite?,
+        failover: [Int] = [], resilience: RuleResilience = RuleResilience()
+    ) {
         self.id = id
         self.routeName = routeName
         self.ruleIndex = ruleIndex
@@ -25,6 +34,8 @@ public final class CompiledRule: Sendable {
         self.requestHeaders = requestHeaders
         self.responseHeaders = responseHeaders
         self.rewrite = rewrite
+        self.failover = failover.count == backends.count ? failover : Array(repeating: -1, count: backends.count)
+        self.resilience = resilience
         label = "\(routeName)#\(ruleIndex)"
     }
 

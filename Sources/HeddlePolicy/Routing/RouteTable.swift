@@ -103,20 +103,33 @@ public struct RouteTable: @unchecked Sendable {
         var requestHeaders: HeaderModifier?
         var responseHeaders: HeaderModifier?
         var rewrite: URLRewrite?
+        var fault: FaultInjection?
+        var rateLimit: RateLimitSpec?
+        var mirrors: [(service: Int, percent: Double)] = []
         for filter in rule.filters {
             switch filter {
             case .requestHeaderModifier(let modifier): requestHeaders = Self.merge(requestHeaders, modifier)
             case .responseHeaderModifier(let modifier): responseHeaders = Self.merge(responseHeaders, modifier)
             case .urlRewrite(let value): rewrite = value
-            // Policies, not edits of the message: the route table does not apply them.
-            case .requestMirror, .fault, .rateLimit: break
+            case .requestMirror(let mirror):
+                if let service = serviceIndex[mirror.backend] { mirrors.append((service, mirror.percent)) }
+            case .fault(let value): fault = value
+            case .rateLimit(let value): rateLimit = value
             }
         }
-        let backends = rule.backendRefs.compactMap { serviceIndex[$0.name] }
-        let weights = rule.backendRefs.filter { serviceIndex[$0.name] != nil }.map { UInt32(clamping: $0.weight) }
+        let refs = rule.backendRefs.filter { serviceIndex[$0.name] != nil }
+        let backends = refs.compactMap { serviceIndex[$0.name] }
+        let weights = refs.map { UInt32(clamping: $0.weight) }
+        let failover = refs.map { ref in ref.failover.flatMap { serviceIndex[$0] } ?? -1 }
+        let resilience = RuleResilience(
+            requestTimeoutNanos: rule.timeouts.request?.nanosecondsUInt64,
+            perTryTimeoutNanos: rule.timeouts.backendRequest?.nanosecondsUInt64 ?? 0,
+            idleTimeoutNanos: rule.timeouts.idle?.nanosecondsUInt64,
+            retry: rule.retry, fault: fault, rateLimit: rateLimit, mirrors: mirrors)
         return CompiledRule(
             id: id, routeName: routeName, ruleIndex: index, backends: backends, split: WeightedSplit(weights: weights),
-            requestHeaders: requestHeaders, responseHeaders: responseHeaders, rewrite: rewrite)
+            requestHeaders: requestHeaders, responseHeaders: responseHeaders, rewrite: rewrite,
+            failover: failover, resilience: resilience)
     }
 
     private static func merge(_ existing: HeaderModifier?, _ next: HeaderModifier) -> HeaderModifier {

@@ -117,6 +117,39 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     private var upstreamNeedsFlush = false
     private var downstreamNeedsFlush = false
 
+    // Resilience of the exchange in progress: attempts, deadlines, breaker slots.
+    /// 1 for the first attempt; retries count up.
+    private var attempt = 0
+    /// The whole request's timeout (the rule's, else the proxy's), and its per-try timeout
+    /// (0: none), in nanoseconds.
+    private var requestTimeoutNanos: UInt64 = 0
+    private var perTryTimeoutNanos: UInt64 = 0
+    /// When the caller's own deadline (`heddle-deadline`) passes; `.max` when it sent none.
+    private var callerDeadline: UInt64 = .max
+    /// When the current attempt started (its per-try timeout counts from here).
+    private var tryStart: UInt64 = 0
+    /// Where the endpoint's latency sample starts: the attempt's start, or when its new
+    /// connection was up (connection setup is not the endpoint's answer time, and one slow
+    /// first connect must not make the balancer shun the endpoint).
+    private var latencyFrom: UInt64 = 0
+    /// The body bytes sent so far, kept to send again on a retry while within the rule's
+    /// buffer limit; `bodyReplayable` turns false past it.
+    private var replayBody: ByteBuffer?
+    private var bodyReplayable = true
+    private var bodySent = false
+    /// Circuit breaker slots held for this exchange, on `slotService` (by index in the snapshot
+    /// of generation `slotGeneration`, by name after a reload).
+    private var slotService = -1
+    private var slotServiceName = ""
+    private var slotGeneration = 0
+    private var holdsRequestSlot = false
+    private var holdsRetrySlot = false
+    private var holdsPendingSlot = false
+    /// The failure of the last attempt, answered if a retry cannot be made after all.
+    private var lastFailure: ProxyFailure?
+    /// A precise timer for deadlines shorter than the sweeper's tick can honour, and when it fires.
+    private var preciseTimerAt: UInt64 = .max
+
     init(loop: LoopContext, listener: String, logger: Logger) {
         self.loop = loop
         self.listener = listener
@@ -193,6 +226,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             loop.metrics.downstreamConnections.decrement()
         }
         finishTicket(success: false)
+        releaseSlots()
         if let upstream {
             self.upstream = nil
             upstream.owner = nil
@@ -201,6 +235,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         releaseBridge(finished: false)
         pending = nil
         responseBuffer = nil
+        replayBody = nil
     }
 
     // MARK: Requests
@@ -287,6 +322,10 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         responseStatus = 0
         responseBytes = 0
         requestBody = HTTP1BodyFramer(framing: head.bodyFraming, limits: requestParser.limits)
+        requestTimeoutNanos = snapshot.requestTimeoutNanos
+        perTryTimeoutNanos = 0
+        tryStart = now
+        latencyFrom = now
         armDeadline(.response, now: now)
         phase = .body
 
@@ -296,11 +335,18 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         }
         // A Content-Length of 0 is no body, as the absence of one is.
         let hasBody = head.bodyFraming != .none && head.bodyFraming != .contentLength(0)
-        let view = HTTP1RouteRequest(head: head)
-        let choice = loop.chooseTarget(for: view, listener: listener, snapshot: snapshot, now: requestStart) { service in
-            guard head.isUpgrade, service.spec.protocol == .http2 || service.spec.protocol == .grpc else { return nil }
-            return ProxyFailure(.notImplemented, "upgrade over a mesh HTTP/2 hop is not supported (service '\(service.name)' speaks \(service.spec.protocol.rawValue))")
+        if let limited = loop.rateLimit(listener: listener, rule: nil, now: now) {
+            failExchange(limited, closeAfter: hasBody)
+            return
         }
+        let view = HTTP1RouteRequest(head: head)
+        let choice = loop.chooseTarget(
+            for: view, listener: listener, snapshot: snapshot, now: requestStart,
+            admit: { [loop] rule in loop.rateLimit(listener: nil, rule: rule, now: now) },
+            refuse: { service in
+                guard head.isUpgrade, service.spec.protocol == .http2 || service.spec.protocol == .grpc else { return nil }
+                return ProxyFailure(.notImplemented, "upgrade over a mesh HTTP/2 hop is not supported (service '\(service.name)' speaks \(service.spec.protocol.rawValue))")
+            })
         match = choice.match
         backend = choice.backend
         if let failure = choice.failure {
@@ -308,19 +354,69 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             return
         }
         guard let found = choice.match, let service = choice.service, let chosen = choice.endpoint else { return }
-        let overHTTP2 = service.spec.protocol == .http2 || service.spec.protocol == .grpc
         endpoint = chosen
         ticket = choice.ticket
+        requestHasBody = hasBody
         if !hasBody {
             requestComplete = true
             phase = .awaitingResponse
         }
-        if overHTTP2 {
-            openBridge(head, match: found, to: chosen)
+        let resilience = found.rule.resilience
+        requestTimeoutNanos = resilience.requestTimeoutNanos ?? snapshot.requestTimeoutNanos
+        perTryTimeoutNanos = resilience.perTryTimeoutNanos
+        if let value = head.value(forLowercasedName: Deadline.heddleDeadlineHeader) {
+            guard let left = Deadline.parseHeddleDeadline(value) else {
+                failExchange(ProxyFailure(.badRequest, "heddle-deadline '\(ProxyErrorResponse.printable(value))' is not a number of milliseconds"), closeAfter: hasBody)
+                return
+            }
+            callerDeadline = now &+ left.nanosecondsUInt64
+            if left == .zero {
+                failExchange(ProxyFailure(.deadlineExceeded, "the caller's deadline had already passed"), closeAfter: hasBody)
+                return
+            }
+        }
+        bodyReplayable = resilience.retry.maxAttempts > 1
+        guard acquireRequestSlot(service: backend, name: service.name) else { return }
+        loop.destinations[backend].budget.recordRequest(now: Instant(nanoseconds: now))
+        if let fault = resilience.fault {
+            switch fault.decide(using: &loop.random) {
+            case .none:
+                break
+            case .delay(let delay):
+                loop.metrics.recordFault(route: found.rule.label, kind: "delay")
+                delayAttempt(by: delay, then: { handler in handler.sendAttempt() })
+                return
+            case .abort(let abort):
+                failExchange(faultAbort(abort, rule: found.rule), closeAfter: hasBody)
+                return
+            case .delayThenAbort(let delay, let abort):
+                loop.metrics.recordFault(route: found.rule.label, kind: "delay")
+                let failure = faultAbort(abort, rule: found.rule)
+                delayAttempt(by: delay, then: { handler in handler.failExchange(failure, closeAfter: hasBody) })
+                return
+            }
+        }
+        sendAttempt()
+    }
+
+    /// Sends the current attempt to `endpoint`: on a pooled or new connection of this loop, or
+    /// on a stream to a `protocol: http2` service. A retry sends the kept head and body again.
+    private func sendAttempt() {
+        guard let head = requestHead, let found = match, let chosen = endpoint, backend >= 0, backend < snapshot.services.count else { return }
+        let service = snapshot.services[backend]
+        attempt += 1
+        let now = NIODeadline.now().uptimeNanoseconds
+        tryStart = now
+        latencyFrom = now
+        armDeadline(.response, now: now)
+        if service.spec.protocol == .http2 || service.spec.protocol == .grpc {
+            // Between Heddle proxies the time left always travels, so the far side stops when
+            // this side does.
+            openBridge(head, match: found, to: chosen, deadline: Deadline.formatHeddleDeadline(.nanoseconds(Int64(clamping: overallDeadline(now: now) &- now))))
             return
         }
-        outgoingHead = UpstreamRequestHead.make(from: head, match: found, service: service)
-        requestHasBody = hasBody
+        let deadlineValue = callerDeadline == .max ? nil : Deadline.formatHeddleDeadline(.nanoseconds(Int64(clamping: overallDeadline(now: now) &- now)))
+        outgoingHead = UpstreamRequestHead.make(from: head, match: found, service: service, deadline: deadlineValue)
         if let pooled = loop.pool.take(chosen.key) {
             reusedConnection = true
             attach(pooled)
@@ -330,8 +426,85 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         }
     }
 
+    /// The failure an injected abort answers with, counted.
+    private func faultAbort(_ abort: FaultInjector.Abort, rule: CompiledRule) -> ProxyFailure {
+        loop.metrics.recordFault(route: rule.label, kind: "abort")
+        return ProxyFailure(.faultInjected, "route \(rule.label) aborted the request (fault injection)", status: abort.status, grpcStatus: abort.grpcStatus)
+    }
+
+    /// Holds the exchange back for `delay` (an injected fault, a retry's backoff) with client
+    /// reads paused, then runs `next` unless the exchange ended meanwhile.
+    private func delayAttempt(by delay: Duration, then next: @escaping (HTTP1ProxyHandler) -> Void) {
+        pauseReads(.connecting)
+        let exchange = exchangeID
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let work = NIOLoopBound(next, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: delay.nanosecondsUInt64))) {
+            let handler = bound.value
+            guard handler.exchangeID == exchange, handler.phase == .body || handler.phase == .awaitingResponse else { return }
+            handler.resumeReads(.connecting)
+            work.value(handler)
+        }
+    }
+
+    /// The earliest of the request timeout (counted from the request's start) and the
+    /// caller's deadline.
+    private func overallDeadline(now: UInt64) -> UInt64 {
+        min(requestStart &+ requestTimeoutNanos, callerDeadline)
+    }
+
+
+    // MARK: Circuit breaking
+
+    /// Takes an in-flight request slot of the service's circuit breaker, or answers
+    /// `circuit-open` at once.
+    private func acquireRequestSlot(service index: Int, name: String) -> Bool {
+        guard loop.destinations[index].breaker.tryAcquire(.requests) else {
+            circuitOpen(.requests, service: name)
+            return false
+        }
+        slotService = index
+        slotServiceName = name
+        slotGeneration = snapshot.generation
+        holdsRequestSlot = true
+        return true
+    }
+
+    private func circuitOpen(_ limit: CircuitBreaker.Resource, service: String) {
+        loop.metrics.recordCircuitOpen(service: service, limit: limit)
+        failExchange(ProxyFailure(.circuitOpen, "service '\(service)' is at its limit of \(loop.destinations[backend].breaker.limits[limit] * loop.loopCount) \(limit.label) in flight"), closeAfter: !requestComplete)
+    }
+
+    /// The index of the service whose breaker slots this exchange holds, in the loop's current
+    /// snapshot (it may have been reloaded meanwhile).
+    private var slotIndex: Int? {
+        guard slotService >= 0 else { return nil }
+        if slotGeneration == loop.snapshot.generation { return slotService }
+        return loop.snapshot.serviceIndex[slotServiceName]
+    }
+
+    private func releaseSlot(_ resource: CircuitBreaker.Resource) {
+        if let index = slotIndex, index < loop.destinations.count {
+            loop.destinations[index].breaker.release(resource)
+        }
+    }
+
+    /// Gives back every breaker slot the exchange holds.
+    private func releaseSlots() {
+        if holdsPendingSlot { holdsPendingSlot = false; releaseSlot(.pendingRequests) }
+        if holdsRetrySlot { holdsRetrySlot = false; releaseSlot(.retries) }
+        if holdsRequestSlot { holdsRequestSlot = false; releaseSlot(.requests) }
+        slotService = -1
+    }
 
     private func connect(to target: ResolvedEndpoint) {
+        if slotService >= 0 {
+            guard loop.destinations[slotService].breaker.tryAcquire(.pendingRequests) else {
+                circuitOpen(.pendingRequests, service: slotServiceName)
+                return
+            }
+            holdsPendingSlot = true
+        }
         pauseReads(.connecting)
         let http = snapshot.http
         let upstreamHandler = HTTP1UpstreamHandler(poolKey: target.key, loop: loop)
@@ -363,19 +536,118 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             loop.pool.put(connection, key: target.key, now: NIODeadline.now().uptimeNanoseconds, limit: snapshot.http.maxIdlePerEndpoint)
             return
         }
+        if holdsPendingSlot { holdsPendingSlot = false; releaseSlot(.pendingRequests) }
+        latencyFrom = NIODeadline.now().uptimeNanoseconds
         resumeReads(.connecting)
         attach(connection)
     }
 
     private func connectFailed(_ error: any Error, to target: ResolvedEndpoint, exchange: Int) {
         guard exchange == exchangeID, phase == .body || phase == .awaitingResponse, endpoint == target, upstream == nil else { return }
+        if holdsPendingSlot { holdsPendingSlot = false; releaseSlot(.pendingRequests) }
         resumeReads(.connecting)
         let timedOut = (error as? ChannelError).map { if case .connectTimeout = $0 { true } else { false } } ?? false
-        if timedOut {
-            failExchange(ProxyFailure(.connectTimeout, "connecting to \(target.key) took longer than \(snapshot.http.connectTimeout.configText)"), closeAfter: !requestComplete)
+        let failure = if timedOut {
+            ProxyFailure(.connectTimeout, "connecting to \(target.key) took longer than \(snapshot.http.connectTimeout.configText)")
         } else {
-            failExchange(ProxyFailure(.connectFailed, "cannot connect to \(target.key): \(Self.describe(error))"), closeAfter: !requestComplete)
+            ProxyFailure(.connectFailed, "cannot connect to \(target.key): \(Self.describe(error))")
         }
+        attemptFailed(timedOut ? .connectTimeout : .connectFailed, failure)
+    }
+
+    // MARK: Retries
+
+    /// The current attempt failed before any of its response reached the client: retried
+    /// when the rule, the request and the retry budget allow, else answered with `failure`.
+    private func attemptFailed(_ kind: AttemptFailure, _ failure: ProxyFailure) {
+        switch retry(after: kind, failure) {
+        case .retrying:
+            return
+        case .notRetried:
+            failExchange(failure, closeAfter: !requestComplete)
+        case .budgetExhausted:
+            failExchange(failure.budgetExhausted(), closeAfter: !requestComplete)
+        }
+    }
+
+    private enum RetryOutcome {
+        case retrying
+        case notRetried
+        case budgetExhausted
+    }
+
+    /// Starts another attempt after `kind` of failure when it is safe and allowed: the rule
+    /// retries it, the method is idempotent (or the route says retryable) and the body can be
+    /// sent again, attempts and time are left, and the destination's retry budget and breaker
+    /// have room. The failed attempt's connection is dropped and counted against its endpoint.
+    private func retry(after kind: AttemptFailure, _ failure: ProxyFailure) -> RetryOutcome {
+        guard let rule = match?.rule, backend >= 0, backend < loop.destinations.count, phase == .body || phase == .awaitingResponse,
+              !responseStarted, !requestWantsUpgrade, let context
+        else { return .notRetried }
+        let resilience = rule.resilience
+        guard resilience.allows(kind) else { return .notRetried }
+        let request = RetryRequest(isIdempotent: requestMethod.isIdempotent, bodyReplayable: bodyReplayable, bodyBytesSent: bodySent)
+        guard case .retry(let reason) = resilience.retry.decide(after: kind, attempt: attempt, request: request) else { return .notRetried }
+        let now = NIODeadline.now().uptimeNanoseconds
+        guard overallDeadline(now: now) > now &+ 1_000_000 else { return .notRetried }
+        let service = snapshot.services[backend].name
+        guard loop.destinations[backend].budget.tryWithdraw(now: Instant(nanoseconds: now)) else {
+            loop.metrics.recordBudgetExhausted(service: service)
+            return .budgetExhausted
+        }
+        if !holdsRetrySlot, slotService >= 0 {
+            guard loop.destinations[slotService].breaker.tryAcquire(.retries) else {
+                loop.metrics.recordCircuitOpen(service: service, limit: .retries)
+                return .notRetried
+            }
+            holdsRetrySlot = true
+        }
+        loop.metrics.recordRetry(service: service, reason: reason.rawValue)
+        logger.debug("retrying", metadata: ["endpoint": "\(endpoint?.key ?? "")", "attempt": "\(attempt + 1)", "reason": "\(reason.rawValue)", "details": "\(failure.details)"])
+        // The failed attempt: its connection cannot be trusted, and it counts against the
+        // endpoint for outlier detection.
+        if let connection = upstream {
+            upstream = nil
+            connection.owner = nil
+            connection.close()
+        }
+        releaseBridge(finished: false)
+        resumeReads(.upstreamBackpressure)
+        finishTicket(success: false, now: now)
+        lastFailure = failure
+        upstreamReusable = false
+        responseBuffer = nil
+        responseParser.reset()
+        responsePhase = .head
+        heldHeadLength = 0
+        outgoingHead = nil
+        let failedKey = endpoint?.key
+        let delay = resilience.backoff.delay(attempt: attempt, using: &loop.random)
+        _ = context
+        // The next attempt's per-try timeout counts from when it starts.
+        tryStart = now &+ delay.nanosecondsUInt64
+        armDeadline(.response, now: now)
+        delayAttempt(by: delay) { handler in
+            handler.startRetry(avoiding: failedKey)
+        }
+        return .retrying
+    }
+
+    /// Picks an endpoint for the next attempt, another than the one that failed when the
+    /// service has one, and sends the attempt there.
+    private func startRetry(avoiding failedKey: String?) {
+        guard backend >= 0, backend < snapshot.services.count, let requestHead else { return }
+        let service = snapshot.services[backend]
+        let now = Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds)
+        let hash = service.spec.loadBalancer.hashKey == nil ? nil : LoopContext.hashKey(for: service, request: HTTP1RouteRequest(head: requestHead))
+        let picked = loop.pickEndpoint(service: backend, hash: hash, now: now, avoiding: failedKey)
+        guard let index = picked, index < service.endpoints.count else {
+            failExchange(lastFailure ?? ProxyFailure(.noEndpoints, "service '\(service.name)' has no endpoint available"), closeAfter: !requestComplete)
+            return
+        }
+        endpoint = service.endpoints[index]
+        ticket = loop.destinations[backend].balancer.requestStarted(index, now: now)
+        sendAttempt()
     }
 
     private static func describe(_ error: any Error) -> String {
@@ -397,6 +669,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             sentHead = head
             connection.write(head)
             upstreamNeedsFlush = true
+            if attempt > 1, let replay = replayBody, replay.readableBytes > 0 {
+                connection.write(replay)
+            }
         }
         if !connection.isWritable { pauseReads(.upstreamBackpressure) }
         processPending()
@@ -404,6 +679,10 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
 
     private func forwardRequestBytes(_ bytes: ByteBuffer) {
         requestBytes += bytes.readableBytes
+        if bytes.readableBytes > 0 {
+            bodySent = true
+            keepForReplay(bytes)
+        }
         if let bridge {
             bridge.sendRequestBytes(bytes)
         } else {
@@ -412,14 +691,36 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         upstreamNeedsFlush = true
     }
 
+    /// Keeps body bytes to send again on a retry, up to the rule's limit; past it the body is
+    /// let go and the request is not replayed.
+    private func keepForReplay(_ bytes: ByteBuffer) {
+        guard bodyReplayable else { return }
+        let limit = match?.rule.resilience.bodyBufferLimit ?? 0
+        let kept = replayBody?.readableBytes ?? 0
+        guard kept + bytes.readableBytes <= limit else {
+            bodyReplayable = false
+            replayBody = nil
+            return
+        }
+        if replayBody == nil {
+            replayBody = bytes
+        } else {
+            var more = bytes
+            replayBody!.writeBuffer(&more)
+        }
+    }
+
     // MARK: Requests over HTTP/2 (to another Heddle proxy)
 
     /// Carries the exchange on an HTTP/2 stream: the bridge translates the request and hands
     /// the response back as HTTP/1.1 bytes through `upstreamRead`, so the rest of the exchange
     /// runs as on the raw path. Client reads pause until the stream is open.
-    private func openBridge(_ head: HTTP1Head, match: RouteMatch, to target: ResolvedEndpoint) {
-        let opened = HTTP1ToHTTP2Bridge(owner: self, head: head, match: match, endpoint: target, keepAlive: requestKeepAlive)
+    private func openBridge(_ head: HTTP1Head, match: RouteMatch, to target: ResolvedEndpoint, deadline: String?) {
+        let opened = HTTP1ToHTTP2Bridge(owner: self, head: head, match: match, endpoint: target, keepAlive: requestKeepAlive, deadline: deadline)
         bridge = opened
+        if attempt > 1, let replay = replayBody, replay.readableBytes > 0 {
+            opened.sendRequestBytes(replay)
+        }
         responseBuffer = nil
         responseParser.reset()
         pauseReads(.connecting)
@@ -554,6 +855,15 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             }
             return
         }
+        var budgetSpent = false
+        if let rule = match?.rule, rule.resilience.retry.retryableStatuses.contains(head.statusCode) {
+            let failure = ProxyFailure(.upstreamReset, "\(endpoint?.key ?? "upstream") answered \(head.statusCode)", status: head.statusCode)
+            switch retry(after: .status(head.statusCode), failure) {
+            case .retrying: return
+            case .budgetExhausted: budgetSpent = true
+            case .notRetried: break
+            }
+        }
         responseStatus = head.statusCode
         clearDeadline()
         if head.isUpgrade, requestWantsUpgrade {
@@ -567,9 +877,16 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         responseBody = HTTP1BodyFramer(framing: head.bodyFraming, limits: responseParser.limits)
         responsePhase = .body
         armDeadline(.responseBody, now: loop.sweeper.coarseNow)
+        var modifier = match?.rule.responseHeaders
+        if budgetSpent {
+            // The app's answer goes to the client as it is, marked: a retry was due, and the
+            // budget had none left.
+            var marked = modifier ?? HeaderModifier()
+            marked.set.append(HeaderValue(name: "heddle-error", value: ProxyErrorReason.retryBudgetExhausted.identifier))
+            modifier = marked
+        }
         let rewritten = DownstreamResponseHead.rewrite(
-            head, requestVersion: requestVersion, keepAlive: downstreamKeepAlive,
-            modifier: match?.rule.responseHeaders)
+            head, requestVersion: requestVersion, keepAlive: downstreamKeepAlive, modifier: modifier)
         if let rewritten {
             sendResponseBytes(rewritten)
         } else if head.bodyFraming == .none {
@@ -619,11 +936,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     /// body is sent once more on a new connection, as HAProxy and Envoy do, instead of failing
     /// with `upstream-reset`.
     private func retryOnNewConnection() -> Bool {
-        let idempotent = switch requestMethod {
-        case .get, .head, .options, .trace, .put, .delete: true
-        default: false
-        }
-        guard reusedConnection, idempotent, !requestHasBody, requestComplete, phase == .awaitingResponse,
+        guard reusedConnection, requestMethod.isIdempotent, !requestHasBody, requestComplete, phase == .awaitingResponse,
               responsePhase == .head, !responseStarted, (responseBuffer?.readableBytes ?? 0) == 0,
               let head = sentHead, let target = endpoint
         else { return false }
@@ -657,7 +970,13 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             finishTicket(success: false)
             closeDownstream()
         } else {
-            failExchange(failure ?? ProxyFailure(.upstreamReset, "\(endpoint?.key ?? "upstream") closed the connection before responding"), closeAfter: !requestComplete)
+            let failure = failure ?? ProxyFailure(.upstreamReset, "\(endpoint?.key ?? "upstream") closed the connection before responding")
+            let kind: AttemptFailure = switch failure.reason {
+            case .connectFailed: .connectFailed
+            case .connectTimeout: .connectTimeout
+            default: .resetBeforeResponse
+            }
+            attemptFailed(kind, failure)
         }
     }
 
@@ -710,6 +1029,13 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     }
 
     private func resetExchange() {
+        releaseSlots()
+        attempt = 0
+        callerDeadline = .max
+        replayBody = nil
+        bodyReplayable = true
+        bodySent = false
+        lastFailure = nil
         match = nil
         requestHead = nil
         backend = -1
@@ -740,7 +1066,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             closeDownstream()
             return
         }
-        let status = failure.reason.status
+        let status = failure.status
         log(failure)
         responseStatus = status
         recordCompletion(status: status, failure: failure)
@@ -777,9 +1103,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     private func log(_ failure: ProxyFailure) {
         let metadata: Logger.Metadata = [
             "listener": "\(listener)", "heddle_error": "\(failure.reason.identifier)",
-            "status": "\(failure.reason.status)", "details": "\(failure.details)",
+            "status": "\(failure.status)", "details": "\(failure.details)",
         ]
-        if failure.reason.status >= 500 {
+        if failure.status >= 500 {
             logger.notice("request failed", metadata: metadata)
         } else {
             logger.info("request refused", metadata: metadata)
@@ -810,13 +1136,12 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     }
 
     private func finishTicket(success: Bool, now: UInt64 = NIODeadline.now().uptimeNanoseconds) {
-        guard let ticket, backend >= 0, backend < loop.balancers.count else {
-            self.ticket = nil
-            return
-        }
+        guard let ticket else { return }
         self.ticket = nil
-        let latency = Duration.nanoseconds(Int64(clamping: now &- requestStart))
-        loop.balancers[backend].requestFinished(ticket, now: Instant(nanoseconds: now), latency: latency)
+        // After a reload the service may sit at another index; the ticket finds its endpoint
+        // by identity, and a stale one is ignored.
+        let index = slotIndex ?? backend
+        loop.finish(ticket, service: index, success: success, startedAt: latencyFrom == 0 ? requestStart : latencyFrom, now: now)
     }
 
     /// Sends `buffer` (when given) and everything queued, then closes gracefully: shut the
@@ -851,15 +1176,36 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     }
 
     private func armDeadline(_ kind: DeadlineKind, now: UInt64 = NIODeadline.now().uptimeNanoseconds) {
-        let span: UInt64 = switch kind {
-        case .idle: snapshot.idleTimeoutNanos
-        case .headerRead: snapshot.headerReadTimeoutNanos
-        case .response: snapshot.requestTimeoutNanos
-        case .linger: 2_000_000_000
-        case .responseBody: snapshot.idleTimeoutNanos
-        }
         deadlineKind = kind
-        deadline = now &+ span
+        switch kind {
+        case .idle: deadline = now &+ snapshot.idleTimeoutNanos
+        case .headerRead: deadline = now &+ snapshot.headerReadTimeoutNanos
+        case .linger: deadline = now &+ 2_000_000_000
+        case .responseBody: deadline = now &+ (match?.rule.resilience.idleTimeoutNanos ?? snapshot.idleTimeoutNanos)
+        case .response:
+            var at = min(now &+ requestTimeoutNanos, callerDeadline)
+            if perTryTimeoutNanos > 0 { at = min(at, tryStart &+ perTryTimeoutNanos) }
+            deadline = at
+            // The sweeper fires within a tick (250 ms) of a deadline: enough for seconds, not
+            // for a caller's 300 ms. Short deadlines get a timer of their own.
+            if at &- now < 2_000_000_000, at < preciseTimerAt { schedulePreciseTimer(at: at, now: now) }
+        }
+    }
+
+    private func schedulePreciseTimer(at: UInt64, now: UInt64) {
+        guard let context else { return }
+        preciseTimerAt = at
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: at &- now))) {
+            let handler = bound.value
+            if handler.preciseTimerAt == at { handler.preciseTimerAt = .max }
+            let fired = NIODeadline.now().uptimeNanoseconds
+            if handler.deadline <= fired {
+                handler.deadlinePassed(now: fired)
+            } else if handler.deadlineKind == .response, handler.deadline &- fired < 2_000_000_000, handler.deadline < handler.preciseTimerAt {
+                handler.schedulePreciseTimer(at: handler.deadline, now: fired)
+            }
+        }
     }
 
     func drain() {
@@ -886,7 +1232,15 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         case .response:
             guard phase == .body || phase == .awaitingResponse else { return }
             upstreamReusable = false
-            failExchange(ProxyFailure(.upstreamTimeout, "no response from \(endpoint?.key ?? "upstream") within \(snapshot.http.requestTimeout.configText)"), closeAfter: !requestComplete)
+            if now >= callerDeadline {
+                failExchange(ProxyFailure(.deadlineExceeded, "the caller's deadline passed before \(endpoint?.key ?? "upstream") answered"), closeAfter: !requestComplete)
+            } else if perTryTimeoutNanos > 0, now >= tryStart &+ perTryTimeoutNanos, now < requestStart &+ requestTimeoutNanos {
+                let timeout = Duration.nanoseconds(Int64(clamping: perTryTimeoutNanos))
+                attemptFailed(.perTryTimeout, ProxyFailure(.upstreamTimeout, "no response from \(endpoint?.key ?? "upstream") within the per-try timeout of \(timeout.configText)"))
+            } else {
+                let timeout = Duration.nanoseconds(Int64(clamping: requestTimeoutNanos))
+                failExchange(ProxyFailure(.upstreamTimeout, "no response from \(endpoint?.key ?? "upstream") within \(timeout.configText)"), closeAfter: !requestComplete)
+            }
         case .responseBody:
             guard responsePhase == .body else { return }
             upstreamReusable = false

@@ -58,7 +58,9 @@ final class HTTP1ToHTTP2Bridge: HTTP2UpstreamStreamOwner {
     /// Response bytes for the HTTP/1 side, handed over once per read.
     private var outgoing: ByteBuffer
 
-    init(owner: HTTP1ProxyHandler, head: HTTP1Head, match: RouteMatch, endpoint: ResolvedEndpoint, keepAlive: Bool) {
+    /// `deadline`: the `heddle-deadline` value (time left, in milliseconds) the next proxy
+    /// enforces and passes on.
+    init(owner: HTTP1ProxyHandler, head: HTTP1Head, match: RouteMatch, endpoint: ResolvedEndpoint, keepAlive: Bool, deadline: String?) {
         self.owner = owner
         endpointKey = endpoint.key
         headRequest = head.methodKind == .head
@@ -67,8 +69,9 @@ final class HTTP1ToHTTP2Bridge: HTTP2UpstreamStreamOwner {
         let path = match.rewrittenPath(Substring(head.pathRange.isEmpty ? "/" : head.path)).map { newPath in
             head.query.map { newPath + "?" + $0 } ?? newPath
         }
-        let headers = HTTP1MessageTranslation.requestHeaders(
+        var headers = HTTP1MessageTranslation.requestHeaders(
             head, path: path, authority: match.rule.rewrite?.hostname, modifier: match.rule.requestHeaders)
+        if let deadline { headers.replaceOrAdd(name: Deadline.heddleDeadlineHeader, value: deadline) }
         switch head.bodyFraming {
         case .none, .untilClose:
             requestBody = .counted(remaining: 0)

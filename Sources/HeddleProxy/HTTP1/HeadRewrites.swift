@@ -9,18 +9,24 @@ import NIOCore
 enum UpstreamRequestHead {
     static let allocator = ByteBufferAllocator()
 
-    static func make(from head: HTTP1Head, match: RouteMatch, service: ResolvedService) -> ByteBuffer {
+    /// `deadline`: a `heddle-deadline` value (the time left, in milliseconds) to send in
+    /// place of the one received.
+    static func make(from head: HTTP1Head, match: RouteMatch, service: ResolvedService, deadline: String? = nil) -> ByteBuffer {
         let rule = match.rule
         let newPath = match.rewrittenPath(Substring(head.pathRange.isEmpty ? "/" : head.path))
         let hasHopByHop = head.fields.contains { head.isHopByHop($0) }
-        if head.targetForm == .origin, !hasHopByHop, rule.requestHeaders == nil, rule.rewrite == nil {
+        if head.targetForm == .origin, !hasHopByHop, rule.requestHeaders == nil, rule.rewrite == nil, deadline == nil {
             return head.bytes
         }
         let modifier = rule.requestHeaders
-        let removed = Set((modifier?.remove ?? []) + (modifier?.set.map { $0.name.lowercased() } ?? []))
+        var removed = Set((modifier?.remove ?? []) + (modifier?.set.map { $0.name.lowercased() } ?? []))
         var extra: [HTTP1HeadWriter.Field] = []
         if head.isUpgrade {
             extra.append(.init(name: "Connection", value: "Upgrade"))
+        }
+        if let deadline {
+            removed.insert(Deadline.heddleDeadlineHeader)
+            extra.append(.init(name: .init(Deadline.heddleDeadlineHeader), value: .init(deadline)))
         }
         for value in (modifier?.set ?? []) + (modifier?.add ?? []) {
             extra.append(.init(name: .init(value.name), value: .init(value.value)))
@@ -115,6 +121,9 @@ enum ProxyErrorResponse {
             .init(name: "heddle-error", value: .init(failure.reason.identifier)),
             .init(name: "Proxy-Status", value: .init(failure.proxyStatus)),
         ]
+        if let seconds = failure.retryAfterSeconds {
+            fields.append(.init(name: "Retry-After", value: .init(String(seconds))))
+        }
         if !keepAlive {
             fields.append(.init(name: "Connection", value: "close"))
         } else if version == .http1_0 {
@@ -124,7 +133,7 @@ enum ProxyErrorResponse {
         var buffer = UpstreamRequestHead.allocator.buffer(capacity: 256 + body.utf8.count)
         do {
             try HTTP1HeadWriter.writeResponse(
-                status: failure.reason.status, reason: .init(failure.reason.reasonPhrase),
+                status: failure.status, reason: .init(ProxyErrorReason.reasonPhrase(for: failure.status)),
                 fields: fields, body: headRequest ? nil : .init(body), into: &buffer)
         } catch {
             buffer.clear()

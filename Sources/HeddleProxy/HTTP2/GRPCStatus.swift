@@ -22,7 +22,16 @@ struct GRPCStatus: Hashable, Sendable {
         case .upstreamTimeout, .connectTimeout, .requestHeaderTimeout: .deadlineExceeded
         case .headersTooLarge: .resourceExhausted
         case .badRequest, .upstreamProtocolError, .unsupportedVersion: .internal
+        case .deadlineExceeded: .deadlineExceeded
+        case .retryBudgetExhausted, .circuitOpen, .faultInjected: .unavailable
+        case .rateLimited: .resourceExhausted
         }
+    }
+
+    /// The status a proxy-made answer to a gRPC call carries: the failure's own when a
+    /// policy chose one, else the reason's.
+    init(for failure: ProxyFailure) {
+        self = failure.grpcStatus.map(GRPCStatus.init(code:)) ?? GRPCStatus(for: failure.reason)
     }
 
     /// The `grpc-status` header value.

@@ -16,18 +16,19 @@ struct HTTP2ErrorResponse {
         if grpc {
             headers.add(name: ":status", value: "200")
             headers.add(name: "content-type", value: "application/grpc")
-            headers.add(name: "grpc-status", value: GRPCStatus(for: failure.reason).headerValue)
+            headers.add(name: "grpc-status", value: GRPCStatus(for: failure).headerValue)
             headers.add(name: "grpc-message", value: GRPCMessageEncoding.percentEncode("heddle: \(failure.reason.identifier): \(details)"))
             headers.add(name: "heddle-error", value: failure.reason.identifier)
             headers.add(name: "proxy-status", value: failure.proxyStatus)
             body = nil
         } else {
             let text = "heddle: \(failure.reason.identifier): \(details)\n"
-            headers.add(name: ":status", value: String(failure.reason.status))
+            headers.add(name: ":status", value: String(failure.status))
             headers.add(name: "content-type", value: "text/plain; charset=utf-8")
             headers.add(name: "content-length", value: String(text.utf8.count))
             headers.add(name: "heddle-error", value: failure.reason.identifier)
             headers.add(name: "proxy-status", value: failure.proxyStatus)
+            if let seconds = failure.retryAfterSeconds { headers.add(name: "retry-after", value: String(seconds)) }
             body = ByteBuffer(string: text)
         }
         self.headers = headers

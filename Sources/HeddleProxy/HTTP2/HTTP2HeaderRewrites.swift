@@ -59,4 +59,17 @@ enum HTTP2HeaderRewrites {
             headers.add(name: value.name.lowercased(), value: value.value)
         }
     }
+
+    /// The caller's deadline, passed on shrunk by the time spent here (`remaining`, in
+    /// nanoseconds): `grpc-timeout` for gRPC calls and `heddle-deadline` always, so the next
+    /// hop never waits longer than the caller will. Nil leaves the block as it is (a call
+    /// without a deadline gets none from the proxy: a long stream must not be cut).
+    static func withDeadline(_ headers: HPACKHeaders, grpc: Bool, remaining: UInt64?) -> HPACKHeaders {
+        guard let remaining else { return headers }
+        var out = headers
+        let left = Duration.nanoseconds(Int64(clamping: remaining))
+        if grpc { out.replaceOrAdd(name: "grpc-timeout", value: Deadline.formatGRPCTimeout(left)) }
+        out.replaceOrAdd(name: Deadline.heddleDeadlineHeader, value: Deadline.formatHeddleDeadline(left))
+        return out
+    }
 }

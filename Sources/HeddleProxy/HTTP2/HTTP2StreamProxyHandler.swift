@@ -60,6 +60,24 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
     private var upstreamNeedsFlush = false
     private var downstreamNeedsFlush = false
 
+    // Resilience: attempts, deadlines, breaker slot.
+    private var attempt = 0
+    private var requestTimeoutNanos: UInt64 = 0
+    private var perTryTimeoutNanos: UInt64 = 0
+    /// When the caller's deadline (`grpc-timeout`, `heddle-deadline`) passes; `.max` for none.
+    private var callerDeadline: UInt64 = .max
+    private var tryStart: UInt64 = 0
+    /// The request frames sent so far, kept to send again on a retry while their data stays
+    /// within the rule's buffer limit (nil past it).
+    private var replayFrames: [HTTP2Frame.FramePayload]? = []
+    private var replayBytes = 0
+    private var dataSent = false
+    /// The service whose breaker request slot the stream holds (by name, to survive a reload).
+    private var slotServiceName: String?
+    private var holdsRetrySlot = false
+    private var lastFailure: ProxyFailure?
+    private var preciseTimerAt: UInt64 = .max
+
     init(loop: LoopContext, listener: String, logger: Logger) {
         self.loop = loop
         self.listener = listener
@@ -139,11 +157,13 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
         snapshot = loop.snapshot
         let now = NIODeadline.now().uptimeNanoseconds
         requestStart = now
+        tryStart = now
         let view = HTTP2RouteRequest(headers: headers)
         request = view
         grpc = view.isGRPC
         requestComplete = endStream
         phase = .connecting
+        requestTimeoutNanos = snapshot.requestTimeoutNanos
         armDeadline(now: now)
         pauseReads(.connecting)
 
@@ -151,7 +171,13 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
             fail(ProxyFailure(.notImplemented, "CONNECT tunnels are not supported; send requests to the proxy directly"))
             return
         }
-        let choice = loop.chooseTarget(for: view, listener: listener, snapshot: snapshot, now: now)
+        if let limited = loop.rateLimit(listener: listener, rule: nil, now: now) {
+            fail(limited)
+            return
+        }
+        let choice = loop.chooseTarget(
+            for: view, listener: listener, snapshot: snapshot, now: now,
+            admit: { [loop] rule in loop.rateLimit(listener: nil, rule: rule, now: now) })
         match = choice.match
         backend = choice.backend
         if choice.service?.spec.protocol == .grpc { grpc = true }
@@ -159,11 +185,104 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
             fail(failure)
             return
         }
-        guard let found = choice.match, let service = choice.service, let chosen = choice.endpoint else { return }
-        endpoint = chosen
+        guard let found = choice.match, let service = choice.service, choice.endpoint != nil else { return }
+        endpoint = choice.endpoint
         ticket = choice.ticket
-        waitingFrames.append(.headers(.init(headers: HTTP2HeaderRewrites.request(view, match: found), endStream: endStream)))
-        open(service.spec.protocol, to: chosen)
+        let resilience = found.rule.resilience
+        requestTimeoutNanos = resilience.requestTimeoutNanos ?? snapshot.requestTimeoutNanos
+        perTryTimeoutNanos = resilience.perTryTimeoutNanos
+        if let failure = readCallerDeadline(headers, now: now) {
+            fail(failure)
+            return
+        }
+        armDeadline(now: now)
+        guard loop.destinations[backend].breaker.tryAcquire(.requests) else {
+            loop.metrics.recordCircuitOpen(service: service.name, limit: .requests)
+            fail(ProxyFailure(.circuitOpen, "service '\(service.name)' is at its limit of \(loop.destinations[backend].breaker.limits[.requests] * loop.loopCount) requests in flight"))
+            return
+        }
+        slotServiceName = service.name
+        loop.destinations[backend].budget.recordRequest(now: Instant(nanoseconds: now))
+        if resilience.retry.maxAttempts <= 1 { replayFrames = nil }
+        let outgoing = HTTP2HeaderRewrites.withDeadline(
+            HTTP2HeaderRewrites.request(view, match: found), grpc: grpc,
+            remaining: callerDeadline == .max ? nil : overallDeadline() &- now)
+        let headersFrame = HTTP2Frame.FramePayload.headers(.init(headers: outgoing, endStream: endStream))
+        waitingFrames.append(headersFrame)
+        replayFrames?.append(headersFrame)
+        if let fault = resilience.fault {
+            switch fault.decide(using: &loop.random) {
+            case .none:
+                break
+            case .delay(let delay):
+                loop.metrics.recordFault(route: found.rule.label, kind: "delay")
+                after(delay) { $0.sendAttempt() }
+                return
+            case .abort(let abort):
+                fail(faultAbort(abort, rule: found.rule))
+                return
+            case .delayThenAbort(let delay, let abort):
+                loop.metrics.recordFault(route: found.rule.label, kind: "delay")
+                let failure = faultAbort(abort, rule: found.rule)
+                after(delay) { $0.fail(failure) }
+                return
+            }
+        }
+        sendAttempt()
+    }
+
+    /// Reads the caller's deadline: `grpc-timeout` (gRPC) and `heddle-deadline`, the earlier
+    /// of the two. A malformed value is refused; one that has already passed fails the call.
+    private func readCallerDeadline(_ headers: HPACKHeaders, now: UInt64) -> ProxyFailure? {
+        var left: Duration?
+        if let value = headers.first(name: "grpc-timeout") {
+            guard let parsed = Deadline.parseGRPCTimeout(value) else {
+                return ProxyFailure(.badRequest, "grpc-timeout '\(ProxyErrorResponse.printable(value))' is not a valid timeout")
+            }
+            left = parsed
+        }
+        if let value = headers.first(name: Deadline.heddleDeadlineHeader) {
+            guard let parsed = Deadline.parseHeddleDeadline(value) else {
+                return ProxyFailure(.badRequest, "heddle-deadline '\(ProxyErrorResponse.printable(value))' is not a number of milliseconds")
+            }
+            left = min(left ?? parsed, parsed)
+        }
+        guard let left else { return nil }
+        if left == .zero { return ProxyFailure(.deadlineExceeded, "the caller's deadline had already passed") }
+        callerDeadline = now &+ left.nanosecondsUInt64
+        return nil
+    }
+
+    private func overallDeadline() -> UInt64 {
+        min(requestStart &+ requestTimeoutNanos, callerDeadline)
+    }
+
+    private func faultAbort(_ abort: FaultInjector.Abort, rule: CompiledRule) -> ProxyFailure {
+        loop.metrics.recordFault(route: rule.label, kind: "abort")
+        return ProxyFailure(.faultInjected, "route \(rule.label) aborted the request (fault injection)", status: abort.status, grpcStatus: abort.grpcStatus)
+    }
+
+    /// Runs `next` after `delay` (an injected fault, a retry's backoff) unless the stream
+    /// ended meanwhile.
+    private func after(_ delay: Duration, _ next: @escaping (HTTP2StreamProxyHandler) -> Void) {
+        guard let context else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let work = NIOLoopBound(next, eventLoop: context.eventLoop)
+        let expected = attempt
+        context.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: delay.nanosecondsUInt64))) {
+            let handler = bound.value
+            guard handler.phase == .connecting, handler.attempt == expected else { return }
+            work.value(handler)
+        }
+    }
+
+    /// Opens the upstream for the current attempt at `endpoint`.
+    private func sendAttempt() {
+        guard let chosen = endpoint, backend >= 0, backend < snapshot.services.count else { return }
+        attempt += 1
+        tryStart = NIODeadline.now().uptimeNanoseconds
+        armDeadline(now: tryStart)
+        open(snapshot.services[backend].spec.protocol, to: chosen)
     }
 
     private func open(_ upstreamProtocol: UpstreamProtocol, to target: ResolvedEndpoint) {
@@ -209,10 +328,103 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
 
     private func upstreamUnavailable(_ failure: ProxyFailure, target: ResolvedEndpoint) {
         guard phase == .connecting, endpoint == target else { return }
-        fail(failure)
+        let kind: AttemptFailure = switch failure.reason {
+        case .connectTimeout: .connectTimeout
+        case .connectFailed: .connectFailed
+        default: .resetBeforeResponse
+        }
+        attemptFailed(kind, failure)
+    }
+
+    // MARK: Retries
+
+    private func attemptFailed(_ kind: AttemptFailure, _ failure: ProxyFailure) {
+        switch retry(after: kind, failure) {
+        case .retrying: return
+        case .notRetried: fail(failure)
+        case .budgetExhausted: fail(failure.budgetExhausted())
+        }
+    }
+
+    private enum RetryOutcome {
+        case retrying
+        case notRetried
+        case budgetExhausted
+    }
+
+    /// Starts another attempt when the rule, the request and the budget allow (see the HTTP/1
+    /// handler's `retry` for the rules); the request frames kept so far are sent again.
+    private func retry(after kind: AttemptFailure, _ failure: ProxyFailure) -> RetryOutcome {
+        guard let rule = match?.rule, backend >= 0, backend < loop.destinations.count, phase == .connecting || phase == .forwarding,
+              !responseStarted, let request
+        else { return .notRetried }
+        let resilience = rule.resilience
+        guard resilience.allows(kind) else { return .notRetried }
+        // Nothing of the body has been lost when every frame sent is kept.
+        let replay = replayFrames ?? (phase == .connecting ? waitingFrames : nil)
+        let isIdempotent = RetryRequest.isIdempotent(method: request.method)
+        let retryRequest = RetryRequest(isIdempotent: isIdempotent, bodyReplayable: replay != nil, bodyBytesSent: dataSent || phase == .forwarding)
+        guard case .retry(let reason) = resilience.retry.decide(after: kind, attempt: attempt, request: retryRequest), let frames = replay else { return .notRetried }
+        let now = NIODeadline.now().uptimeNanoseconds
+        guard overallDeadline() > now &+ 1_000_000 else { return .notRetried }
+        let service = snapshot.services[backend].name
+        guard loop.destinations[backend].budget.tryWithdraw(now: Instant(nanoseconds: now)) else {
+            loop.metrics.recordBudgetExhausted(service: service)
+            return .budgetExhausted
+        }
+        if !holdsRetrySlot {
+            guard loop.destinations[backend].breaker.tryAcquire(.retries) else {
+                loop.metrics.recordCircuitOpen(service: service, limit: .retries)
+                return .notRetried
+            }
+            holdsRetrySlot = true
+        }
+        loop.metrics.recordRetry(service: service, reason: reason.rawValue)
+        if let leg = upstream {
+            upstream = nil
+            leg.cancel()
+        }
+        finishTicket(success: false, now: now)
+        lastFailure = failure
+        phase = .connecting
+        pauseReads(.connecting)
+        resumeReads(.upstreamBackpressure)
+        waitingFrames = frames
+        let failedKey = endpoint?.key
+        let delay = resilience.backoff.delay(attempt: attempt, using: &loop.random)
+        tryStart = now &+ delay.nanosecondsUInt64
+        armDeadline(now: now)
+        after(delay) { handler in handler.startRetry(avoiding: failedKey) }
+        return .retrying
+    }
+
+    private func startRetry(avoiding failedKey: String?) {
+        guard backend >= 0, backend < snapshot.services.count, let request else { return }
+        let service = snapshot.services[backend]
+        let now = Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds)
+        let hash = LoopContext.hashKey(for: service, request: request)
+        let picked = loop.pickEndpoint(service: backend, hash: hash, now: now, avoiding: failedKey)
+        guard let index = picked, index < service.endpoints.count else {
+            fail(lastFailure ?? ProxyFailure(.noEndpoints, "service '\(service.name)' has no endpoint available"))
+            return
+        }
+        endpoint = service.endpoints[index]
+        ticket = loop.destinations[backend].balancer.requestStarted(index, now: now)
+        sendAttempt()
     }
 
     private func forwardRequest(_ payload: HTTP2Frame.FramePayload) {
+        if replayFrames != nil {
+            if case .data(let data) = payload, case .byteBuffer(let buffer) = data.data {
+                replayBytes += buffer.readableBytes
+            }
+            if let rule = match?.rule, replayBytes <= rule.resilience.bodyBufferLimit {
+                replayFrames!.append(payload)
+            } else {
+                replayFrames = nil
+            }
+        }
+        if case .data = payload, phase == .forwarding { dataSent = true }
         if let upstream, phase == .forwarding {
             send(payload, to: upstream)
         } else {
@@ -256,10 +468,29 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
                 write(.headers(.init(headers: headers, endStream: false)))
                 return
             }
+            var budgetSpent = false
+            if let rule = match?.rule {
+                let grpcStatus = endStream ? headers.first(name: "grpc-status").flatMap { Int($0) } : nil
+                let kind: AttemptFailure? = if let grpcStatus, grpc, rule.resilience.retry.retryableGRPCStatuses.contains(grpcStatus) {
+                    .grpcStatus(grpcStatus)
+                } else if rule.resilience.retry.retryableStatuses.contains(status) {
+                    .status(status)
+                } else {
+                    nil
+                }
+                if let kind {
+                    switch retry(after: kind, ProxyFailure(.upstreamReset, "\(endpoint?.key ?? "upstream") answered \(status)", status: status)) {
+                    case .retrying: return
+                    case .budgetExhausted: budgetSpent = true
+                    case .notRetried: break
+                    }
+                }
+            }
             responseStarted = true
             responseStatus = status
             deadline = .max
-            let out = HTTP2HeaderRewrites.response(headers, modifier: match?.rule.responseHeaders)
+            var out = HTTP2HeaderRewrites.response(headers, modifier: match?.rule.responseHeaders)
+            if budgetSpent { out.replaceOrAdd(name: "heddle-error", value: ProxyErrorReason.retryBudgetExhausted.identifier) }
             write(.headers(.init(headers: out, endStream: endStream)))
         } else {
             // Trailers (grpc-status among them) pass on untouched.
@@ -302,7 +533,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
         upstream = nil
         guard phase == .forwarding || phase == .connecting else { return }
         if !responseStarted {
-            fail(failure)
+            attemptFailed(failure.reason == .connectFailed ? .connectFailed : .resetBeforeResponse, failure)
             return
         }
         // Part of the response is out: the client learns of the failure by a reset with the
@@ -335,6 +566,8 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
     private func complete(status: Int, failure: ProxyFailure?) {
         phase = .done
         deadline = .max
+        replayFrames = nil
+        releaseSlots()
         readGate.clear()
         waitingFrames = []
         if let leg = upstream {
@@ -363,7 +596,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
             requestComplete = true
             write(.rstStream(.noError))
         }
-        complete(status: failure.reason.status, failure: failure)
+        complete(status: failure.status, failure: failure)
     }
 
     /// The client reset its stream: the upstream is reset too.
@@ -380,6 +613,8 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
         phase = .done
         deadline = .max
         waitingFrames = []
+        replayFrames = nil
+        releaseSlots()
         if let leg = upstream {
             upstream = nil
             leg.cancel()
@@ -387,10 +622,23 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
         if started { finishTicket() }
     }
 
+    /// Gives back the breaker slots the stream holds.
+    private func releaseSlots() {
+        guard let name = slotServiceName else { return }
+        slotServiceName = nil
+        let index = snapshot.generation == loop.snapshot.generation ? backend : (loop.snapshot.serviceIndex[name] ?? -1)
+        guard index >= 0, index < loop.destinations.count else { return }
+        loop.destinations[index].breaker.release(.requests)
+        if holdsRetrySlot {
+            holdsRetrySlot = false
+            loop.destinations[index].breaker.release(.retries)
+        }
+    }
+
     private func record(status: Int, failure: ProxyFailure?) {
         let now = NIODeadline.now().uptimeNanoseconds
         let elapsed = Int64(clamping: now &- requestStart)
-        finishTicket(now: now)
+        finishTicket(success: status < 500 && failure == nil, now: now)
         if let match, backend >= 0 {
             loop.routeMetrics(listener: listener, rule: match.rule, backend: backend).record(status: status, nanoseconds: elapsed)
         }
@@ -405,22 +653,18 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
             random: &loop.random)
     }
 
-    private func finishTicket(now: UInt64 = NIODeadline.now().uptimeNanoseconds) {
-        guard let ticket, backend >= 0, backend < loop.balancers.count else {
-            self.ticket = nil
-            return
-        }
+    private func finishTicket(success: Bool = true, now: UInt64 = NIODeadline.now().uptimeNanoseconds) {
+        guard let ticket else { return }
         self.ticket = nil
-        let latency = Duration.nanoseconds(Int64(clamping: now &- requestStart))
-        loop.balancers[backend].requestFinished(ticket, now: Instant(nanoseconds: now), latency: latency)
+        loop.finish(ticket, service: backend, success: success, startedAt: tryStart, now: now)
     }
 
     private func log(_ failure: ProxyFailure) {
         let metadata: Logger.Metadata = [
             "listener": "\(listener)", "protocol": "\(grpc ? "grpc" : "http2")", "heddle_error": "\(failure.reason.identifier)",
-            "status": "\(failure.reason.status)", "details": "\(failure.details)",
+            "status": "\(failure.status)", "details": "\(failure.details)",
         ]
-        if failure.reason.status >= 500 {
+        if failure.status >= 500 {
             logger.notice("request failed", metadata: metadata)
         } else {
             logger.info("request refused", metadata: metadata)
@@ -440,14 +684,44 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
         context?.flush()
     }
 
+    /// The time by which a response must start: the request timeout from now (a streaming
+    /// body re-arms it), the caller's deadline, and the attempt's per-try timeout.
     private func armDeadline(now: UInt64 = NIODeadline.now().uptimeNanoseconds) {
-        deadline = now &+ UInt64(snapshot.http.requestTimeout.nanosecondsClamped)
+        var at = min(now &+ requestTimeoutNanos, callerDeadline)
+        if perTryTimeoutNanos > 0 { at = min(at, tryStart &+ perTryTimeoutNanos) }
+        deadline = at
+        // The sweeper's 250 ms tick is too coarse for short deadlines: they get a timer.
+        if at &- now < 2_000_000_000, at < preciseTimerAt { schedulePreciseTimer(at: at, now: now) }
+    }
+
+    private func schedulePreciseTimer(at: UInt64, now: UInt64) {
+        guard let context else { return }
+        preciseTimerAt = at
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: at &- now))) {
+            let handler = bound.value
+            if handler.preciseTimerAt == at { handler.preciseTimerAt = .max }
+            let fired = NIODeadline.now().uptimeNanoseconds
+            if handler.deadline <= fired {
+                handler.deadlinePassed(now: fired)
+            } else if handler.deadline != .max, handler.deadline &- fired < 2_000_000_000, handler.deadline < handler.preciseTimerAt {
+                handler.schedulePreciseTimer(at: handler.deadline, now: fired)
+            }
+        }
     }
 
     func deadlinePassed(now: UInt64) {
         deadline = .max
         guard phase == .connecting || phase == .forwarding, !responseStarted else { return }
-        fail(ProxyFailure(.upstreamTimeout, "no response from \(endpoint?.key ?? "upstream") within \(snapshot.http.requestTimeout.configText)"))
+        if now >= callerDeadline {
+            fail(ProxyFailure(.deadlineExceeded, "the caller's deadline passed before \(endpoint?.key ?? "upstream") answered"))
+        } else if perTryTimeoutNanos > 0, now >= tryStart &+ perTryTimeoutNanos, now < requestStart &+ requestTimeoutNanos {
+            let timeout = Duration.nanoseconds(Int64(clamping: perTryTimeoutNanos))
+            attemptFailed(.perTryTimeout, ProxyFailure(.upstreamTimeout, "no response from \(endpoint?.key ?? "upstream") within the per-try timeout of \(timeout.configText)"))
+        } else {
+            let timeout = Duration.nanoseconds(Int64(clamping: requestTimeoutNanos))
+            fail(ProxyFailure(.upstreamTimeout, "no response from \(endpoint?.key ?? "upstream") within \(timeout.configText)"))
+        }
     }
 
     /// Streams need nothing on drain: their connection sends GOAWAY and closes once they end.

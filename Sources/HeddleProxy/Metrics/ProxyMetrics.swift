@@ -1,3 +1,4 @@
+import HeddlePolicy
 import Prometheus
 
 /// The proxy's Prometheus metrics. Handles for a (route, backend) pair are made once per
@@ -39,6 +40,58 @@ public final class ProxyMetrics: Sendable {
 
     func recordError(_ reason: ProxyErrorReason) {
         errorCounters[reason]?.increment()
+    }
+
+    /// A retry sent to `service`, by why (`connect-failed`, `reset`, `per-try-timeout`,
+    /// `status`, `grpc-status`). Off the common path, so the handle is looked up each time.
+    func recordRetry(service: String, reason: String) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "retries", unitName: "total", helpText: "Retries sent, by service and reason"),
+            labels: [("service", service), ("reason", reason)]).increment()
+    }
+
+    /// A retry that was due but refused by the service's retry budget.
+    func recordBudgetExhausted(service: String) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "retry_budget_exhausted", unitName: "total", helpText: "Retries refused because the service's retry budget was spent"),
+            labels: [("service", service)]).increment()
+    }
+
+    /// A request refused because a circuit breaker limit of `service` was reached.
+    func recordCircuitOpen(service: String, limit: CircuitBreaker.Resource) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "circuit_open", unitName: "total", helpText: "Requests refused by a circuit breaker limit, by service and limit"),
+            labels: [("service", service), ("limit", limit.label)]).increment()
+    }
+
+    /// An outlier ejection or return; the gauge of ejected endpoints follows.
+    func recordOutlierEvent(_ event: OutlierEvent, service: String) {
+        let ejected = registry.makeGauge(
+            descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "endpoints_ejected", unitName: "", helpText: "Endpoints out of rotation by outlier detection (summed over event loops)"),
+            labels: [("service", service)])
+        switch event.kind {
+        case .ejected(let reason, _):
+            registry.makeCounter(
+                descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "outlier_ejections", unitName: "total", helpText: "Endpoints ejected by outlier detection, by service and reason"),
+                labels: [("service", service), ("reason", reason.rawValue)]).increment()
+            ejected.increment()
+        case .returned:
+            ejected.decrement()
+        }
+    }
+
+    /// A request a route's fault injection delayed or aborted.
+    func recordFault(route: String, kind: String) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "faults_injected", unitName: "total", helpText: "Requests delayed or aborted by fault injection, by route and kind"),
+            labels: [("route", route), ("kind", kind)]).increment()
+    }
+
+    /// A copy of a request sent to a mirror service, by outcome (`sent`, `failed`, `skipped`).
+    func recordMirror(service: String, outcome: String) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "mirrored_requests", unitName: "total", helpText: "Requests copied to mirror services, by service and outcome"),
+            labels: [("service", service), ("outcome", outcome)]).increment()
     }
 
     /// Handles for requests of one route rule to one backend service.

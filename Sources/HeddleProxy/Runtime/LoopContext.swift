@@ -2,16 +2,24 @@ import HeddleCore
 import HeddlePolicy
 import NIOCore
 
-/// Everything the data path keeps per event loop: the snapshot in force, balancer state per
-/// service, the upstream pool, the deadline sweeper and a random source. Touched only on its
+/// Everything the data path keeps per event loop: the snapshot in force, balancer and
+/// resilience state per service, the upstream pool, the deadline sweeper and a random source. Touched only on its
 /// own event loop, so nothing here takes a lock; it is `Sendable` only so it can be handed to
 /// its loop, and every use after that happens on that loop.
 final class LoopContext: @unchecked Sendable {
     let eventLoop: any EventLoop
     let metrics: ProxyMetrics
     private(set) var snapshot: ProxySnapshot
-    /// Balancers in `snapshot.services` order.
-    var balancers: [LoadBalancer]
+    /// Per service, in `snapshot.services` order: balancer, outlier ejections, health, circuit
+    /// breaker and retry budget.
+    var destinations: [Destination]
+    /// How many event loops share the proxy's limits.
+    let loopCount: Int
+    /// Endpoint keys that active health checks report failing, by service name.
+    private(set) var unhealthyKeys: [String: Set<String>] = [:]
+    /// Per-rule rate limiters, by route rule id, and per-listener ones by name.
+    var routeLimiters: [Int: TokenBucket] = [:]
+    var listenerLimiters: [String: TokenBucket] = [:]
     let pool = UpstreamPool()
     /// HTTP/2 connections to `http2` and `grpc` endpoints, multiplexing this loop's streams.
     let h2Pool = HTTP2ConnectionPool()
@@ -28,14 +36,15 @@ final class LoopContext: @unchecked Sendable {
     private var maintenance: RepeatedTask?
     let accessLog: AccessLog
 
-    init(eventLoop: any EventLoop, snapshot: ProxySnapshot, metrics: ProxyMetrics, accessLog: AccessLog, seed: UInt64) {
+    init(eventLoop: any EventLoop, snapshot: ProxySnapshot, metrics: ProxyMetrics, accessLog: AccessLog, seed: UInt64, loopCount: Int = 1) {
         self.eventLoop = eventLoop
         self.snapshot = snapshot
         self.metrics = metrics
         self.accessLog = accessLog
         self.sweeper = TimeoutSweeper(eventLoop: eventLoop)
         self.random = Xoshiro256StarStar(seed: seed)
-        self.balancers = snapshot.services.map { LoadBalancer(algorithm: $0.algorithm, endpoints: $0.balancerEndpoints) }
+        self.loopCount = max(loopCount, 1)
+        self.destinations = snapshot.services.map { Destination(service: $0, loops: max(loopCount, 1)) }
     }
 
     func start() {
@@ -47,6 +56,97 @@ final class LoopContext: @unchecked Sendable {
             self.pool.closeIdle(olderThan: idleLimit, now: now)
             self.h2Pool.closeIdle(olderThan: idleLimit, now: now)
             self.h1ClientPool.closeIdle(olderThan: idleLimit, now: now)
+            self.tickOutlierDetection(now: now)
+        }
+    }
+
+    /// Runs each service's outlier detector for this second: success-rate evaluation at the end
+    /// of each interval, and endpoints whose ejection ran out back in rotation. Ejections and
+    /// returns are counted and logged.
+    func tickOutlierDetection(now: UInt64) {
+        let instant = Instant(nanoseconds: now)
+        for index in destinations.indices where destinations[index].outlierDetection {
+            let events = destinations[index].outliers.tick(now: instant)
+            guard !events.isEmpty else { continue }
+            let service = snapshot.services[index].name
+            for event in events {
+                metrics.recordOutlierEvent(event, service: service)
+            }
+        }
+    }
+
+    /// Records the outcome of a request to `service`'s endpoint for outlier detection, and
+    /// counts an ejection it causes.
+    func recordOutcome(service index: Int, ticket: BalancerTicket, success: Bool, now: UInt64) {
+        guard index >= 0, index < destinations.count, destinations[index].outlierDetection else { return }
+        let before = destinations[index].outliers.ejectedCount
+        destinations[index].recordOutcome(ticket, success: success, now: Instant(nanoseconds: now))
+        if destinations[index].outliers.ejectedCount > before {
+            // The ejection waits as an event for the detector's next tick: collect it now, so
+            // `/metrics` and the log show it as it happens.
+            tickOutlierDetection(now: now)
+        }
+    }
+
+    /// An endpoint of `service` for a new request: one neither ejected nor unhealthy, else —
+    /// when every endpoint is out — any of them ("panic mode": an endpoint that may have
+    /// recovered beats a certain failure). Nil when the service has no endpoint of weight > 0.
+    /// `avoiding`: an endpoint key to pass over while another is available (a retry's failed
+    /// endpoint).
+    func pickEndpoint(service index: Int, hash: UInt64?, now: Instant, allowPanic: Bool = true, avoiding key: String? = nil) -> Int? {
+        guard index >= 0, index < destinations.count else { return nil }
+        if let key, let avoided = destinations[index].balancer.endpoints.firstIndex(where: { $0.key == key }),
+           let picked = destinations[index].pickAvailable(now: now, hash: hash, random: &random, excluding: avoided) {
+            return picked
+        }
+        if let picked = destinations[index].pickAvailable(now: now, hash: hash, random: &random) { return picked }
+        guard allowPanic, destinations[index].hasExclusions else { return nil }
+        return destinations[index].pickAny(now: now, hash: hash, random: &random)
+    }
+
+    /// Ends the request `ticket` stands for: the balancer's in-flight count and latency
+    /// estimate, and (`success` false for a 5xx, a reset or a failed connect) outlier detection.
+    func finish(_ ticket: BalancerTicket, service index: Int, success: Bool, startedAt: UInt64, now: UInt64) {
+        guard index >= 0, index < destinations.count else { return }
+        let instant = Instant(nanoseconds: now)
+        destinations[index].balancer.requestFinished(ticket, now: instant, latency: .nanoseconds(Int64(clamping: now &- startedAt)))
+        recordOutcome(service: index, ticket: ticket, success: success, now: now)
+    }
+
+    /// The `rate-limited` failure when the listener's (`listener`) or the rule's (`rule`) token
+    /// bucket is empty, else nil (a token is taken). Each loop holds its share of the rate and
+    /// burst, so the proxy as a whole keeps to the configured figures.
+    func rateLimit(listener: String?, rule: CompiledRule?, now: UInt64) -> ProxyFailure? {
+        let instant = Instant(nanoseconds: now)
+        if let listener {
+            guard !snapshot.listenerRateLimits.isEmpty, let spec = snapshot.listenerRateLimits[listener] else { return nil }
+            var bucket = listenerLimiters[listener] ?? makeBucket(spec)
+            defer { listenerLimiters[listener] = bucket }
+            if bucket.tryTake(now: instant) { return nil }
+            return limited(bucket, now: instant, what: "listener '\(listener)'", spec: spec)
+        }
+        guard let rule, let spec = rule.resilience.rateLimit else { return nil }
+        var bucket = routeLimiters[rule.id] ?? makeBucket(spec)
+        defer { routeLimiters[rule.id] = bucket }
+        if bucket.tryTake(now: instant) { return nil }
+        return limited(bucket, now: instant, what: "route \(rule.label)", spec: spec)
+    }
+
+    private func makeBucket(_ spec: RateLimitSpec) -> TokenBucket {
+        TokenBucket(ratePerSecond: Double(spec.requestsPerSecond) / Double(loopCount), burst: max(1, spec.burst / loopCount))
+    }
+
+    private func limited(_ bucket: TokenBucket, now: Instant, what: String, spec: RateLimitSpec) -> ProxyFailure {
+        let wait = bucket.retryAfter(now: now).nanosecondsUInt64
+        let seconds = max(1, Int((wait + 999_999_999) / 1_000_000_000))
+        return ProxyFailure(.rateLimited, "\(what) allows \(spec.requestsPerSecond) requests per second (burst \(spec.burst))", retryAfterSeconds: seconds)
+    }
+
+    /// Applies the endpoint keys a health checker reports failing for `service`.
+    func setUnhealthy(_ keys: Set<String>, service: String) {
+        unhealthyKeys[service] = keys
+        if let index = snapshot.serviceIndex[service], index < destinations.count {
+            destinations[index].applyHealth(keys)
         }
     }
 
@@ -58,21 +158,26 @@ final class LoopContext: @unchecked Sendable {
         h1ClientPool.closeAll()
     }
 
-    /// Installs a new snapshot; balancer stats carry over for services and endpoints that stay.
+    /// Installs a new snapshot; balancer statistics, ejections and counts in flight carry over
+    /// for services and endpoints that stay. Rate limiters start full.
     func install(_ next: ProxySnapshot) {
-        var byName: [String: LoadBalancer] = [:]
-        for (index, service) in snapshot.services.enumerated() where index < balancers.count {
-            byName[service.name] = balancers[index]
+        var byName: [String: Destination] = [:]
+        for (index, service) in snapshot.services.enumerated() where index < destinations.count {
+            byName[service.name] = destinations[index]
         }
-        balancers = next.services.map { service in
-            if var existing = byName[service.name], existing.algorithm == service.algorithm {
-                existing.update(endpoints: service.balancerEndpoints)
+        destinations = next.services.map { service in
+            if var existing = byName[service.name] {
+                existing.update(to: service, loops: loopCount, unhealthyKeys: unhealthyKeys[service.name] ?? [])
                 return existing
             }
-            return LoadBalancer(algorithm: service.algorithm, endpoints: service.balancerEndpoints)
+            var fresh = Destination(service: service, loops: loopCount)
+            fresh.applyHealth(unhealthyKeys[service.name] ?? [])
+            return fresh
         }
         snapshot = next
         routeMetrics = [:]
+        routeLimiters = [:]
+        listenerLimiters = [:]
     }
 
     /// From now on connections close after their current request; idle ones close at once.

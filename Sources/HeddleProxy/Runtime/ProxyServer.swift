@@ -33,7 +33,8 @@ public final class ProxyServer: Sendable {
         self.metrics = metrics
         self.logger = logger
         self.firstConfig = config
-        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, workers ?? System.coreCount))
+        let loopCount = max(1, workers ?? System.coreCount)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: loopCount)
         let resolved = await Self.resolve(config, logger: logger)
         let snapshot = ProxySnapshot(generation: 1, config: config, resolved: resolved)
         let accessLog = AccessLog(spec: config.proxy.accessLog)
@@ -41,7 +42,7 @@ public final class ProxyServer: Sendable {
         var seed = randomSeed ?? UInt64.random(in: 0 ... .max)
         for loop in group.makeIterator() {
             seed &+= 0x9E37_79B9_7F4A_7C15
-            map[ObjectIdentifier(loop)] = LoopContext(eventLoop: loop, snapshot: snapshot, metrics: metrics, accessLog: accessLog, seed: seed)
+            map[ObjectIdentifier(loop)] = LoopContext(eventLoop: loop, snapshot: snapshot, metrics: metrics, accessLog: accessLog, seed: seed, loopCount: loopCount)
         }
         contexts = LoopContexts(map)
         state = NIOLockedValueBox(State(config: config))

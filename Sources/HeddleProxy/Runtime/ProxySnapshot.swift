@@ -20,6 +20,8 @@ final class ProxySnapshot: Sendable {
     /// Services in `RouteTable.serviceNames` order.
     let services: [ResolvedService]
     let serviceIndex: [String: Int]
+    /// Listener rate limits by listener name (`inbound` for the inbound listener).
+    let listenerRateLimits: [String: RateLimitSpec]
 
     init(generation: Int, config: MeshConfig, resolved: Resolution) {
         self.generation = generation
@@ -46,6 +48,12 @@ final class ProxySnapshot: Sendable {
             services.append(app)
         }
         routeTables = tables
+        var limits: [String: RateLimitSpec] = [:]
+        for listener in config.proxy.routingListeners {
+            if let limit = listener.rateLimit { limits[listener.name] = limit }
+        }
+        if let limit = config.proxy.inbound?.rateLimit { limits["inbound"] = limit }
+        listenerRateLimits = limits
         self.services = services
         serviceIndex = Dictionary(uniqueKeysWithValues: services.enumerated().map { ($1.name, $0) })
     }

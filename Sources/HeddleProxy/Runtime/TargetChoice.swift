@@ -13,13 +13,17 @@ struct TargetChoice {
     var endpoint: ResolvedEndpoint?
     var ticket: BalancerTicket?
     var failure: ProxyFailure?
+    /// The backend's endpoints were all out, and the rule's failover service took the request.
+    var failedOver = false
 }
 
 extension LoopContext {
-    /// Routes and balances one request on this loop's state. `refuse` may turn a chosen
-    /// service down before an endpoint is picked (an upgrade that cannot cross it, say).
+    /// Routes and balances one request on this loop's state. `admit` may turn the request
+    /// down once its rule is known (a rate limit); `refuse` may turn a chosen service down
+    /// before an endpoint is picked (an upgrade that cannot cross it, say).
     func chooseTarget(
         for request: some RouteRequest, listener: String, snapshot: ProxySnapshot, now: UInt64,
+        admit: (CompiledRule) -> ProxyFailure? = { _ in nil },
         refuse: (ResolvedService) -> ProxyFailure? = { _ in nil }
     ) -> TargetChoice {
         var choice = TargetChoice()
@@ -28,12 +32,16 @@ extension LoopContext {
             return choice
         }
         choice.match = found
+        if let refusal = admit(found.rule) {
+            choice.failure = refusal
+            return choice
+        }
         guard let picked = found.rule.split.pick(using: &random) else {
             choice.failure = ProxyFailure(.noEndpoints, "route \(found.rule.label) has no backend with a weight above 0")
             return choice
         }
-        let backend = found.rule.backends[picked]
-        let service = snapshot.services[backend]
+        var backend = found.rule.backends[picked]
+        var service = snapshot.services[backend]
         choice.backend = backend
         choice.service = service
         if let refusal = refuse(service) {
@@ -41,9 +49,25 @@ extension LoopContext {
             return choice
         }
         let instant = Instant(nanoseconds: now)
-        guard let index = balancers[backend].pick(now: instant, hash: Self.hashKey(for: service, request: request), using: &random),
-              index < service.endpoints.count
-        else {
+        var index = pickEndpoint(service: backend, hash: Self.hashKey(for: service, request: request), now: instant, allowPanic: false)
+        if index == nil, destinations[backend].hasExclusions {
+            // Every endpoint is ejected or failing its health check: the rule's failover
+            // service takes the share while it has endpoints to give, else the backend's own
+            // endpoints are tried anyway.
+            let failover = found.rule.failover[picked]
+            if failover >= 0, failover < snapshot.services.count, refuse(snapshot.services[failover]) == nil,
+               let fallback = pickEndpoint(service: failover, hash: Self.hashKey(for: snapshot.services[failover], request: request), now: instant, allowPanic: false) {
+                backend = failover
+                service = snapshot.services[failover]
+                choice.backend = backend
+                choice.service = service
+                choice.failedOver = true
+                index = fallback
+            } else {
+                index = destinations[backend].pickAny(now: instant, hash: Self.hashKey(for: service, request: request), random: &random)
+            }
+        }
+        guard let index, index < service.endpoints.count else {
             choice.failure = if service.endpoints.isEmpty, let dnsError = service.unresolved.first {
                 ProxyFailure(.dnsFailed, "service '\(service.name)': \(dnsError)")
             } else if service.endpoints.isEmpty {
@@ -54,7 +78,7 @@ extension LoopContext {
             return choice
         }
         choice.endpoint = service.endpoints[index]
-        choice.ticket = balancers[backend].requestStarted(index, now: instant)
+        choice.ticket = destinations[backend].balancer.requestStarted(index, now: instant)
         return choice
     }
 

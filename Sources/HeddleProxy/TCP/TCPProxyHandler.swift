@@ -47,11 +47,11 @@ final class TCPProxyHandler: ChannelInboundHandler {
         handles.connections.increment()
         started = NIODeadline.now().uptimeNanoseconds
         let now = Instant(nanoseconds: started)
-        guard let picked = loop.balancers[index].pick(now: now, hash: nil, using: &loop.random), picked < service.endpoints.count else {
+        guard let picked = loop.pickEndpoint(service: index, hash: nil, now: now), picked < service.endpoints.count else {
             refuse(.noEndpoints, "service '\(service.name)' has no endpoint available")
             return
         }
-        ticket = loop.balancers[index].requestStarted(picked, now: now)
+        ticket = loop.destinations[index].balancer.requestStarted(picked, now: now)
         let endpoint = service.endpoints[picked]
         let upstreamHandler = TCPUpstreamHandler(downstream: self)
         let boundHandler = NIOLoopBound(upstreamHandler, eventLoop: context.eventLoop)
@@ -95,7 +95,7 @@ final class TCPProxyHandler: ChannelInboundHandler {
     private func refuse(_ reason: ProxyErrorReason, _ details: String) {
         loop.metrics.recordError(reason)
         logger.notice("tcp connection refused", metadata: ["listener": "\(listener)", "heddle_error": "\(reason.identifier)", "details": "\(details)"])
-        finishTicket()
+        finishTicket(success: false)
         context?.close(promise: nil)
     }
 
@@ -166,11 +166,10 @@ final class TCPProxyHandler: ChannelInboundHandler {
         try? context?.channel.syncOptions?.setOption(.autoRead, value: writable)
     }
 
-    private func finishTicket() {
-        guard let ticket, backend >= 0, backend < loop.balancers.count else { return }
+    private func finishTicket(success: Bool = true) {
+        guard let ticket else { return }
         self.ticket = nil
-        let now = NIODeadline.now().uptimeNanoseconds
-        loop.balancers[backend].requestFinished(ticket, now: Instant(nanoseconds: now), latency: .nanoseconds(Int64(clamping: now &- started)))
+        loop.finish(ticket, service: backend, success: success, startedAt: started, now: NIODeadline.now().uptimeNanoseconds)
     }
 }
 

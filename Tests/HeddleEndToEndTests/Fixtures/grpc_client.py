@@ -6,9 +6,13 @@ through the proxy, naming the service in the authority. Prints one JSON object p
   grpc_client.py PORT AUTHORITY unary          one unary call (errors reported, not raised)
   grpc_client.py PORT AUTHORITY bulk MB        MB mebibytes each way through Bidi, 1 MiB messages
   grpc_client.py PORT AUTHORITY slow MS        one Slow call
+  grpc_client.py PORT AUTHORITY deadline D MS  one Slow call of MS milliseconds with a deadline
+                                               of D ms: the code, the time it took, and the
+                                               deadline the server saw (LastDeadline)
 """
 import json
 import sys
+import time
 
 import grpc
 
@@ -79,6 +83,19 @@ def main():
             report(kind="slow", code=0, response=slow(sys.argv[4].encode(), timeout=30).decode())
         except grpc.RpcError as error:
             report(kind="slow", **status_of(error))
+    elif scenario == "deadline":
+        deadline_ms, sleep_ms = int(sys.argv[4]), sys.argv[5]
+        slow = channel.unary_unary(method("Slow"), request_serializer=ident, response_deserializer=ident)
+        began = time.monotonic()
+        try:
+            slow(sleep_ms.encode(), timeout=deadline_ms / 1000)
+            outcome = {"code": 0}
+        except grpc.RpcError as error:
+            outcome = status_of(error)
+        elapsed = (time.monotonic() - began) * 1000
+        last = channel.unary_unary(method("LastDeadline"), request_serializer=ident, response_deserializer=ident)
+        seen = last(b"", timeout=10).decode()
+        report(kind="deadline", elapsed_ms=elapsed, server_deadline_ms=seen, **outcome)
     channel.close()
 
 

@@ -11,7 +11,10 @@ Service heddle.test.Echo:
   Bidi          echoes every message as it arrives
   Fail          the request is "CODE message": aborts with that status code and message,
                 and trailing metadata x-failure-detail: kept
-  Slow          the request is a number of milliseconds: waits that long, then answers "slow"
+  Slow          the request is a number of milliseconds: waits that long, then answers "slow";
+                the time left on the call's deadline when it arrived is kept
+  LastDeadline  answers the milliseconds left on the last Slow call's deadline when it
+                arrived ("none" when it had no deadline)
 """
 import sys
 import time
@@ -57,9 +60,18 @@ def fail(request, context):
     context.abort(code, message)
 
 
+LAST_DEADLINE = [b"none"]
+
+
 def slow(request, context):
+    remaining = context.time_remaining()
+    LAST_DEADLINE[0] = b"none" if remaining is None else str(int(remaining * 1000)).encode()
     time.sleep(int(request.decode()) / 1000)
     return b"slow"
+
+
+def last_deadline(request, context):
+    return LAST_DEADLINE[0]
 
 
 def main():
@@ -72,6 +84,7 @@ def main():
         "Bidi": grpc.stream_stream_rpc_method_handler(bidi, identity, identity),
         "Fail": grpc.unary_unary_rpc_method_handler(fail, identity, identity),
         "Slow": grpc.unary_unary_rpc_method_handler(slow, identity, identity),
+        "LastDeadline": grpc.unary_unary_rpc_method_handler(last_deadline, identity, identity),
     }
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=32),

@@ -22,6 +22,8 @@ HTTP paths:
   /stall                 a head promising 100 bytes, 10 of them, then nothing
   /then-drop             200, then the connection takes the next request and closes unanswered
                          (a keep-alive timeout that runs out just as the request arrives)
+  /status/N              answers status N
+  /stats                 200 with the number of requests this server received before this one
 """
 import asyncio
 import base64
@@ -30,6 +32,7 @@ import socket
 import sys
 
 NAME = "upstream"
+REQUESTS = 0
 
 
 async def read_head(reader):
@@ -133,6 +136,9 @@ async def handle_http(reader, writer):
                 writer.close()
                 return
             path = target.split("?", 1)[0]
+            global REQUESTS
+            if path != "/stats":
+                REQUESTS += 1
             if header(headers, "expect") == "100-continue":
                 writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                 await writer.drain()
@@ -177,6 +183,10 @@ async def handle_http(reader, writer):
                 await send_fixed(writer, 200, f"slow from {NAME}\n".encode())
             elif path == "/headers":
                 await send_fixed(writer, 200, raw)
+            elif path.startswith("/status/"):
+                await send_fixed(writer, int(path.split("/")[2]), f"status from {NAME}\n".encode())
+            elif path == "/stats":
+                await send_fixed(writer, 200, f"{REQUESTS}\n".encode())
             elif path == "/close":
                 writer.close()
                 return

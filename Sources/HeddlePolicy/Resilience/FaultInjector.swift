@@ -1,7 +1,7 @@
 /// Faults a route injects into a share of its requests, for testing how callers cope: a delay
 /// before the request goes upstream, an error answered in place of the upstream's response, or
 /// both (the delay, then the error). The two are drawn independently, as in Envoy.
-public struct FaultInjection: Hashable, Sendable {
+public struct FaultInjector: Hashable, Sendable {
     /// Delay a share of requests.
     public struct Delay: Hashable, Sendable {
         /// The share of requests delayed, in percent, 0 ... 100.
@@ -13,7 +13,7 @@ public struct FaultInjection: Hashable, Sendable {
         /// `percent` is clamped to 0 ... 100 (NaN counts as 0) and kept to a ten-thousandth
         /// of a percent; a negative duration counts as zero.
         public init(percent: Double, duration: Duration) {
-            partsPerMillion = FaultInjection.partsPerMillion(percent)
+            partsPerMillion = FaultInjector.partsPerMillion(percent)
             self.percent = Double(partsPerMillion) / 10_000
             self.duration = max(duration, .zero)
         }
@@ -33,7 +33,7 @@ public struct FaultInjection: Hashable, Sendable {
 
         /// `percent` is clamped and kept as for `Delay`.
         public init(percent: Double, status: Int, grpcStatus: Int? = nil) {
-            partsPerMillion = FaultInjection.partsPerMillion(percent)
+            partsPerMillion = FaultInjector.partsPerMillion(percent)
             self.percent = Double(partsPerMillion) / 10_000
             self.status = status
             self.grpcStatus = grpcStatus

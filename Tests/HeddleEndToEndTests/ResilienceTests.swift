@@ -1,0 +1,260 @@
+import Foundation
+import Testing
+
+/// Resilience through the real binary, with real peers: instances that die or hang under load,
+/// retries held to their budget, bodies that are or are not replayed, deadlines carried across
+/// two proxies, circuit breaking, rate limits and fault injection — each with its counts in
+/// `/metrics` and its `heddle-error` reason.
+@Suite(.serialized)
+struct ResilienceTests {
+    /// Runs `load.py` against the proxy: `rate` requests per second over `connections`
+    /// keep-alive connections for `seconds`.
+    static func load(_ port: Int, host: String, path: String = "/hello", seconds: Double, connections: Int, rate: Int) async throws -> [String: Any] {
+        let lines = try await runPythonClient("load.py", [String(port), host, path, String(seconds), String(connections), String(rate)], timeout: .seconds(Int(seconds) + 30))
+        return try #require(lines.first)
+    }
+
+    static func metrics(_ proxy: HeddleProxyProcess) throws -> String {
+        try curl(["http://127.0.0.1:\(proxy.admin)/metrics"]).output
+    }
+
+    /// The number after `prefix` on a `/metrics` line, or nil.
+    static func value(_ metrics: String, _ prefix: String) -> Double? {
+        for line in metrics.split(separator: "\n") where line.hasPrefix(prefix + " ") {
+            return Double(line.dropFirst(prefix.count + 1))
+        }
+        return nil
+    }
+
+    /// Requests an upstream has received (its `/stats`, asked directly).
+    static func served(_ app: Upstream) throws -> Int {
+        Int(try curl(["http://\(app.address)/stats"]).output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    @Test func anInstanceKilledUnderLoadCostsNoRequestAndIsEjected() async throws {
+        let apps = [try await Upstream(.http, name: "a"), try await Upstream(.http, name: "b"), try await Upstream(.http, name: "c")]
+        let proxy = try await HeddleProxyProcess(config: Config.proxy() + Config.service("web", apps.map(\.address)))
+        async let run = Self.load(proxy.outbound, host: "web", seconds: 4, connections: 4, rate: 200)
+        try await Task.sleep(for: .milliseconds(1500))
+        apps[1].child.signal(SIGKILL)
+        let summary = try await run
+        #expect(summary["exceptions"] as? Int == 0, "\(summary)")
+        #expect((summary["statuses"] as? [String: Int])?.keys.sorted() == ["200"], "\(summary)")
+        #expect((summary["total"] as? Int ?? 0) > 500, "\(summary)")
+        let metrics = try Self.metrics(proxy)
+        #expect(Self.value(metrics, "heddle_outlier_ejections_total{service=\"web\",reason=\"consecutive-failures\"}") == 1, "\(metrics)")
+        #expect(Self.value(metrics, "heddle_endpoints_ejected{service=\"web\"}") == 1)
+        #expect((Self.value(metrics, "heddle_retries_total{service=\"web\",reason=\"connect-failed\"}") ?? 0)
+            + (Self.value(metrics, "heddle_retries_total{service=\"web\",reason=\"reset\"}") ?? 0) >= 1)
+    }
+
+    /// Round robin keeps sending the hung instance its turn, so outlier detection must take it
+    /// out (the default P2C balancer already shuns it after one timeout, by its latency).
+    @Test func anInstanceThatHangsIsTakenOutByPerTryTimeoutsAndEjection() async throws {
+        let apps = [try await Upstream(.http, name: "a"), try await Upstream(.http, name: "b"), try await Upstream(.http, name: "c")]
+        let config = Config.proxy() + Config.service("web", apps.map(\.address), extra: "loadBalancer: {policy: round-robin}") + Config.route("web", """
+            hostnames: [web]
+            rules:
+              - backendRefs: [{name: web}]
+                timeouts: {request: 5s, backendRequest: 300ms}
+                retry:
+                  attempts: 3
+                  on: [connect-failure, reset, per-try-timeout]
+            """)
+        let proxy = try await HeddleProxyProcess(config: config)
+        async let run = Self.load(proxy.outbound, host: "web", seconds: 4, connections: 4, rate: 100)
+        try await Task.sleep(for: .milliseconds(1500))
+        apps[2].child.signal(SIGSTOP)
+        let summary = try await run
+        apps[2].child.signal(SIGCONT)
+        #expect(summary["exceptions"] as? Int == 0, "\(summary)")
+        #expect((summary["statuses"] as? [String: Int])?.keys.sorted() == ["200"], "\(summary)")
+        // A request that met the hung instance waited one per-try timeout (300 ms) and a
+        // backoff, then went elsewhere: latency stays bounded.
+        #expect((summary["max"] as? Double ?? 9999) < 1500, "\(summary)")
+        let metrics = try Self.metrics(proxy)
+        // Five timeouts in a row ejected it (with up to three more already waiting on it from
+        // the other connections); after that it had no more turns.
+        let timeouts = Self.value(metrics, "heddle_retries_total{service=\"web\",reason=\"per-try-timeout\"}") ?? 0
+        #expect(timeouts >= 5 && timeouts <= 8, "\(metrics)")
+        #expect(Self.value(metrics, "heddle_outlier_ejections_total{service=\"web\",reason=\"consecutive-failures\"}") == 1, "\(metrics)")
+    }
+
+    @Test func retriesOfAFailingServiceStayWithinTheBudget() async throws {
+        let app = try await Upstream(.http, name: "failing")
+        let config = Config.proxy() + Config.service("web", [app.address]) + Config.route("web", """
+            hostnames: [web]
+            rules:
+              - backendRefs: [{name: web}]
+                retry: {attempts: 3}
+            """)
+        let proxy = try await HeddleProxyProcess(config: config)
+        let summary = try await Self.load(proxy.outbound, host: "web", path: "/status/503", seconds: 3, connections: 3, rate: 150)
+        let requests = try #require(summary["total"] as? Int)
+        let upstream = try Self.served(app)
+        let retries = upstream - requests
+        // Without a budget, 3 attempts would triple the load: 2 × requests retries. The budget
+        // allows 20 % of requests plus its reserve of 10 per second over its 10 s window.
+        #expect(requests > 300, "\(summary)")
+        #expect(retries >= 100, "retries: \(retries), requests: \(requests)")
+        #expect(Double(retries) <= 0.2 * Double(requests) + 100 + 2, "retries: \(retries), requests: \(requests)")
+        #expect((summary["statuses"] as? [String: Int])?.keys.sorted() == ["503"], "\(summary)")
+        // The app's own 503 reaches the client, marked when a retry was due but not allowed.
+        #expect(((summary["errors"] as? [String: Int])?["retry-budget-exhausted"] ?? 0) > 0, "\(summary)")
+        let metrics = try Self.metrics(proxy)
+        #expect(Self.value(metrics, "heddle_retries_total{service=\"web\",reason=\"status\"}") == Double(retries), "\(metrics)")
+        #expect((Self.value(metrics, "heddle_retry_budget_exhausted_total{service=\"web\"}") ?? 0) > 0)
+    }
+
+    @Test func aBodyIsReplayedOnlyWhenKeptAndTheMethodIsSafe() async throws {
+        let app = try await Upstream(.http, name: "closer")
+        let proxy = try await HeddleProxyProcess(config: Config.proxy() + Config.service("web", [app.address]))
+        let big = try MeshHopTests.scratchFile(bytes: 10 * 1024 * 1024)
+        let small = try MeshHopTests.scratchFile(bytes: 1024)
+        let url = "http://127.0.0.1:\(proxy.outbound)/close"
+        func attempts(_ arguments: [String]) throws -> (Int, String) {
+            let before = try Self.served(app)
+            let status = try curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: web"] + arguments + [url]).output
+            return (try Self.served(app) - before, status)
+        }
+        // A 10 MB POST, a small POST: never sent twice (not idempotent).
+        #expect(try attempts(["-X", "POST", "--data-binary", "@\(big)"]) == (1, "502"))
+        #expect(try attempts(["-X", "POST", "--data-binary", "@\(small)"]) == (1, "502"))
+        // A 10 MB PUT is idempotent but its body is past the 64 KiB kept for replay.
+        #expect(try attempts(["-X", "PUT", "--data-binary", "@\(big)"]) == (1, "502"))
+        // A small PUT and a GET are sent again.
+        #expect(try attempts(["-X", "PUT", "--data-binary", "@\(small)"]) == (2, "502"))
+        let get = try attempts([])
+        #expect(get.0 >= 2 && get.1 == "502", "\(get)")
+    }
+
+    @Test func aGRPCDeadlineIsKeptAndShrunkAcrossTwoProxies() async throws {
+        let server = try await FixtureServer("grpc_server.py", name: "deadline")
+        let b = try await HeddleProxyProcess(
+            config: Config.proxy(gateways: "- name: edge\n  address: 127.0.0.1:0") + Config.service("echo", [server.address], extra: "protocol: grpc"),
+            expectListeners: ["outbound", "edge", "admin"])
+        let edge = try #require(b.ports["edge"])
+        let a = try await HeddleProxyProcess(config: Config.proxy() + Config.service("echo", ["127.0.0.1:\(edge)"], extra: "protocol: grpc"))
+        let result = try #require(try await GRPCTests.grpc(a.outbound, "echo", ["deadline", "300", "1000"]).first)
+        #expect(result["code"] as? Int == 4, "\(result)")
+        let elapsed = try #require(result["elapsed_ms"] as? Double)
+        #expect(elapsed >= 250 && elapsed < 800, "\(result)")
+        // The server was told less than the caller's 300 ms: the time spent on the way is taken off.
+        let seen = try #require(Int(result["server_deadline_ms"] as? String ?? ""), "\(result)")
+        #expect(seen > 0 && seen < 300, "\(result)")
+        // The proxies stopped waiting at the deadline: the one whose timer fired first (they
+        // share the deadline, less the hop) answered DEADLINE_EXCEEDED and counted it.
+        let counted = try [a, b].map { Self.value(try Self.metrics($0), "heddle_proxy_errors_total{reason=\"deadline-exceeded\"}") ?? 0 }
+        #expect(counted.reduce(0, +) >= 1, "\(counted)")
+    }
+
+    @Test func anHTTPDeadlineIsEnforcedAndPassedOn() async throws {
+        let app = try await Upstream(.http, name: "slow")
+        let proxy = try await HeddleProxyProcess(config: Config.proxy() + Config.service("web", [app.address]))
+        let started = ContinuousClock.now
+        let connection = try RawConnection(port: proxy.outbound)
+        connection.send("GET /slow/1000 HTTP/1.1\r\nHost: web\r\nheddle-deadline: 300\r\n\r\n")
+        let response = try connection.readResponse(checkClosed: false)
+        let elapsed = ContinuousClock.now - started
+        #expect(response.status == 504, "\(response.raw)")
+        #expect(response.headers["heddle-error"] == "deadline-exceeded", "\(response.raw)")
+        #expect(elapsed >= .milliseconds(280) && elapsed < .milliseconds(800), "\(elapsed)")
+        // The app is told the time left, less than the caller gave.
+        connection.send("GET /headers HTTP/1.1\r\nHost: web\r\nheddle-deadline: 5000\r\n\r\n")
+        let echoed = try connection.readResponse(checkClosed: false)
+        let line = try #require(echoed.body.split(separator: "\r\n").first { $0.lowercased().hasPrefix("heddle-deadline:") }, "\(echoed.raw)")
+        let left = try #require(Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)))
+        #expect(left > 4000 && left <= 5000, "\(line)")
+        // A malformed deadline is refused, naming the header.
+        connection.send("GET /hello HTTP/1.1\r\nHost: web\r\nheddle-deadline: soon\r\n\r\n")
+        let refused = try connection.readResponse(checkClosed: false)
+        #expect(refused.status == 400 && refused.body.contains("heddle-deadline"), "\(refused.raw)")
+    }
+
+    @Test func theCircuitBreakerRefusesOverflowAtOnce() async throws {
+        let app = try await Upstream(.http, name: "busy")
+        let config = Config.proxy() + Config.service("web", [app.address], extra: "circuitBreaker: {maxRequests: 2}")
+        let proxy = try await HeddleProxyProcess(config: config)
+        let url = "http://127.0.0.1:\(proxy.outbound)/slow/1000"
+        // Six requests at once: curl's parallel transfers, one line each.
+        var arguments = ["-Z", "--parallel-immediate", "--parallel-max", "6", "-H", "Host: web", "-w", "%{http_code} %{time_total} %header{heddle-error}\n"]
+        for _ in 0..<6 { arguments += ["-o", "/dev/null", url] }
+        let results = try curl(arguments).output.split(separator: "\n").map(String.init)
+        let ok = results.filter { $0.hasPrefix("200 ") }
+        let refused = results.filter { $0.hasPrefix("503 ") }
+        #expect(ok.count == 2 && refused.count == 4, "\(results)")
+        for line in refused {
+            let parts = line.split(separator: " ")
+            #expect(parts.count == 3 && parts[2] == "circuit-open", "\(line)")
+            #expect(Double(parts[1]) ?? 9 < 0.5, "refused at once, not queued: \(line)")
+        }
+        let metrics = try Self.metrics(proxy)
+        #expect(Self.value(metrics, "heddle_circuit_open_total{service=\"web\",limit=\"requests\"}") == 4, "\(metrics)")
+        #expect(Self.value(metrics, "heddle_proxy_errors_total{reason=\"circuit-open\"}") == 4)
+    }
+
+    @Test func aRateLimitAnswers429WithRetryAfter() async throws {
+        let app = try await Upstream(.http, name: "limited")
+        let config = Config.proxy() + Config.service("web", [app.address]) + Config.route("web", """
+            hostnames: [web]
+            rules:
+              - backendRefs: [{name: web}]
+                filters:
+                  - type: RateLimit
+                    rateLimit: {requestsPerSecond: 2, burst: 5}
+            """)
+        let proxy = try await HeddleProxyProcess(config: config)
+        let connection = try RawConnection(port: proxy.outbound)
+        var statuses: [Int] = []
+        var limited: RawResponse?
+        for _ in 0..<10 {
+            connection.send("GET /hello HTTP/1.1\r\nHost: web\r\n\r\n")
+            let response = try connection.readResponse(checkClosed: false)
+            statuses.append(response.status)
+            if response.status == 429 { limited = response }
+        }
+        let passed = statuses.filter { $0 == 200 }.count
+        #expect(passed >= 5 && passed <= 6, "\(statuses)")
+        #expect(statuses.filter { $0 == 429 }.count == 10 - passed, "\(statuses)")
+        let refusal = try #require(limited)
+        #expect(refusal.headers["heddle-error"] == "rate-limited", "\(refusal.raw)")
+        #expect(refusal.headers["retry-after"] == "1", "\(refusal.raw)")
+        let metrics = try Self.metrics(proxy)
+        #expect(Self.value(metrics, "heddle_proxy_errors_total{reason=\"rate-limited\"}") == Double(10 - passed))
+    }
+
+    @Test func faultInjectionAbortsAndDelaysItsShare() async throws {
+        let app = try await Upstream(.http, name: "chaos")
+        let config = Config.proxy() + Config.service("web", [app.address]) + Config.route("web", """
+            hostnames: [web]
+            rules:
+              - matches: [{path: {type: PathPrefix, value: /slowly}}]
+                backendRefs: [{name: web}]
+                filters:
+                  - type: Fault
+                    fault: {delay: {percent: 100, duration: 300ms}}
+                  - type: URLRewrite
+                    urlRewrite: {path: {type: ReplaceFullPath, replaceFullPath: /hello}}
+              - backendRefs: [{name: web}]
+                filters:
+                  - type: Fault
+                    fault: {abort: {percent: 50, status: 418}}
+            """)
+        let proxy = try await HeddleProxyProcess(config: config)
+        let summary = try await Self.load(proxy.outbound, host: "web", seconds: 2, connections: 2, rate: 200)
+        let statuses = try #require(summary["statuses"] as? [String: Int])
+        let total = statuses.values.reduce(0, +)
+        let aborted = statuses["418"] ?? 0
+        #expect(total >= 300 && statuses.keys.sorted() == ["200", "418"], "\(summary)")
+        // Half, within four standard deviations (√(n/4) each).
+        let sigma = (Double(total) / 4).squareRoot()
+        #expect(abs(Double(aborted) - Double(total) / 2) < 4 * sigma, "\(summary)")
+        #expect((summary["errors"] as? [String: Int])?["fault-injected"] == aborted, "\(summary)")
+        let delayed = try curl(["-o", "/dev/null", "-H", "Host: web", "-w", "%{http_code} %{time_total}", "http://127.0.0.1:\(proxy.outbound)/slowly"]).output
+        let parts = delayed.split(separator: " ")
+        #expect(parts.first == "200" && (Double(parts.last ?? "") ?? 0) >= 0.29, "\(delayed)")
+        let metrics = try Self.metrics(proxy)
+        #expect(Self.value(metrics, "heddle_faults_injected_total{route=\"web#1\",kind=\"abort\"}") == Double(aborted), "\(metrics)")
+        #expect(Self.value(metrics, "heddle_faults_injected_total{route=\"web#0\",kind=\"delay\"}") == 1, "\(metrics)")
+    }
+}
