@@ -640,13 +640,17 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         let service = snapshot.services[backend]
         let now = Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds)
         let hash = service.spec.loadBalancer.hashKey == nil ? nil : LoopContext.hashKey(for: service, request: HTTP1RouteRequest(head: requestHead))
-        let picked = loop.pickEndpoint(service: backend, hash: hash, now: now, avoiding: failedKey)
-        guard let index = picked, index < service.endpoints.count else {
+        guard let target = loop.retryTarget(rule: match?.rule, backend: backend, hash: hash, avoiding: failedKey, now: now),
+              target.backend < snapshot.services.count, target.endpoint < snapshot.services[target.backend].endpoints.count
+        else {
             failExchange(lastFailure ?? ProxyFailure(.noEndpoints, "service '\(service.name)' has no endpoint available"), closeAfter: !requestComplete)
             return
         }
-        endpoint = service.endpoints[index]
-        ticket = loop.destinations[backend].balancer.requestStarted(index, now: now)
+        // A failover keeps the breaker slots taken on the first backend; outcomes and
+        // latency go to the endpoint's own service.
+        backend = target.backend
+        endpoint = snapshot.services[target.backend].endpoints[target.endpoint]
+        ticket = loop.destinations[target.backend].balancer.requestStarted(target.endpoint, now: now)
         sendAttempt()
     }
 
@@ -1138,9 +1142,11 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     private func finishTicket(success: Bool, now: UInt64 = NIODeadline.now().uptimeNanoseconds) {
         guard let ticket else { return }
         self.ticket = nil
-        // After a reload the service may sit at another index; the ticket finds its endpoint
-        // by identity, and a stale one is ignored.
-        let index = slotIndex ?? backend
+        // After a reload the service may sit at another index: found again by name.
+        var index = backend
+        if snapshot.generation != loop.snapshot.generation, backend >= 0, backend < snapshot.services.count {
+            index = loop.snapshot.serviceIndex[snapshot.services[backend].name] ?? -1
+        }
         loop.finish(ticket, service: index, success: success, startedAt: latencyFrom == 0 ? requestStart : latencyFrom, now: now)
     }
 

@@ -403,13 +403,17 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
         let service = snapshot.services[backend]
         let now = Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds)
         let hash = LoopContext.hashKey(for: service, request: request)
-        let picked = loop.pickEndpoint(service: backend, hash: hash, now: now, avoiding: failedKey)
-        guard let index = picked, index < service.endpoints.count else {
+        guard let target = loop.retryTarget(rule: match?.rule, backend: backend, hash: hash, avoiding: failedKey, now: now),
+              target.backend < snapshot.services.count, target.endpoint < snapshot.services[target.backend].endpoints.count
+        else {
             fail(lastFailure ?? ProxyFailure(.noEndpoints, "service '\(service.name)' has no endpoint available"))
             return
         }
-        endpoint = service.endpoints[index]
-        ticket = loop.destinations[backend].balancer.requestStarted(index, now: now)
+        // A failover keeps the breaker slots taken on the first backend; outcomes and
+        // latency go to the endpoint's own service.
+        backend = target.backend
+        endpoint = snapshot.services[target.backend].endpoints[target.endpoint]
+        ticket = loop.destinations[target.backend].balancer.requestStarted(target.endpoint, now: now)
         sendAttempt()
     }
 

@@ -104,6 +104,20 @@ final class LoopContext: @unchecked Sendable {
         return destinations[index].pickAny(now: now, hash: hash, random: &random)
     }
 
+    /// Where a retry goes: another available endpoint of `backend` than the one that failed;
+    /// when `backend` has none left, the rule's failover service for it; else any endpoint of
+    /// `backend` (panic mode). Nil when the service has no endpoint at all.
+    func retryTarget(rule: CompiledRule?, backend: Int, hash: UInt64?, avoiding key: String?, now: Instant) -> (backend: Int, endpoint: Int)? {
+        if let picked = pickEndpoint(service: backend, hash: hash, now: now, allowPanic: false, avoiding: key) {
+            return (backend, picked)
+        }
+        if let rule, let position = rule.backends.firstIndex(of: backend), rule.failover[position] >= 0,
+           let picked = pickEndpoint(service: rule.failover[position], hash: hash, now: now, allowPanic: false) {
+            return (rule.failover[position], picked)
+        }
+        return pickEndpoint(service: backend, hash: hash, now: now, avoiding: key).map { (backend, $0) }
+    }
+
     /// Ends the request `ticket` stands for: the balancer's in-flight count and latency
     /// estimate, and (`success` false for a 5xx, a reset or a failed connect) outlier detection.
     func finish(_ ticket: BalancerTicket, service index: Int, success: Bool, startedAt: UInt64, now: UInt64) {
