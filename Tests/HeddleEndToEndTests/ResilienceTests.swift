@@ -257,4 +257,41 @@ struct ResilienceTests {
         #expect(Self.value(metrics, "heddle_faults_injected_total{route=\"web#1\",kind=\"abort\"}") == Double(aborted), "\(metrics)")
         #expect(Self.value(metrics, "heddle_faults_injected_total{route=\"web#0\",kind=\"delay\"}") == 1, "\(metrics)")
     }
+
+    /// A backend whose only instance hangs: the retry of the first timed-out request goes to the
+    /// failover service, the instance is ejected and its share goes there too; once it answers
+    /// again and its ejection ends, traffic comes back.
+    @Test func aBackendWithNoEndpointLeftFailsOverAndComesBack() async throws {
+        let primary = try await Upstream(.http, name: "primary")
+        let standby = try await Upstream(.http, name: "standby")
+        let config = Config.proxy()
+            + Config.service("shop-a", [primary.address], extra: "outlierDetection: {consecutiveFailures: 2, baseEjectionTime: 1s}")
+            + Config.service("shop-b", [standby.address])
+            + Config.route("shop", """
+                hostnames: [shop]
+                rules:
+                  - backendRefs: [{name: shop-a, failover: shop-b}]
+                    timeouts: {request: 5s, backendRequest: 200ms}
+                    retry: {attempts: 2, on: [connect-failure, reset, per-try-timeout]}
+                """)
+        let proxy = try await HeddleProxyProcess(config: config)
+        let before = try await Self.load(proxy.outbound, host: "shop", seconds: 1, connections: 2, rate: 50)
+        #expect((before["served"] as? [String: Int])?.keys.sorted() == ["primary"], "\(before)")
+
+        primary.child.signal(SIGSTOP)
+        let during = try await Self.load(proxy.outbound, host: "shop", seconds: 1.5, connections: 2, rate: 50)
+        primary.child.signal(SIGCONT)
+        #expect(during["exceptions"] as? Int == 0, "\(during)")
+        #expect((during["statuses"] as? [String: Int])?.keys.sorted() == ["200"], "\(during)")
+        #expect(((during["served"] as? [String: Int])?["standby"] ?? 0) >= 60, "\(during)")
+        let metrics = try Self.metrics(proxy)
+        // Ejected (again when a 1 s ejection ran out while it still hung).
+        #expect((Self.value(metrics, "heddle_outlier_ejections_total{service=\"shop-a\",reason=\"consecutive-failures\"}") ?? 0) >= 1, "\(metrics)")
+
+        // The ejection (1 s) ends; the primary answers again and takes its traffic back.
+        try await Task.sleep(for: .milliseconds(1500))
+        let after = try await Self.load(proxy.outbound, host: "shop", seconds: 1, connections: 2, rate: 50)
+        #expect(after["exceptions"] as? Int == 0, "\(after)")
+        #expect(((after["served"] as? [String: Int])?["primary"] ?? 0) >= 40, "\(after)")
+    }
 }

@@ -105,17 +105,19 @@ final class LoopContext: @unchecked Sendable {
     }
 
     /// Where a retry goes: another available endpoint of `backend` than the one that failed;
-    /// when `backend` has none left, the rule's failover service for it; else any endpoint of
-    /// `backend` (panic mode). Nil when the service has no endpoint at all.
+    /// when `backend` has no other, the rule's failover service for it; else the same endpoint
+    /// again, or any of `backend` (panic mode). Nil when the service has no endpoint at all.
     func retryTarget(rule: CompiledRule?, backend: Int, hash: UInt64?, avoiding key: String?, now: Instant) -> (backend: Int, endpoint: Int)? {
-        if let picked = pickEndpoint(service: backend, hash: hash, now: now, allowPanic: false, avoiding: key) {
+        if backend >= 0, backend < destinations.count, let key,
+           let avoided = destinations[backend].balancer.endpoints.firstIndex(where: { $0.key == key }),
+           let picked = destinations[backend].pickAvailable(now: now, hash: hash, random: &random, excluding: avoided) {
             return (backend, picked)
         }
         if let rule, let position = rule.backends.firstIndex(of: backend), rule.failover[position] >= 0,
            let picked = pickEndpoint(service: rule.failover[position], hash: hash, now: now, allowPanic: false) {
             return (rule.failover[position], picked)
         }
-        return pickEndpoint(service: backend, hash: hash, now: now, avoiding: key).map { (backend, $0) }
+        return pickEndpoint(service: backend, hash: hash, now: now).map { (backend, $0) }
     }
 
     /// Ends the request `ticket` stands for: the balancer's in-flight count and latency
