@@ -142,10 +142,24 @@ struct ResilienceTests {
         // The server was told less than the caller's 300 ms: the time spent on the way is taken off.
         let seen = try #require(Int(result["server_deadline_ms"] as? String ?? ""), "\(result)")
         #expect(seen > 0 && seen < 300, "\(result)")
-        // The proxies stopped waiting at the deadline: the one whose timer fired first (they
-        // share the deadline, less the hop) answered DEADLINE_EXCEEDED and counted it.
-        let counted = try [a, b].map { Self.value(try Self.metrics($0), "heddle_proxy_errors_total{reason=\"deadline-exceeded\"}") ?? 0 }
-        #expect(counted.reduce(0, +) >= 1, "\(counted)")
+    }
+
+    /// A caller that sends `grpc-timeout` but does not enforce it itself: the proxy answers
+    /// `DEADLINE_EXCEEDED` at the deadline, gRPC-shaped, and says why.
+    @Test func theProxyEnforcesAGRPCDeadlineItself() async throws {
+        let app = try await Upstream(.http, name: "slow")
+        let proxy = try await HeddleProxyProcess(config: Config.proxy() + Config.service("web", [app.address]))
+        let started = ContinuousClock.now
+        let response = try #require(try await HTTP2Tests.h2(proxy.outbound, "web", "/slow/2000", [
+            "--method", "POST", "--header", "content-type:application/grpc", "--header", "te:trailers", "--header", "grpc-timeout:300m",
+        ]).first)
+        let elapsed = ContinuousClock.now - started
+        let headers = HTTP2Tests.headers(response)
+        #expect(headers["grpc-status"] == "4", "\(response)")
+        #expect(headers["heddle-error"] == "deadline-exceeded", "\(response)")
+        #expect(elapsed >= .milliseconds(280) && elapsed < .milliseconds(1500), "\(elapsed)")
+        let metrics = try Self.metrics(proxy)
+        #expect(Self.value(metrics, "heddle_proxy_errors_total{reason=\"deadline-exceeded\"}") == 1, "\(metrics)")
     }
 
     @Test func anHTTPDeadlineIsEnforcedAndPassedOn() async throws {
