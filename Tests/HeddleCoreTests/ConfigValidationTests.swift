@@ -594,6 +594,36 @@ struct ConfigValidationTests {
         #expect(try error(at: "spec.accessLog.mode", in: errors).reason == "'verbose' is not one of: off, full, sampled")
     }
 
+    @Test("The inbound app speaks http1 unless appProtocol says http2 or grpc; tcp is refused")
+    func inboundAppProtocol() throws {
+        let grpc = try ResourceDecoder.decode(yaml: """
+            apiVersion: heddle.dev/v1alpha1
+            kind: Proxy
+            metadata:
+              name: p
+            spec:
+              inbound:
+                appAddress: 127.0.0.1:50051
+                appProtocol: grpc
+            """)
+        guard case .proxy(_, let spec) = try #require(grpc.first) else {
+            Issue.record("not a Proxy: \(grpc)")
+            return
+        }
+        #expect(spec.inbound?.appProtocol == .grpc)
+        let errors = decodeErrors("""
+            apiVersion: heddle.dev/v1alpha1
+            kind: Proxy
+            metadata:
+              name: p
+            spec:
+              inbound:
+                appAddress: 127.0.0.1:8080
+                appProtocol: tcp
+            """)
+        #expect(try error(at: "spec.inbound.appProtocol", in: errors).reason.hasPrefix("must be http1, http2 or grpc"))
+    }
+
     // MARK: services
 
     @Test("ring-hash needs a hashKey, and only ring-hash takes one")

@@ -128,13 +128,19 @@ struct ResilienceTests {
         #expect(get.0 >= 2 && get.1 == "502", "\(get)")
     }
 
+    /// The mesh's own path: client → sidecar A (outbound) → sidecar B (inbound, `appProtocol:
+    /// grpc`) → the gRPC server.
     @Test func aGRPCDeadlineIsKeptAndShrunkAcrossTwoProxies() async throws {
         let server = try await FixtureServer("grpc_server.py", name: "deadline")
         let b = try await HeddleProxyProcess(
-            config: Config.proxy(gateways: "- name: edge\n  address: 127.0.0.1:0") + Config.service("echo", [server.address], extra: "protocol: grpc"),
-            expectListeners: ["outbound", "edge", "admin"])
-        let edge = try #require(b.ports["edge"])
-        let a = try await HeddleProxyProcess(config: Config.proxy() + Config.service("echo", ["127.0.0.1:\(edge)"], extra: "protocol: grpc"))
+            config: Config.proxy(inbound: "address: 127.0.0.1:0\nappAddress: \(server.address)\nappProtocol: grpc"),
+            expectListeners: ["outbound", "inbound", "admin"])
+        let inbound = try #require(b.ports["inbound"])
+        let a = try await HeddleProxyProcess(config: Config.proxy() + Config.service("echo", ["127.0.0.1:\(inbound)"], extra: "protocol: grpc"))
+        // Every streaming kind works on this path too.
+        let kinds = GRPCTests.byKind(try await GRPCTests.grpc(a.outbound, "echo", ["kinds"]))
+        #expect(kinds["unary"]?["response"] as? String == "deadline:ping", "\(kinds)")
+        #expect((kinds["bidi"]?["responses"] as? [String]) == ["one", "two", "three"], "\(kinds)")
         let result = try #require(try await GRPCTests.grpc(a.outbound, "echo", ["deadline", "300", "1000"]).first)
         #expect(result["code"] as? Int == 4, "\(result)")
         let elapsed = try #require(result["elapsed_ms"] as? Double)

@@ -68,13 +68,20 @@ public struct InboundListenerSpec: Hashable, Sendable, Codable {
     /// The local app's address.
     public var appAddress: HostPort
     public var `protocol`: ListenerProtocol
+    /// What the local app speaks: `http1` (the default), or `http2` / `grpc` for an app that
+    /// serves h2c (a gRPC server). Requests from the mesh reach it in that protocol.
+    public var appProtocol: UpstreamProtocol
     /// A limit on the requests the app is sent; nil means none.
     public var rateLimit: RateLimitSpec?
 
-    public init(address: HostPort = HostPort(host: "0.0.0.0", port: 4143), appAddress: HostPort, protocol: ListenerProtocol = .auto, rateLimit: RateLimitSpec? = nil) {
+    public init(
+        address: HostPort = HostPort(host: "0.0.0.0", port: 4143), appAddress: HostPort, protocol: ListenerProtocol = .auto,
+        appProtocol: UpstreamProtocol = .http1, rateLimit: RateLimitSpec? = nil
+    ) {
         self.address = address
         self.appAddress = appAddress
         self.protocol = `protocol`
+        self.appProtocol = appProtocol
         self.rateLimit = rateLimit
     }
 }

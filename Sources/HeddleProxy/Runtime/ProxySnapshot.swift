@@ -41,7 +41,7 @@ final class ProxySnapshot: Sendable {
         if let inbound = config.proxy.inbound {
             let app = ResolvedService(
                 name: Self.inboundAppName,
-                spec: ServiceSpec(endpoints: [EndpointSpec(address: inbound.appAddress)]),
+                spec: ServiceSpec(protocol: inbound.appProtocol, endpoints: [EndpointSpec(address: inbound.appAddress)]),
                 endpoints: resolved.endpoints[Self.inboundAppName] ?? [],
                 unresolved: resolved.failures[Self.inboundAppName] ?? [])
             tables["inbound"] = RouteTable(everythingTo: services.count, serviceNames: names + [app.name], routeName: "inbound")
