@@ -213,6 +213,22 @@ struct ResilienceTests {
         #expect(Self.value(metrics, "heddle_proxy_errors_total{reason=\"circuit-open\"}") == 4)
     }
 
+    @Test func theConnectionLimitRefusesANewConnectionButNotAPooledOne() async throws {
+        let app = try await Upstream(.http, name: "narrow")
+        let proxy = try await HeddleProxyProcess(config: Config.proxy() + Config.service("web", [app.address], extra: "circuitBreaker: {maxConnections: 1}"))
+        let url = "http://127.0.0.1:\(proxy.outbound)/slow/500"
+        var arguments = ["-Z", "--parallel-immediate", "-H", "Host: web", "-w", "%{http_code} %header{heddle-error}\n"]
+        for _ in 0..<2 { arguments += ["-o", "/dev/null", url] }
+        let results = try curl(arguments).output.split(separator: "\n").map(String.init).sorted()
+        #expect(results == ["200 ", "503 circuit-open"], "\(results)")
+        // The one connection, now idle in the pool, serves the next requests.
+        for _ in 0..<3 {
+            #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: web", "http://127.0.0.1:\(proxy.outbound)/hello"]).output == "200")
+        }
+        let metrics = try Self.metrics(proxy)
+        #expect(Self.value(metrics, "heddle_circuit_open_total{service=\"web\",limit=\"connections\"}") == 1, "\(metrics)")
+    }
+
     @Test func aRateLimitAnswers429WithRetryAfter() async throws {
         let app = try await Upstream(.http, name: "limited")
         let config = Config.proxy() + Config.service("web", [app.address]) + Config.route("web", """

@@ -472,7 +472,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
 
     private func circuitOpen(_ limit: CircuitBreaker.Resource, service: String) {
         loop.metrics.recordCircuitOpen(service: service, limit: limit)
-        failExchange(ProxyFailure(.circuitOpen, "service '\(service)' is at its limit of \(loop.destinations[backend].breaker.limits[limit] * loop.loopCount) \(limit.label) in flight"), closeAfter: !requestComplete)
+        let count = loop.destinations[backend].breaker.limits[limit] * loop.loopCount
+        let what = limit == .connections ? "connections open" : limit == .pendingRequests ? "requests waiting for a connection" : "\(limit.label) in flight"
+        failExchange(ProxyFailure(.circuitOpen, "service '\(service)' is at its limit of \(count) \(what)"), closeAfter: !requestComplete)
     }
 
     /// The index of the service whose breaker slots this exchange holds, in the loop's current
@@ -505,9 +507,17 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             }
             holdsPendingSlot = true
         }
+        // The connection counts against the service that owns the endpoint (a failover's or
+        // a retry's may differ from the breaker slot's).
+        let owningService = backend >= 0 && backend < snapshot.services.count ? snapshot.services[backend].name : nil
+        if let owningService, !loop.acquireConnectionSlot(service: backend) {
+            if holdsPendingSlot { holdsPendingSlot = false; releaseSlot(.pendingRequests) }
+            circuitOpen(.connections, service: owningService)
+            return
+        }
         pauseReads(.connecting)
         let http = snapshot.http
-        let upstreamHandler = HTTP1UpstreamHandler(poolKey: target.key, loop: loop)
+        let upstreamHandler = HTTP1UpstreamHandler(poolKey: target.key, loop: loop, service: owningService)
         let boundHandler = NIOLoopBound(upstreamHandler, eventLoop: context.eventLoop)
         let boundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
         let exchange = exchangeID
@@ -526,6 +536,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
                 case .success:
                     handler.connected(boundHandler.value, to: target, exchange: exchange)
                 case .failure(let error):
+                    boundHandler.value.releaseConnectionSlot()
                     handler.connectFailed(error, to: target, exchange: exchange)
                 }
             }

@@ -19,10 +19,21 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
     /// unknown state).
     private(set) var isOpen = false
     private var readsPaused = false
+    /// The service whose circuit breaker counts this connection; its slot is given back when
+    /// the connection closes (or fails to open).
+    private var countedService: String?
 
-    init(poolKey: String, loop: LoopContext) {
+    init(poolKey: String, loop: LoopContext, service: String? = nil) {
         self.poolKey = poolKey
         self.loop = loop
+        countedService = service
+    }
+
+    /// Gives back the connection's breaker slot, once.
+    func releaseConnectionSlot() {
+        guard let service = countedService else { return }
+        countedService = nil
+        loop.releaseConnectionSlot(service: service)
     }
 
     var isReusable: Bool { isOpen && context?.channel.isActive == true }
@@ -54,6 +65,7 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
 
     func channelInactive(context: ChannelHandlerContext) {
         isOpen = false
+        releaseConnectionSlot()
         if isPooled {
             loop.pool.remove(self, key: poolKey)
         }

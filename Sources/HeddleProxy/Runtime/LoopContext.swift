@@ -158,6 +158,20 @@ final class LoopContext: @unchecked Sendable {
         return ProxyFailure(.rateLimited, "\(what) allows \(spec.requestsPerSecond) requests per second (burst \(spec.burst))", retryAfterSeconds: seconds)
     }
 
+    /// Takes a connection slot of `service`'s circuit breaker for a new upstream connection;
+    /// false when the service is at its `maxConnections` (on this loop's share).
+    func acquireConnectionSlot(service index: Int) -> Bool {
+        guard index >= 0, index < destinations.count else { return true }
+        return destinations[index].breaker.tryAcquire(.connections)
+    }
+
+    /// Gives back a connection slot when the connection closes (found by name: the snapshot
+    /// may have changed since it opened).
+    func releaseConnectionSlot(service: String) {
+        guard let index = snapshot.serviceIndex[service], index < destinations.count else { return }
+        destinations[index].breaker.release(.connections)
+    }
+
     /// Applies the endpoint keys a health checker reports failing for `service`.
     func setUnhealthy(_ keys: Set<String>, service: String) {
         unhealthyKeys[service] = keys
