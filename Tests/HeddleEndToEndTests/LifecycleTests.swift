@@ -139,7 +139,7 @@ struct LifecycleTests {
 /// valid for `heddle proxy --check`.
 @Suite
 struct ExampleConfigTests {
-    @Test(arguments: ["basic.yaml", "canary.yaml", "gateway.yaml", "mesh-client.yaml", "mesh-server.yaml"])
+    @Test(arguments: ["basic.yaml", "canary.yaml", "gateway.yaml", "health-checks.yaml", "mesh-client.yaml", "mesh-server.yaml"])
     func exampleIsValid(file: String) async throws {
         let path = "\(TestSupport.packageRoot)/examples/\(file)"
         let check = try ChildProcess(name: "check-\(file)", executable: TestSupport.heddleBinary, arguments: ["proxy", "--check", "--config", path])

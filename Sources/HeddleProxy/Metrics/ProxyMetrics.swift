@@ -80,6 +80,21 @@ public final class ProxyMetrics: Sendable {
         }
     }
 
+    /// An endpoint of `service` that active health checks found failing (`healthy` false) or
+    /// passing again. Endpoints are not a label, to keep the series few.
+    func recordHealthTransition(service: String, healthy: Bool) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "health_check_transitions", unitName: "total", helpText: "Endpoints that active health checks turned unhealthy or healthy again, by service and new standing"),
+            labels: [("service", service), ("to", healthy ? "healthy" : "unhealthy")]).increment()
+    }
+
+    /// How many of `service`'s endpoints active health checks hold unhealthy now.
+    func setUnhealthyEndpoints(service: String, count: Int) {
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "endpoints_unhealthy", unitName: "", helpText: "Endpoints out of rotation because active health checks fail"),
+            labels: [("service", service)]).set(to: Double(count))
+    }
+
     /// A request a route's fault injection delayed or aborted.
     func recordFault(route: String, kind: String) {
         registry.makeCounter(

@@ -6,13 +6,15 @@ import Prometheus
 import NIOPosix
 import ServiceLifecycle
 
-/// The data plane: event loops, one `LoopContext` each, the listeners, and the admin
-/// endpoint. Configuration comes in as validated `MeshConfig`s; each becomes a snapshot that
-/// every loop installs between requests.
+/// The data plane: event loops, one `LoopContext` each, the listeners, the admin endpoint and
+/// the active health checker. Configuration comes in as validated `MeshConfig`s; each becomes a
+/// snapshot that every loop installs between requests, and whose health-checked services the
+/// checker probes.
 public final class ProxyServer: Sendable {
     public let metrics: ProxyMetrics
     let group: MultiThreadedEventLoopGroup
     private let contexts: LoopContexts
+    private let healthChecker: HealthChecker
     private let logger: Logger
     private let state: NIOLockedValueBox<State>
     private let firstConfig: MeshConfig
@@ -44,12 +46,21 @@ public final class ProxyServer: Sendable {
             seed &+= 0x9E37_79B9_7F4A_7C15
             map[ObjectIdentifier(loop)] = LoopContext(eventLoop: loop, snapshot: snapshot, metrics: metrics, accessLog: accessLog, seed: seed, loopCount: loopCount)
         }
-        contexts = LoopContexts(map)
+        let contexts = LoopContexts(map)
+        self.contexts = contexts
+        // Endpoints that fail their health checks reach every loop; each applies them on its own.
+        let checker = HealthChecker(eventLoop: group.next(), metrics: metrics, logger: logger, seed: seed &+ 0x9E37_79B9_7F4A_7C15) { service, unhealthy in
+            for context in contexts.all {
+                context.eventLoop.execute { context.setUnhealthy(unhealthy, service: service) }
+            }
+        }
+        healthChecker = checker
         state = NIOLockedValueBox(State(config: config))
         metrics.configReloadsAccepted.increment()
         for context in contexts.all {
             try await context.eventLoop.submit { context.start() }.get()
         }
+        try await checker.eventLoop.submit { checker.update(HealthCheckedService.all(in: snapshot), generation: snapshot.generation) }.get()
     }
 
     /// The configuration in force.
@@ -83,6 +94,8 @@ public final class ProxyServer: Sendable {
                 $0.boundAddresses = bound
                 $0.ready = true
             }
+            let checker = healthChecker
+            checker.eventLoop.execute { checker.start() }
         } catch {
             for channel in channels { try? await channel.close() }
             throw error
@@ -162,6 +175,10 @@ public final class ProxyServer: Sendable {
         for context in contexts.all {
             context.eventLoop.execute { context.install(snapshot) }
         }
+        let checker = healthChecker
+        checker.eventLoop.execute {
+            checker.update(HealthCheckedService.all(in: snapshot), generation: snapshot.generation)
+        }
     }
 
     var isReady: Bool { state.withLockedValue { $0.ready && !$0.draining } }
@@ -190,8 +207,11 @@ public final class ProxyServer: Sendable {
         }
     }
 
-    /// Closes the admin endpoint and every connection, and stops the event loops.
+    /// Stops the health checks, closes the admin endpoint and every connection, and stops the
+    /// event loops.
     public func shutdown() async {
+        let checker = healthChecker
+        try? await checker.eventLoop.flatSubmit { checker.stop() }.get()
         let admin = state.withLockedValue { $0.admin }
         try? await admin?.close()
         for context in contexts.all {
