@@ -137,6 +137,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     private var replayBody: ByteBuffer?
     private var bodyReplayable = true
     private var bodySent = false
+    /// The mirror services (indices in `snapshot`) drawn to get a copy of this request, sent
+    /// once it is complete.
+    private var mirrorTo: [Int] = []
     /// Circuit breaker slots held for this exchange, on `slotService` (by index in the snapshot
     /// of generation `slotGeneration`, by name after a reload).
     private var slotService = -1
@@ -233,6 +236,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             upstream.close()
         }
         releaseBridge(finished: false)
+        dropMirrors()
         pending = nil
         responseBuffer = nil
         replayBody = nil
@@ -405,6 +409,15 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
         guard let head = requestHead, let found = match, let chosen = endpoint, backend >= 0, backend < snapshot.services.count else { return }
         let service = snapshot.services[backend]
         attempt += 1
+        if attempt == 1 {
+            // The rule's mirrors are drawn as the request is first sent (not when the proxy
+            // answers it itself). A copy needs the whole body: it is kept as for a retry,
+            // within the same limit; no body byte has been read yet.
+            mirrorTo = found.rule.resilience.drawMirrors(using: &loop.random)
+            if !mirrorTo.isEmpty { bodyReplayable = true }
+        }
+        // Copies go out after the live attempt has been started, never before.
+        defer { mirrorWhenComplete() }
         let now = NIODeadline.now().uptimeNanoseconds
         tryStart = now
         latencyFrom = now
@@ -775,7 +788,34 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             phase = .awaitingResponse
             if responsePhase == .head { armDeadline(.response) }
         }
+        mirrorWhenComplete()
         finishExchangeIfDone()
+    }
+
+    // MARK: Mirroring
+
+    /// Hands the copies drawn for this request to the loop's mirror client once the request is
+    /// complete and its first attempt is under way. Fire and forget: nothing of the copies
+    /// comes back to this exchange. A body not kept whole (past the rule's `bodyBufferLimit`)
+    /// and an upgrade are not copied, and are counted `skipped`.
+    private func mirrorWhenComplete() {
+        guard !mirrorTo.isEmpty, requestComplete, attempt > 0, let head = requestHead, let match else { return }
+        let services = mirrorTo
+        mirrorTo = []
+        if requestWantsUpgrade {
+            loop.mirrors.skip(services, snapshot: snapshot, because: "an upgrade is not mirrored", logger: logger)
+        } else if requestHasBody, !bodyReplayable {
+            loop.mirrors.skip(services, snapshot: snapshot, because: "the body is larger than the rule's bodyBufferLimit", logger: logger)
+        } else {
+            loop.mirrors.send(.http1(head: head, match: match, body: requestHasBody ? replayBody : nil), to: services, snapshot: snapshot, logger: logger)
+        }
+    }
+
+    /// The exchange ended before its copies could be sent: they are counted `skipped`.
+    private func dropMirrors() {
+        guard !mirrorTo.isEmpty else { return }
+        loop.mirrors.skip(mirrorTo, snapshot: snapshot, because: "the exchange ended before the request was complete", logger: logger)
+        mirrorTo = []
     }
 
     // MARK: Responses
@@ -1045,6 +1085,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
 
     private func resetExchange() {
         releaseSlots()
+        dropMirrors()
         attempt = 0
         callerDeadline = .max
         replayBody = nil

@@ -72,6 +72,9 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
     private var replayFrames: [HTTP2Frame.FramePayload]? = []
     private var replayBytes = 0
     private var dataSent = false
+    /// The mirror services (indices in `snapshot`) drawn to get a copy of this request, sent
+    /// once it is complete.
+    private var mirrorTo: [Int] = []
     /// The service whose breaker request slot the stream holds (by name, to survive a reload).
     private var slotServiceName: String?
     private var holdsRetrySlot = false
@@ -203,7 +206,8 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
         }
         slotServiceName = service.name
         loop.destinations[backend].budget.recordRequest(now: Instant(nanoseconds: now))
-        if resilience.retry.maxAttempts <= 1 { replayFrames = nil }
+        // Frames are kept for a retry, or for a copy until the mirrors are drawn.
+        if resilience.retry.maxAttempts <= 1, resilience.mirrors.isEmpty { replayFrames = nil }
         let outgoing = HTTP2HeaderRewrites.withDeadline(
             HTTP2HeaderRewrites.request(view, match: found), grpc: grpc,
             remaining: callerDeadline == .max ? nil : overallDeadline() &- now)
@@ -280,6 +284,14 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
     private func sendAttempt() {
         guard let chosen = endpoint, backend >= 0, backend < snapshot.services.count else { return }
         attempt += 1
+        if attempt == 1, let resilience = match?.rule.resilience, !resilience.mirrors.isEmpty {
+            // The rule's mirrors are drawn as the request is first sent (not when the proxy
+            // answers it itself); a copy needs every request frame, kept as for a retry.
+            mirrorTo = resilience.drawMirrors(using: &loop.random)
+            if mirrorTo.isEmpty, resilience.retry.maxAttempts <= 1 { replayFrames = nil }
+        }
+        // Copies go out after the live attempt has been started, never before.
+        defer { mirrorWhenComplete() }
         tryStart = NIODeadline.now().uptimeNanoseconds
         armDeadline(now: tryStart)
         open(snapshot.services[backend].spec.protocol, to: chosen)
@@ -453,6 +465,30 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
     private func requestFinished() {
         requestComplete = true
         if !responseStarted, phase != .done { armDeadline() }
+        mirrorWhenComplete()
+    }
+
+    // MARK: Mirroring
+
+    /// Hands the copies drawn for this request to the loop's mirror client once the request is
+    /// complete and its first attempt is under way (see the HTTP/1 handler's). Request frames
+    /// past the rule's `bodyBufferLimit` were not kept: such a request is counted `skipped`.
+    private func mirrorWhenComplete() {
+        guard !mirrorTo.isEmpty, requestComplete, attempt > 0, phase != .done else { return }
+        let services = mirrorTo
+        mirrorTo = []
+        if let frames = replayFrames {
+            loop.mirrors.send(.http2(frames: frames), to: services, snapshot: snapshot, logger: logger)
+        } else {
+            loop.mirrors.skip(services, snapshot: snapshot, because: "the body is larger than the rule's bodyBufferLimit", logger: logger)
+        }
+    }
+
+    /// The exchange ended before its copies could be sent: they are counted `skipped`.
+    private func dropMirrors() {
+        guard !mirrorTo.isEmpty else { return }
+        loop.mirrors.skip(mirrorTo, snapshot: snapshot, because: "the exchange ended before the request was complete", logger: logger)
+        mirrorTo = []
     }
 
     private func flushUpstream() {
@@ -570,6 +606,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
     private func complete(status: Int, failure: ProxyFailure?) {
         phase = .done
         deadline = .max
+        dropMirrors()
         replayFrames = nil
         releaseSlots()
         readGate.clear()
@@ -617,6 +654,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
         phase = .done
         deadline = .max
         waitingFrames = []
+        dropMirrors()
         replayFrames = nil
         releaseSlots()
         if let leg = upstream {

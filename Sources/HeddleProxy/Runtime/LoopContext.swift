@@ -25,6 +25,8 @@ final class LoopContext: @unchecked Sendable {
     let h2Pool = HTTP2ConnectionPool()
     /// HTTP/1.1 connections for HTTP/2 streams whose backend speaks HTTP/1.1.
     let h1ClientPool = HTTP1ClientPool()
+    /// Copies of requests for mirror services, on connections of their own.
+    private(set) lazy var mirrors = MirrorClient(loop: self)
     let sweeper: TimeoutSweeper
     var random: Xoshiro256StarStar
     /// Set on SIGTERM: connections finish their current request and close.
@@ -56,6 +58,7 @@ final class LoopContext: @unchecked Sendable {
             self.pool.closeIdle(olderThan: idleLimit, now: now)
             self.h2Pool.closeIdle(olderThan: idleLimit, now: now)
             self.h1ClientPool.closeIdle(olderThan: idleLimit, now: now)
+            self.mirrors.closeIdle(olderThan: idleLimit, now: now)
             self.tickOutlierDetection(now: now)
         }
     }
@@ -186,6 +189,7 @@ final class LoopContext: @unchecked Sendable {
         pool.closeAll()
         h2Pool.closeAll()
         h1ClientPool.closeAll()
+        mirrors.closeAll()
     }
 
     /// Installs a new snapshot; balancer statistics, ejections and counts in flight carry over

@@ -24,6 +24,9 @@ HTTP paths:
                          (a keep-alive timeout that runs out just as the request arrives)
   /status/N              answers status N
   /stats                 200 with the number of requests this server received before this one
+                         (requests for /stats and /last are not counted)
+  /last                  200 with the head of the last request received before this one (other
+                         than /stats and /last), as text
 """
 import asyncio
 import base64
@@ -33,6 +36,7 @@ import sys
 
 NAME = "upstream"
 REQUESTS = 0
+LAST = b""
 
 
 async def read_head(reader):
@@ -136,9 +140,10 @@ async def handle_http(reader, writer):
                 writer.close()
                 return
             path = target.split("?", 1)[0]
-            global REQUESTS
-            if path != "/stats":
+            global REQUESTS, LAST
+            if path not in ("/stats", "/last"):
                 REQUESTS += 1
+                LAST = raw
             if header(headers, "expect") == "100-continue":
                 writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                 await writer.drain()
@@ -187,6 +192,8 @@ async def handle_http(reader, writer):
                 await send_fixed(writer, int(path.split("/")[2]), f"status from {NAME}\n".encode())
             elif path == "/stats":
                 await send_fixed(writer, 200, f"{REQUESTS}\n".encode())
+            elif path == "/last":
+                await send_fixed(writer, 200, LAST)
             elif path == "/close":
                 writer.close()
                 return
