@@ -24,6 +24,8 @@ let package = Package(
         .library(name: "HeddlePolicy", targets: ["HeddlePolicy"]),
         .library(name: "HeddleHTTP1", targets: ["HeddleHTTP1"]),
         .library(name: "HeddleProxy", targets: ["HeddleProxy"]),
+        .library(name: "HeddleAPI", targets: ["HeddleAPI"]),
+        .library(name: "HeddleControlPlane", targets: ["HeddleControlPlane"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -33,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .target(
@@ -82,6 +86,22 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "HeddleAPI",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "HeddleControlPlane",
+            dependencies: [
+                "HeddleCore",
+                "HeddleAPI",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "HeddleCoreTests", dependencies: ["HeddleCore"], swiftSettings: strictSettings),
         .testTarget(name: "HeddlePolicyTests", dependencies: ["HeddlePolicy"], swiftSettings: strictSettings),
         .testTarget(name: "HeddleHTTP1Tests", dependencies: ["HeddleHTTP1"], exclude: ["Corpus"], swiftSettings: strictSettings),
@@ -93,6 +113,15 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "HeddleControlPlaneTests",
+            dependencies: [
+                "HeddleControlPlane",
+                "HeddleAPI",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings
         ),

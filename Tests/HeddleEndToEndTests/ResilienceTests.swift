@@ -26,6 +26,17 @@ struct ResilienceTests {
         return nil
     }
 
+    /// Waits until the upstreams have received `count` requests between them (the load has
+    /// really started: a loaded machine can take seconds to start a Python client).
+    static func waitForTraffic(_ apps: [Upstream], count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if try apps.map(served).reduce(0, +) >= count { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("the load did not start")
+    }
+
     /// Requests an upstream has received (its `/stats`, asked directly).
     static func served(_ app: Upstream) throws -> Int {
         Int(try curl(["http://\(app.address)/stats"]).output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
@@ -34,8 +45,8 @@ struct ResilienceTests {
     @Test func anInstanceKilledUnderLoadCostsNoRequestAndIsEjected() async throws {
         let apps = [try await Upstream(.http, name: "a"), try await Upstream(.http, name: "b"), try await Upstream(.http, name: "c")]
         let proxy = try await HeddleProxyProcess(config: Config.proxy() + Config.service("web", apps.map(\.address)))
-        async let run = Self.load(proxy.outbound, host: "web", seconds: 4, connections: 4, rate: 200)
-        try await Task.sleep(for: .milliseconds(1500))
+        async let run = Self.load(proxy.outbound, host: "web", seconds: 5, connections: 4, rate: 200)
+        try await Self.waitForTraffic(apps, count: 100)
         apps[1].child.signal(SIGKILL)
         let summary = try await run
         #expect(summary["exceptions"] as? Int == 0, "\(summary)")
@@ -62,8 +73,8 @@ struct ResilienceTests {
                   on: [connect-failure, reset, per-try-timeout]
             """)
         let proxy = try await HeddleProxyProcess(config: config)
-        async let run = Self.load(proxy.outbound, host: "web", seconds: 4, connections: 4, rate: 100)
-        try await Task.sleep(for: .milliseconds(1500))
+        async let run = Self.load(proxy.outbound, host: "web", seconds: 5, connections: 4, rate: 100)
+        try await Self.waitForTraffic(apps, count: 60)
         apps[2].child.signal(SIGSTOP)
         let summary = try await run
         apps[2].child.signal(SIGCONT)

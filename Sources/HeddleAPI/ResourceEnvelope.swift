@@ -1,0 +1,59 @@
+/// A configuration resource as the control plane's API serves it: the document as applied,
+/// its revisions, and its status.
+public struct ResourceEnvelope: Codable, Hashable, Sendable {
+    /// `Service` or `HTTPRoute` (the `kind` of the document).
+    public var kind: String
+    public var name: String
+    /// The store revision of the resource's last change; a write that names it
+    /// (`expectedRevision`) fails with 409 if the resource changed since.
+    public var revision: Int64
+    /// The store revision at which the resource was created.
+    public var createdRevision: Int64
+    /// The resource's YAML document, as applied (one document, `apiVersion` to `spec`).
+    public var document: String
+    public var status: ResourceStatus
+
+    public init(kind: String, name: String, revision: Int64, createdRevision: Int64, document: String, status: ResourceStatus) {
+        self.kind = kind
+        self.name = name
+        self.revision = revision
+        self.createdRevision = createdRevision
+        self.document = document
+        self.status = status
+    }
+}
+
+/// Whether the mesh runs a resource: `accepted`, or `refused` with the reasons (a route naming a
+/// service that does not exist, say). A refused resource never blocks the others.
+public struct ResourceStatus: Codable, Hashable, Sendable {
+    public enum State: String, Codable, Hashable, Sendable {
+        case accepted
+        case refused
+    }
+
+    public var state: State
+    public var errors: [FieldError]
+
+    public init(state: State, errors: [FieldError] = []) {
+        self.state = state
+        self.errors = errors
+    }
+}
+
+/// One thing wrong with a resource: where (`path`, as `spec.rules[0].backendRefs[1].weight`) and
+/// why.
+public struct FieldError: Codable, Hashable, Sendable {
+    /// `Kind/name` of the resource.
+    public var resource: String
+    public var path: String
+    public var reason: String
+    /// The line in the applied text, when known.
+    public var line: Int?
+
+    public init(resource: String, path: String, reason: String, line: Int? = nil) {
+        self.resource = resource
+        self.path = path
+        self.reason = reason
+        self.line = line
+    }
+}

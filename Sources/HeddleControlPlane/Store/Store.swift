@@ -1,0 +1,126 @@
+/// Where the control plane keeps resources and registered instances: SQLite (`SQLiteStore`,
+/// the default) on one node, etcd across replicas later. Every write gets the next revision
+/// of one counter for the whole store, so a reader can ask for everything that changed after
+/// a revision (how watches resume), and a write can be made conditional on the revision it
+/// read (compare-and-swap).
+///
+/// An acknowledged write is durable: it survives `kill -9` of the process at any moment.
+public protocol Store: Sendable {
+    /// The revision of the latest write (0 for an empty store).
+    func currentRevision() async throws -> Int64
+
+    /// Creates or replaces the resource `kind`/`name`. `expectedRevision`: nil writes
+    /// unconditionally; 0 requires that the resource does not exist; any other value requires
+    /// that its current revision is that one. Throws `StoreError.conflict` otherwise.
+    func putResource(kind: String, name: String, document: String, expectedRevision: Int64?) async throws -> StoredResource
+
+    /// Deletes the resource; returns the revision of the deletion. Throws `notFound` when it
+    /// does not exist, `conflict` when `expectedRevision` does not match.
+    func deleteResource(kind: String, name: String, expectedRevision: Int64?) async throws -> Int64
+
+    func resource(kind: String, name: String) async throws -> StoredResource?
+
+    /// Every resource, or those of `kind`, ordered by kind then name.
+    func resources(kind: String?) async throws -> [StoredResource]
+
+    /// Creates or replaces the instance with `instance.id`; its `revision` is set by the store.
+    func putInstance(_ instance: StoredInstance) async throws -> StoredInstance
+
+    /// Removes the instance; returns the revision of the removal, or nil when there was none.
+    func deleteInstance(id: String) async throws -> Int64?
+
+    /// Every instance, or those of `service`, ordered by service then id.
+    func instances(service: String?) async throws -> [StoredInstance]
+
+    /// The changes after `revision`, oldest first, at most `limit`. Throws `compacted` when
+    /// changes that old are no longer kept (the reader must start from a full read).
+    func changes(after revision: Int64, limit: Int) async throws -> [StoreChange]
+}
+
+/// A resource as stored: its YAML document and revisions.
+public struct StoredResource: Hashable, Sendable {
+    public var kind: String
+    public var name: String
+    public var document: String
+    public var createRevision: Int64
+    public var revision: Int64
+
+    public init(kind: String, name: String, document: String, createRevision: Int64, revision: Int64) {
+        self.kind = kind
+        self.name = name
+        self.document = document
+        self.createRevision = createRevision
+        self.revision = revision
+    }
+}
+
+/// A registered instance as stored. Its lease lives in the control plane's memory, not here:
+/// heartbeats are not writes.
+public struct StoredInstance: Hashable, Sendable {
+    public var id: String
+    public var service: String
+    public var address: String
+    public var port: Int
+    public var `protocol`: String
+    public var labels: [String: String]
+    public var weight: Int
+    /// `healthy` or `unhealthy`.
+    public var health: String
+    public var revision: Int64
+
+    public init(id: String, service: String, address: String, port: Int, protocol: String, labels: [String: String] = [:], weight: Int = 1, health: String = "healthy", revision: Int64 = 0) {
+        self.id = id
+        self.service = service
+        self.address = address
+        self.port = port
+        self.protocol = `protocol`
+        self.labels = labels
+        self.weight = weight
+        self.health = health
+        self.revision = revision
+    }
+}
+
+/// One write, as a watch sees it.
+public enum StoreChange: Hashable, Sendable {
+    case resourcePut(StoredResource)
+    case resourceDeleted(kind: String, name: String, revision: Int64)
+    case instancePut(StoredInstance)
+    case instanceDeleted(id: String, revision: Int64)
+
+    public var revision: Int64 {
+        switch self {
+        case .resourcePut(let resource): resource.revision
+        case .resourceDeleted(_, _, let revision): revision
+        case .instancePut(let instance): instance.revision
+        case .instanceDeleted(_, let revision): revision
+        }
+    }
+}
+
+/// Why a store operation failed, in words an operator can act on.
+public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// A conditional write found another revision: `current` (0 when the resource does not
+    /// exist).
+    case conflict(resource: String, expected: Int64, current: Int64)
+    case notFound(resource: String)
+    /// The changes asked for are older than the oldest kept.
+    case compacted(requested: Int64, oldest: Int64)
+    /// The store cannot be opened or used: a corrupt or locked database, a full disk, ...
+    case unavailable(String)
+
+    public var description: String {
+        switch self {
+        case let .conflict(resource, expected, current):
+            current == 0
+                ? "\(resource) does not exist (expected revision \(expected))"
+                : "\(resource) is at revision \(current), not \(expected): it changed since it was read"
+        case let .notFound(resource):
+            "\(resource) does not exist"
+        case let .compacted(requested, oldest):
+            "changes after revision \(requested) are no longer kept (oldest kept: \(oldest)); read everything again"
+        case let .unavailable(reason):
+            reason
+        }
+    }
+}
