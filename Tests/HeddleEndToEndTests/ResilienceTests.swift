@@ -161,6 +161,27 @@ struct ResilienceTests {
         #expect(seen > 0 && seen < 300, "\(result)")
     }
 
+    /// An HTTP/2 stream whose response started and then went quiet is reset after the rule's
+    /// stream idle timeout, instead of holding the stream open for ever.
+    @Test func aStalledHTTP2StreamIsCutAfterTheIdleTimeout() async throws {
+        let app = try await Upstream(.http, name: "stall")
+        let config = Config.proxy() + Config.service("web", [app.address]) + Config.route("web", """
+            hostnames: [web]
+            rules:
+              - backendRefs: [{name: web}]
+                timeouts: {idle: 400ms}
+            """)
+        let proxy = try await HeddleProxyProcess(config: config)
+        let started = ContinuousClock.now
+        let response = try #require(try await HTTP2Tests.h2(proxy.outbound, "web", "/stall").first)
+        let elapsed = ContinuousClock.now - started
+        #expect(response["status"] as? Int == 200, "\(response)")
+        #expect(response["length"] as? Int == 10, "\(response)")
+        #expect(response["reset"] as? Int == 8, "reset with CANCEL: \(response)")
+        #expect(elapsed >= .milliseconds(350) && elapsed < .seconds(3), "\(elapsed)")
+        #expect(proxy.child.stderr.contains("stream idle"))
+    }
+
     /// A caller that sends `grpc-timeout` but does not enforce it itself: the proxy answers
     /// `DEADLINE_EXCEEDED` at the deadline, gRPC-shaped, and says why.
     @Test func theProxyEnforcesAGRPCDeadlineItself() async throws {

@@ -80,6 +80,9 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
     private var holdsRetrySlot = false
     private var lastFailure: ProxyFailure?
     private var preciseTimerAt: UInt64 = .max
+    /// The rule's stream idle timeout (`timeouts.idle`) in nanoseconds, 0 for none: once the
+    /// response has started, the longest pause with no frame either way.
+    private var streamIdleNanos: UInt64 = 0
 
     init(loop: LoopContext, listener: String, logger: Logger) {
         self.loop = loop
@@ -121,6 +124,8 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
             } else if !responseStarted {
                 // While the body streams, the request timeout counts from its last bytes.
                 armDeadline()
+            } else if streamIdleNanos > 0 {
+                deadline = loop.sweeper.coarseNow &+ streamIdleNanos
             }
         case .rstStream(let code):
             clientReset(code)
@@ -194,6 +199,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
         let resilience = found.rule.resilience
         requestTimeoutNanos = resilience.requestTimeoutNanos ?? snapshot.requestTimeoutNanos
         perTryTimeoutNanos = resilience.perTryTimeoutNanos
+        streamIdleNanos = resilience.idleTimeoutNanos ?? 0
         if let failure = readCallerDeadline(headers, now: now) {
             fail(failure)
             return
@@ -528,7 +534,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
             }
             responseStarted = true
             responseStatus = status
-            deadline = .max
+            deadline = streamIdleNanos > 0 ? loop.sweeper.coarseNow &+ streamIdleNanos : .max
             var out = HTTP2HeaderRewrites.response(headers, modifier: match?.rule.responseHeaders)
             if budgetSpent { out.replaceOrAdd(name: "heddle-error", value: ProxyErrorReason.retryBudgetExhausted.identifier) }
             write(.headers(.init(headers: out, endStream: endStream)))
@@ -542,6 +548,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
     func upstreamData(_ data: ByteBuffer, endStream: Bool) {
         guard phase == .forwarding else { return }
         responseBytes += data.readableBytes
+        if streamIdleNanos > 0 { deadline = loop.sweeper.coarseNow &+ streamIdleNanos }
         write(.data(.init(data: .byteBuffer(data), endStream: endStream)))
         if endStream { responseFinished() }
     }
@@ -754,6 +761,21 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
 
     func deadlinePassed(now: UInt64) {
         deadline = .max
+        if responseStarted, streamIdleNanos > 0, phase == .forwarding {
+            // A long stream went quiet both ways for the rule's idle timeout: both streams are
+            // reset, and the cut is counted and logged.
+            let idle = Duration.nanoseconds(Int64(clamping: streamIdleNanos))
+            let failure = ProxyFailure(.upstreamTimeout, "no frame either way for the stream idle timeout of \(idle.configText)")
+            logger.notice("stream idle", metadata: ["listener": "\(listener)", "endpoint": "\(endpoint?.key ?? "")", "idle": "\(idle.configText)"])
+            loop.metrics.recordError(.upstreamTimeout)
+            if let leg = upstream {
+                upstream = nil
+                leg.cancel()
+            }
+            write(.rstStream(.cancel))
+            complete(status: responseStatus, failure: failure)
+            return
+        }
         guard phase == .connecting || phase == .forwarding, !responseStarted else { return }
         if now >= callerDeadline {
             fail(ProxyFailure(.deadlineExceeded, "the caller's deadline passed before \(endpoint?.key ?? "upstream") answered"))
