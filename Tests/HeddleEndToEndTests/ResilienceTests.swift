@@ -161,6 +161,19 @@ struct ResilienceTests {
         #expect(seen > 0 && seen < 300, "\(result)")
     }
 
+    /// A gRPC call answered UNAVAILABLE (trailers-only) is retried once by default; another
+    /// status is not. The caller sees the server's own status and message.
+    @Test func aGRPCUnavailableIsRetriedAndOtherStatusesAreNot() async throws {
+        let server = try await FixtureServer("grpc_server.py", name: "flaky")
+        let proxy = try await HeddleProxyProcess(config: Config.proxy() + Config.service("echo", [server.address], extra: "protocol: grpc"))
+        let unavailable = try #require(try await GRPCTests.grpc(proxy.outbound, "echo", ["fail", "14 shedding load"]).first)
+        #expect(unavailable["code"] as? Int == 14 && unavailable["details"] as? String == "shedding load", "\(unavailable)")
+        let other = try #require(try await GRPCTests.grpc(proxy.outbound, "echo", ["fail", "9 not now"]).first)
+        #expect(other["code"] as? Int == 9, "\(other)")
+        let metrics = try Self.metrics(proxy)
+        #expect(Self.value(metrics, "heddle_retries_total{service=\"echo\",reason=\"grpc-status\"}") == 1, "\(metrics)")
+    }
+
     /// An HTTP/2 stream whose response started and then went quiet is reset after the rule's
     /// stream idle timeout, instead of holding the stream open for ever.
     @Test func aStalledHTTP2StreamIsCutAfterTheIdleTimeout() async throws {

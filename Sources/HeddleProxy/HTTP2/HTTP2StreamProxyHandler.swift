@@ -83,6 +83,9 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
     /// The rule's stream idle timeout (`timeouts.idle`) in nanoseconds, 0 for none: once the
     /// response has started, the longest pause with no frame either way.
     private var streamIdleNanos: UInt64 = 0
+    /// A gRPC response head held back until a message or the trailers arrive, so a call that
+    /// fails without a message can still be retried.
+    private var heldResponseHeaders: HPACKHeaders?
 
     init(loop: LoopContext, listener: String, logger: Logger) {
         self.loop = loop
@@ -380,7 +383,11 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
         guard resilience.allows(kind) else { return .notRetried }
         // Nothing of the body has been lost when every frame sent is kept.
         let replay = replayFrames ?? (phase == .connecting ? waitingFrames : nil)
-        let isIdempotent = RetryRequest.isIdempotent(method: request.method)
+        // gRPC calls are all POSTs; a status the server itself calls retryable (UNAVAILABLE:
+        // "a transient condition, corrected by retrying with a backoff", in gRPC's words)
+        // counts as safe to send again, as gRPC's own retry policies treat it.
+        let answeredRetryable = if case .grpcStatus = kind { grpc } else { false }
+        let isIdempotent = RetryRequest.isIdempotent(method: request.method) || answeredRetryable
         let retryRequest = RetryRequest(isIdempotent: isIdempotent, bodyReplayable: replay != nil, bodyBytesSent: dataSent || phase == .forwarding)
         guard case .retry(let reason) = resilience.retry.decide(after: kind, attempt: attempt, request: retryRequest), let frames = replay else { return .notRetried }
         let now = NIODeadline.now().uptimeNanoseconds
@@ -398,6 +405,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
             holdsRetrySlot = true
         }
         loop.metrics.recordRetry(service: service, reason: reason.rawValue)
+        heldResponseHeaders = nil
         if let leg = upstream {
             upstream = nil
             leg.cancel()
@@ -507,6 +515,24 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
 
     func upstreamHeaders(_ headers: HPACKHeaders, endStream: Bool) {
         guard phase == .forwarding else { return }
+        if let held = heldResponseHeaders {
+            // Trailers right after held headers, with no message between: a gRPC call that
+            // failed without answering. Retryable as a trailers-only response would be.
+            heldResponseHeaders = nil
+            let grpcStatus = headers.first(name: "grpc-status").flatMap { Int($0) }
+            if endStream, let grpcStatus, let rule = match?.rule, rule.resilience.retry.retryableGRPCStatuses.contains(grpcStatus) {
+                switch retry(after: .grpcStatus(grpcStatus), ProxyFailure(.upstreamReset, "\(endpoint?.key ?? "upstream") answered grpc-status \(grpcStatus)")) {
+                case .retrying: return
+                case .budgetExhausted: startResponse(held, endStream: false, budgetSpent: true)
+                case .notRetried: startResponse(held, endStream: false, budgetSpent: false)
+                }
+            } else {
+                startResponse(held, endStream: false, budgetSpent: false)
+            }
+            write(.headers(.init(headers: headers, endStream: endStream)))
+            if endStream { responseFinished() }
+            return
+        }
         if !responseStarted {
             let status = Int(headers.first(name: ":status") ?? "") ?? 0
             if status < 200, !endStream {
@@ -516,10 +542,17 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
             }
             var budgetSpent = false
             if let rule = match?.rule {
+                let retryPolicy = rule.resilience.retry
+                if grpc, !endStream, status == 200, retryPolicy.maxAttempts > attempt, !retryPolicy.retryableGRPCStatuses.isEmpty {
+                    // A gRPC server may send its headers, then fail in the trailers without a
+                    // message: hold the headers until a message or the trailers show which.
+                    heldResponseHeaders = headers
+                    return
+                }
                 let grpcStatus = endStream ? headers.first(name: "grpc-status").flatMap { Int($0) } : nil
-                let kind: AttemptFailure? = if let grpcStatus, grpc, rule.resilience.retry.retryableGRPCStatuses.contains(grpcStatus) {
+                let kind: AttemptFailure? = if let grpcStatus, grpc, retryPolicy.retryableGRPCStatuses.contains(grpcStatus) {
                     .grpcStatus(grpcStatus)
-                } else if rule.resilience.retry.retryableStatuses.contains(status) {
+                } else if retryPolicy.retryableStatuses.contains(status) {
                     .status(status)
                 } else {
                     nil
@@ -532,12 +565,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
                     }
                 }
             }
-            responseStarted = true
-            responseStatus = status
-            deadline = streamIdleNanos > 0 ? loop.sweeper.coarseNow &+ streamIdleNanos : .max
-            var out = HTTP2HeaderRewrites.response(headers, modifier: match?.rule.responseHeaders)
-            if budgetSpent { out.replaceOrAdd(name: "heddle-error", value: ProxyErrorReason.retryBudgetExhausted.identifier) }
-            write(.headers(.init(headers: out, endStream: endStream)))
+            startResponse(headers, endStream: endStream, budgetSpent: budgetSpent)
         } else {
             // Trailers (grpc-status among them) pass on untouched.
             write(.headers(.init(headers: headers, endStream: endStream)))
@@ -545,8 +573,22 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
         if endStream { responseFinished() }
     }
 
+    /// Sends the response head on to the client: from here on the exchange cannot be retried.
+    private func startResponse(_ headers: HPACKHeaders, endStream: Bool, budgetSpent: Bool) {
+        responseStarted = true
+        responseStatus = Int(headers.first(name: ":status") ?? "") ?? 0
+        deadline = streamIdleNanos > 0 ? loop.sweeper.coarseNow &+ streamIdleNanos : .max
+        var out = HTTP2HeaderRewrites.response(headers, modifier: match?.rule.responseHeaders)
+        if budgetSpent { out.replaceOrAdd(name: "heddle-error", value: ProxyErrorReason.retryBudgetExhausted.identifier) }
+        write(.headers(.init(headers: out, endStream: endStream)))
+    }
+
     func upstreamData(_ data: ByteBuffer, endStream: Bool) {
         guard phase == .forwarding else { return }
+        if let held = heldResponseHeaders {
+            heldResponseHeaders = nil
+            startResponse(held, endStream: false, budgetSpent: false)
+        }
         responseBytes += data.readableBytes
         if streamIdleNanos > 0 { deadline = loop.sweeper.coarseNow &+ streamIdleNanos }
         write(.data(.init(data: .byteBuffer(data), endStream: endStream)))
@@ -613,6 +655,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
     private func complete(status: Int, failure: ProxyFailure?) {
         phase = .done
         deadline = .max
+        heldResponseHeaders = nil
         dropMirrors()
         replayFrames = nil
         releaseSlots()

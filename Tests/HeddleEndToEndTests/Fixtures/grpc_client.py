@@ -6,6 +6,7 @@ through the proxy, naming the service in the authority. Prints one JSON object p
   grpc_client.py PORT AUTHORITY unary          one unary call (errors reported, not raised)
   grpc_client.py PORT AUTHORITY bulk MB        MB mebibytes each way through Bidi, 1 MiB messages
   grpc_client.py PORT AUTHORITY slow MS        one Slow call
+  grpc_client.py PORT AUTHORITY fail REQUEST    one Fail call ("CODE message"): its status
   grpc_client.py PORT AUTHORITY deadline D MS  one Slow call of MS milliseconds with a deadline
                                                of D ms: the code, the time it took, and the
                                                deadline the server saw (LastDeadline)
@@ -83,6 +84,13 @@ def main():
             report(kind="slow", code=0, response=slow(sys.argv[4].encode(), timeout=30).decode())
         except grpc.RpcError as error:
             report(kind="slow", **status_of(error))
+    elif scenario == "fail":
+        failing = channel.unary_unary(method("Fail"), request_serializer=ident, response_deserializer=ident)
+        try:
+            failing(sys.argv[4].encode(), timeout=10)
+            report(kind="fail", code=0)
+        except grpc.RpcError as error:
+            report(kind="fail", **status_of(error))
     elif scenario == "deadline":
         deadline_ms, sleep_ms = int(sys.argv[4]), sys.argv[5]
         slow = channel.unary_unary(method("Slow"), request_serializer=ident, response_deserializer=ident)
