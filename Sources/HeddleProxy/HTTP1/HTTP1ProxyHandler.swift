@@ -365,9 +365,11 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             requestComplete = true
             phase = .awaitingResponse
         }
-        let resilience = found.rule.resilience
-        requestTimeoutNanos = resilience.requestTimeoutNanos ?? snapshot.requestTimeoutNanos
-        perTryTimeoutNanos = resilience.perTryTimeoutNanos
+        // Read through the rule (a class) field by field: copying the whole struct out would
+        // retain and release each of its arrays on every request.
+        let rule = found.rule
+        requestTimeoutNanos = rule.resilience.requestTimeoutNanos ?? snapshot.requestTimeoutNanos
+        perTryTimeoutNanos = rule.resilience.perTryTimeoutNanos
         if let value = head.value(forLowercasedName: Deadline.heddleDeadlineHeader) {
             guard let left = Deadline.parseHeddleDeadline(value) else {
                 failExchange(ProxyFailure(.badRequest, "heddle-deadline '\(ProxyErrorResponse.printable(value))' is not a number of milliseconds"), closeAfter: hasBody)
@@ -379,10 +381,10 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
                 return
             }
         }
-        bodyReplayable = resilience.retry.maxAttempts > 1
+        bodyReplayable = rule.resilience.retry.maxAttempts > 1
         guard acquireRequestSlot(service: backend, name: service.name) else { return }
         loop.destinations[backend].budget.recordRequest(now: Instant(nanoseconds: now))
-        if let fault = resilience.fault {
+        if let fault = rule.resilience.fault {
             switch fault.decide(using: &loop.random) {
             case .none:
                 break
