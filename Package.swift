@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "HeddleProxy", targets: ["HeddleProxy"]),
         .library(name: "HeddleAPI", targets: ["HeddleAPI"]),
         .library(name: "HeddleControlPlane", targets: ["HeddleControlPlane"]),
+        .library(name: "HeddleSidecar", targets: ["HeddleSidecar"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -37,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -74,6 +76,7 @@ let package = Package(
         .executableTarget(
             name: "heddle",
             dependencies: [
+                "HeddleSidecar",
                 "HeddleCore",
                 "HeddleProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -98,6 +101,21 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "HeddleSidecar",
+            dependencies: [
+                "HeddleCore",
+                "HeddleAPI",
+                "HeddleProxy",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings

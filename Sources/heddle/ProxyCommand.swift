@@ -2,23 +2,31 @@ import ArgumentParser
 import Foundation
 import HeddleCore
 import HeddleProxy
+import HeddleSidecar
 import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// `heddle proxy`: the data plane, from a static configuration file.
+/// `heddle proxy`: the data plane, from a static configuration file, or as a sidecar fed by
+/// the control plane.
 struct ProxyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "proxy",
-        abstract: "Run the Heddle proxy (sidecar or gateway) from a configuration file.",
+        abstract: "Run the Heddle proxy: from a configuration file, or as a sidecar of the control plane.",
         discussion: """
-            SIGTERM drains (stop accepting, finish in-flight requests, exit 0). SIGHUP or a change \
-            to the file reloads it; an invalid file is refused and the running config stays.
+            With --config: SIGHUP or a change to the file reloads it; an invalid file is refused \
+            and the running config stays. With --control-plane, --service and --app-port: the \
+            proxy registers its instance, receives its configuration by push, and keeps serving \
+            its last good configuration (kept on disk) while the control plane is unreachable. \
+            SIGTERM drains (stop accepting, finish in-flight requests, exit 0).
             """
     )
 
     @Option(name: .shortAndLong, help: "The configuration file (YAML resources).")
-    var config: String
+    var config: String?
+
+    @OptionGroup(title: "Sidecar mode")
+    var sidecar: SidecarArguments
 
     @Flag(help: "Validate the configuration file and exit: 0 if valid, 1 with every error if not.")
     var check = false
@@ -32,7 +40,27 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    func validate() throws {
+        if config == nil, sidecar.controlPlane == nil {
+            throw ValidationError("give --config FILE, or --control-plane URL with --service and --app-port for sidecar mode")
+        }
+        if config != nil, sidecar.controlPlane != nil {
+            throw ValidationError("--config and --control-plane exclude each other: a sidecar takes its configuration from the control plane")
+        }
+        if let workers, workers < 1 {
+            throw ValidationError("--workers must be at least 1")
+        }
+        if sidecar.controlPlane != nil {
+            _ = try sidecar.options()
+        }
+    }
+
     func run() async throws {
+        if let sidecarOptions = try sidecar.options() {
+            try await runSidecar(sidecarOptions)
+            return
+        }
+        guard let config else { return }
         let loaded: MeshConfig
         do {
             loaded = try ConfigFile.load(config)
@@ -46,9 +74,6 @@ struct ProxyCommand: AsyncParsableCommand {
             return
         }
         let logger = LogSetup.bootstrap(level: logLevel)
-        if let workers, workers < 1 {
-            throw ValidationError("--workers must be at least 1")
-        }
         let server = try await ProxyServer(config: loaded, workers: workers, randomSeed: randomSeed, logger: logger)
         let (reloads, continuation) = AsyncStream<Void>.makeStream()
         let hangups = await UnixSignalsSequence(trapping: .sighup)
@@ -71,6 +96,117 @@ struct ProxyCommand: AsyncParsableCommand {
             logger.critical("proxy stopped: \(error)")
             throw ExitCode(1)
         }
+    }
+}
+
+extension ProxyCommand {
+    /// Sidecar mode: the proxy starts from its last kept configuration (or none), registers,
+    /// and follows the control plane's pushes.
+    func runSidecar(_ options: SidecarOptions) async throws {
+        let logger = LogSetup.bootstrap(level: logLevel)
+        let initial: MeshConfig
+        do {
+            initial = try Sidecar.initialConfig(options, logger: logger)
+        } catch {
+            var standardError = FileHandle.standardError
+            print("heddle: the sidecar's own configuration is refused:\n\(error)", to: &standardError)
+            throw ExitCode(1)
+        }
+        let server = try await ProxyServer(config: initial, workers: workers, randomSeed: randomSeed, logger: logger)
+        let sidecar = Sidecar(options: options, server: server, client: ControlPlaneClient(baseURL: options.controlPlane), logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: ProxyService(server: server, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: sidecar),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("proxy stopped: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// The flags of sidecar mode.
+struct SidecarArguments: ParsableArguments {
+    @Option(help: "The control plane's URL (sidecar mode), such as http://127.0.0.1:7470.")
+    var controlPlane: String?
+
+    @Option(help: "The service this instance belongs to (sidecar mode).")
+    var service: String?
+
+    @Option(help: "The local app's port (sidecar mode).")
+    var appPort: Int?
+
+    @Option(help: "The local app's host.")
+    var appHost = "127.0.0.1"
+
+    @Option(help: "What the app speaks: http1, http2 or grpc.")
+    var appProtocol = "http1"
+
+    @Option(help: "The outbound listener (app → mesh).")
+    var outbound = "127.0.0.1:4140"
+
+    @Option(help: "The inbound listener (mesh → app).")
+    var inbound = "0.0.0.0:4143"
+
+    @Option(help: "The admin listener.")
+    var admin = "127.0.0.1:4191"
+
+    @Option(help: "The host other proxies reach this instance's inbound listener at (default: the inbound host, 127.0.0.1 for 0.0.0.0).")
+    var advertiseAddress: String?
+
+    @Option(name: .customLong("label"), help: "A label of the instance, key=value (repeatable).")
+    var labels: [String] = []
+
+    @Option(help: "The instance's relative weight.")
+    var weight = 1
+
+    @Option(help: "Seconds the control plane keeps the instance without a heartbeat.")
+    var leaseSeconds = 10
+
+    @Option(help: "Where the sidecar keeps its last accepted configuration (default: ~/.heddle/sidecar-SERVICE-PORT.yaml).")
+    var snapshot: String?
+
+    /// The options, or nil outside sidecar mode; throws a `ValidationError` naming what is wrong.
+    func options() throws -> SidecarOptions? {
+        guard let controlPlane else { return nil }
+        guard controlPlane.hasPrefix("http://") || controlPlane.hasPrefix("https://") else {
+            throw ValidationError("--control-plane must be a URL such as http://127.0.0.1:7470, not '\(controlPlane)'")
+        }
+        guard let service, !service.isEmpty else { throw ValidationError("sidecar mode needs --service NAME") }
+        guard let appPort, (1...65535).contains(appPort) else { throw ValidationError("sidecar mode needs --app-port between 1 and 65535") }
+        guard let appProtocol = UpstreamProtocol(rawValue: appProtocol), appProtocol != .tcp else {
+            throw ValidationError("--app-protocol must be http1, http2 or grpc, not '\(self.appProtocol)'")
+        }
+        func hostPort(_ text: String, _ flag: String) throws -> HostPort {
+            guard let value = HostPort(text) else { throw ValidationError("\(flag) must be host:port, not '\(text)'") }
+            return value
+        }
+        let inboundAddress = try hostPort(inbound, "--inbound")
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? "."
+        var options = SidecarOptions(
+            controlPlane: controlPlane, service: service, appPort: appPort,
+            snapshotPath: snapshot ?? "\(home)/.heddle/sidecar-\(service)-\(inboundAddress.port).yaml")
+        options.appHost = appHost
+        options.appProtocol = appProtocol
+        options.outbound = try hostPort(outbound, "--outbound")
+        options.inbound = inboundAddress
+        options.admin = try hostPort(admin, "--admin")
+        options.advertiseHost = advertiseAddress
+        options.weight = weight
+        options.leaseSeconds = leaseSeconds
+        for label in labels {
+            let parts = label.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--label must be key=value, not '\(label)'") }
+            options.labels[String(parts[0])] = String(parts[1])
+        }
+        return options
     }
 }
 

@@ -1,0 +1,161 @@
+import AsyncHTTPClient
+import Foundation
+import HeddleAPI
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// The sidecar's side of the control plane's JSON API: registration and heartbeats, the watch
+/// stream of configuration pushes, and acknowledgements. Every failure is a
+/// `ControlPlaneClientError` naming what was asked of which control plane.
+public struct ControlPlaneClient: Sendable {
+    /// The control plane's base URL, such as `http://127.0.0.1:7470`.
+    public let baseURL: String
+    private let http: HTTPClient
+    private static let requestTimeout: TimeAmount = .seconds(5)
+    /// The largest watch message accepted: a push that size is a mesh far past this proxy.
+    static let maxPushBytes = 64 * 1024 * 1024
+
+    public init(baseURL: String, http: HTTPClient = .shared) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.http = http
+    }
+
+    /// Registers an instance; the control plane assigns its id.
+    public func register(_ request: RegisterRequest) async throws -> Instance {
+        try await send(.POST, "/v1/instances", body: request, expecting: [201, 200])
+    }
+
+    /// Renews the instance's lease. False when the control plane no longer knows it (its lease
+    /// ran out, or the control plane lost it): the sidecar registers again.
+    public func heartbeat(_ id: String) async throws -> Bool {
+        let response = try await execute(.POST, "/v1/instances/\(id)/heartbeat", body: nil)
+        if response.status == .notFound { return false }
+        try await Self.check(response, expecting: [204, 200], what: "heartbeat of \(id)", baseURL: baseURL)
+        return true
+    }
+
+    /// Removes the instance (the sidecar is stopping).
+    public func deregister(_ id: String) async throws {
+        let response = try await execute(.DELETE, "/v1/instances/\(id)", body: nil)
+        if response.status == .notFound { return }
+        try await Self.check(response, expecting: [204, 200], what: "deregistration of \(id)", baseURL: baseURL)
+    }
+
+    /// Acknowledges (or rejects, with the reasons) a pushed version.
+    public func ack(proxy: String, _ ack: PushAck) async throws {
+        let response = try await execute(.POST, "/v1/proxies/\(Self.escape(proxy))/ack", body: try JSONEncoder().encode(ack))
+        try await Self.check(response, expecting: [204, 200], what: "acknowledgement of version \(ack.version)", baseURL: baseURL)
+    }
+
+    /// Opens the watch stream of `proxy` (serving `service`): the current configuration, then
+    /// one push per change, each a line of JSON. The sequence ends when the stream does; it
+    /// throws when the control plane cannot be reached or sends something that is not a push.
+    public func watch(proxy: String, service: String) async throws -> AsyncThrowingStream<ConfigPush, any Error> {
+        var request = HTTPClientRequest(url: "\(baseURL)/v1/watch?proxy=\(Self.escape(proxy))&service=\(Self.escape(service))")
+        request.method = .GET
+        request.headers.add(name: "Accept", value: "application/x-ndjson")
+        let response = try await http.execute(request, timeout: .hours(24 * 365))
+        guard response.status == .ok else {
+            try await Self.check(response, expecting: [200], what: "watch", baseURL: baseURL)
+            throw ControlPlaneClientError(message: "watch: unexpected status \(response.status.code)")
+        }
+        let body = response.body
+        let baseURL = self.baseURL
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                var lines = NDJSONLines(limit: Self.maxPushBytes)
+                do {
+                    for try await chunk in body {
+                        for line in try lines.feed(chunk) {
+                            do {
+                                continuation.yield(try JSONDecoder().decode(ConfigPush.self, from: line))
+                            } catch {
+                                throw ControlPlaneClientError(message: "the watch stream of \(baseURL) sent a line that is not a configuration push: \(error)")
+                            }
+                        }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    // MARK: Plumbing
+
+    private func send<Body: Encodable, Result: Decodable>(_ method: HTTPMethod, _ path: String, body: Body, expecting statuses: Set<UInt>) async throws -> Result {
+        let response = try await execute(method, path, body: try JSONEncoder().encode(body))
+        try await Self.check(response, expecting: statuses, what: "\(method.rawValue) \(path)", baseURL: baseURL)
+        let bytes = try await response.body.collect(upTo: 4 * 1024 * 1024)
+        do {
+            return try JSONDecoder().decode(Result.self, from: Data(buffer: bytes))
+        } catch {
+            throw ControlPlaneClientError(message: "\(method.rawValue) \(path): the control plane at \(baseURL) answered something unreadable: \(error)")
+        }
+    }
+
+    private func execute(_ method: HTTPMethod, _ path: String, body: Data?) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        do {
+            return try await http.execute(request, timeout: Self.requestTimeout)
+        } catch {
+            throw ControlPlaneClientError(message: "cannot reach the control plane at \(baseURL) (\(method.rawValue) \(path)): \(error)")
+        }
+    }
+
+    /// Throws the control plane's own error (its `APIError` message) unless the status is
+    /// one of `statuses`.
+    private static func check(_ response: HTTPClientResponse, expecting statuses: Set<UInt>, what: String, baseURL: String) async throws {
+        guard !statuses.contains(response.status.code) else { return }
+        let bytes = try? await response.body.collect(upTo: 1024 * 1024)
+        let detail = bytes.flatMap { try? JSONDecoder().decode(APIError.self, from: Data(buffer: $0)) }.map(\.message)
+            ?? bytes.map { String(buffer: $0) } ?? ""
+        throw ControlPlaneClientError(message: "\(what) refused by the control plane at \(baseURL): \(response.status.code) \(detail)")
+    }
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=?/"))) ?? text
+    }
+}
+
+/// A control-plane request that failed, in words an operator can act on.
+public struct ControlPlaneClientError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+/// Splits a byte stream into newline-delimited lines, refusing a line over `limit` bytes.
+/// Empty lines (the stream's keep-alives) are skipped.
+struct NDJSONLines {
+    let limit: Int
+    private var partial = ByteBuffer()
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    mutating func feed(_ chunk: ByteBuffer) throws -> [Data] {
+        var chunk = chunk
+        partial.writeBuffer(&chunk)
+        var lines: [Data] = []
+        while let newline = partial.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+            let length = newline - partial.readerIndex
+            let line = partial.readSlice(length: length)!
+            partial.moveReaderIndex(forwardBy: 1)
+            if line.readableBytes > 0 { lines.append(Data(buffer: line)) }
+        }
+        if partial.readableBytes > limit {
+            throw ControlPlaneClientError(message: "a watch message is over \(limit) bytes")
+        }
+        partial.discardReadBytes()
+        return lines
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import HeddleAPI
+import HeddleCore
+import HeddleProxy
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// A proxy in sidecar mode: registers its instance with the control plane and keeps the lease
+/// by heartbeat, follows the watch stream of configuration pushes, applies each valid one to
+/// the running proxy (and keeps it on disk), and acknowledges or rejects each version.
+///
+/// Static stability: nothing here stops the proxy from serving. When the control plane cannot
+/// be reached — at start or later — the proxy keeps its last good configuration (from disk at
+/// start) indefinitely, and the sidecar reconnects with backoff.
+public final class Sidecar: Service, Sendable {
+    private let options: SidecarOptions
+    private let server: ProxyServer
+    private let client: ControlPlaneClient
+    private let logger: Logger
+    private let state = SidecarState()
+
+    public init(options: SidecarOptions, server: ProxyServer, client: ControlPlaneClient, logger: Logger) {
+        self.options = options
+        self.server = server
+        self.client = client
+        self.logger = logger
+    }
+
+    /// The configuration to start with: the proxy's own resource and the last pushed
+    /// configuration kept on disk, if any (else no services until the first push).
+    public static func initialConfig(_ options: SidecarOptions, logger: Logger) throws -> MeshConfig {
+        if let kept = SnapshotFile.read(options.snapshotPath) {
+            do {
+                let config = try MeshConfig.load(yaml: options.proxyDocument + "\n---\n" + kept.yaml)
+                logger.notice("serving the last configuration kept on disk until the control plane answers", metadata: ["version": "\(kept.version)", "path": "\(options.snapshotPath)"])
+                return config
+            } catch {
+                logger.warning("the configuration kept on disk is not valid; starting without it", metadata: ["path": "\(options.snapshotPath)", "error": "\(error)"])
+            }
+        }
+        return try MeshConfig.load(yaml: options.proxyDocument)
+    }
+
+    public func run() async throws {
+        // Registration needs the inbound listener's port, known once the proxy has bound it.
+        for _ in 0..<500 where server.boundAddresses["inbound"] == nil {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.keepRegistered() }
+                group.addTask { await self.keepWatching() }
+            }
+        }
+        if let id = await state.instanceID {
+            do {
+                try await client.deregister(id)
+                logger.info("deregistered", metadata: ["instance": "\(id)"])
+            } catch {
+                logger.notice("could not deregister; the control plane removes the instance when its lease runs out", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// The proxy's id on the watch stream and in acknowledgements.
+    private var proxyID: String {
+        let port = server.boundAddresses["inbound"]?.port ?? options.inbound.port
+        return "\(options.service)@\(options.registeredHost):\(port)"
+    }
+
+    // MARK: Registration
+
+    private func keepRegistered() async {
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            if let id = await state.instanceID {
+                do {
+                    if try await client.heartbeat(id) {
+                        backoff.reset()
+                        await state.setReachable(true, logger: logger, what: "heartbeat")
+                    } else {
+                        logger.notice("the control plane no longer knows this instance; registering again", metadata: ["instance": "\(id)"])
+                        await state.setInstanceID(nil)
+                        continue
+                    }
+                } catch {
+                    await state.setReachable(false, logger: logger, what: "\(error)")
+                }
+                try? await Task.sleep(for: .milliseconds(max(200, options.leaseSeconds * 1000 / 3)))
+                continue
+            }
+            let port = server.boundAddresses["inbound"]?.port ?? options.inbound.port
+            let request = RegisterRequest(
+                service: options.service, address: options.registeredHost, port: port,
+                protocol: options.appProtocol == .grpc ? "grpc" : "http2",
+                labels: options.labels, weight: options.weight, leaseSeconds: options.leaseSeconds)
+            do {
+                let instance = try await client.register(request)
+                await state.setInstanceID(instance.id)
+                backoff.reset()
+                logger.notice("registered", metadata: ["instance": "\(instance.id)", "service": "\(options.service)", "address": "\(options.registeredHost):\(port)"])
+            } catch {
+                await state.setReachable(false, logger: logger, what: "\(error)")
+                try? await Task.sleep(for: backoff.next())
+            }
+        }
+    }
+
+    // MARK: Configuration pushes
+
+    private func keepWatching() async {
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            do {
+                let stream = try await client.watch(proxy: proxyID, service: options.service)
+                await state.setReachable(true, logger: logger, what: "watch")
+                for try await push in stream {
+                    backoff.reset()
+                    await apply(push)
+                }
+                logger.info("the watch stream ended; reconnecting")
+            } catch {
+                if Task.isCancelled { return }
+                await state.setReachable(false, logger: logger, what: "\(error)")
+            }
+            try? await Task.sleep(for: backoff.next())
+        }
+    }
+
+    /// Loads a push with the proxy's own resource; a valid one goes into force, is kept on
+    /// disk and acknowledged; an invalid one is rejected with its reasons, and the proxy stays
+    /// on its last good configuration.
+    func apply(_ push: ConfigPush) async {
+        guard await state.isNew(push.version) else { return }
+        let ack: PushAck
+        do {
+            let config = try MeshConfig.load(yaml: options.proxyDocument + "\n---\n" + push.yaml)
+            await server.apply(config)
+            do {
+                try SnapshotFile.write(push, to: options.snapshotPath)
+            } catch {
+                logger.warning("could not keep the configuration on disk", metadata: ["path": "\(options.snapshotPath)", "error": "\(error)"])
+            }
+            await state.setApplied(push.version)
+            logger.info("configuration applied", metadata: ["version": "\(push.version)"])
+            ack = PushAck(version: push.version, accepted: true)
+        } catch {
+            server.recordRefusedConfig()
+            logger.warning("configuration push rejected; keeping the last good one", metadata: ["version": "\(push.version)", "errors": "\(error)"])
+            ack = PushAck(version: push.version, accepted: false, errors: error.errors.map {
+                FieldError(resource: $0.resource ?? "", path: $0.path, reason: $0.reason, line: $0.line)
+            })
+        }
+        do {
+            try await client.ack(proxy: proxyID, ack)
+        } catch {
+            logger.info("could not acknowledge a push", metadata: ["version": "\(push.version)", "error": "\(error)"])
+        }
+    }
+}
+
+/// What the sidecar's two loops share.
+actor SidecarState {
+    private(set) var instanceID: String?
+    private var appliedVersion: Int64 = -1
+    private var reachable: Bool?
+
+    func setInstanceID(_ id: String?) {
+        instanceID = id
+    }
+
+    func isNew(_ version: Int64) -> Bool {
+        version != appliedVersion
+    }
+
+    func setApplied(_ version: Int64) {
+        appliedVersion = version
+    }
+
+    /// Logs only changes of reachability, so a control plane that is down for an hour does
+    /// not fill the log.
+    func setReachable(_ now: Bool, logger: Logger, what: String) {
+        guard now != reachable else { return }
+        reachable = now
+        if now {
+            logger.notice("control plane reachable")
+        } else {
+            logger.warning("control plane unreachable; serving the last good configuration and retrying", metadata: ["error": "\(what)"])
+        }
+    }
+}
+
+/// Exponential backoff with jitter for reconnecting: 100 ms doubling to 5 s.
+struct Backoff {
+    private var attempt = 0
+
+    mutating func next() -> Duration {
+        let ceiling = min(5_000, 100 << min(attempt, 6))
+        attempt += 1
+        return .milliseconds(Int.random(in: ceiling / 2...ceiling))
+    }
+
+    mutating func reset() {
+        attempt = 0
+    }
+}

@@ -1,0 +1,61 @@
+import HeddleCore
+
+/// How a sidecar joins the mesh: which control plane, which service it fronts, and where its
+/// listeners and its app are.
+public struct SidecarOptions: Sendable {
+    /// The control plane's base URL (`http://127.0.0.1:7470`).
+    public var controlPlane: String
+    /// The service this instance belongs to.
+    public var service: String
+    /// The local app's port (on `appHost`).
+    public var appPort: Int
+    public var appHost: String = "127.0.0.1"
+    /// What the app speaks: `http1`, `http2` or `grpc`.
+    public var appProtocol: UpstreamProtocol = .http1
+    public var outbound = HostPort(host: "127.0.0.1", port: 4140)
+    public var inbound = HostPort(host: "0.0.0.0", port: 4143)
+    public var admin = HostPort(host: "127.0.0.1", port: 4191)
+    /// The address other proxies reach this instance's inbound listener at (registered with
+    /// the control plane); by default the inbound address, or 127.0.0.1 when that is 0.0.0.0.
+    public var advertiseHost: String?
+    /// Labels registered with the instance (`zone`, `version`, ...).
+    public var labels: [String: String] = [:]
+    public var weight = 1
+    /// How long the control plane keeps the instance without a heartbeat.
+    public var leaseSeconds = 10
+    /// Where the last accepted configuration is kept, to serve from at the next start when
+    /// the control plane cannot be reached.
+    public var snapshotPath: String
+
+    public init(controlPlane: String, service: String, appPort: Int, snapshotPath: String) {
+        self.controlPlane = controlPlane
+        self.service = service
+        self.appPort = appPort
+        self.snapshotPath = snapshotPath
+    }
+
+    /// The `Proxy` resource the sidecar runs with: its listeners, and the app behind the
+    /// inbound one. `http` holds settings given by flags (none yet).
+    public var proxyDocument: String {
+        """
+        apiVersion: heddle.dev/v1alpha1
+        kind: Proxy
+        metadata:
+          name: \(service)-sidecar
+        spec:
+          outbound:
+            address: "\(outbound)"
+          inbound:
+            address: "\(inbound)"
+            appAddress: "\(appHost):\(appPort)"
+            appProtocol: \(appProtocol.rawValue)
+          admin:
+            address: "\(admin)"
+        """
+    }
+
+    /// The host registered for this instance.
+    public var registeredHost: String {
+        advertiseHost ?? (inbound.host == "0.0.0.0" || inbound.host == "::" ? "127.0.0.1" : inbound.host)
+    }
+}
