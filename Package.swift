@@ -121,6 +121,7 @@ let package = Package(
             dependencies: [
                 "HeddleControlPlane",
                 "HeddleAPI",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings
