@@ -139,6 +139,7 @@ let package = Package(
             dependencies: [
                 "HeddleControlPlane",
                 "HeddleAPI",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings

@@ -18,6 +18,7 @@ public protocol Store: Sendable {
     /// does not exist, `conflict` when `expectedRevision` does not match.
     func deleteResource(kind: String, name: String, expectedRevision: Int64?) async throws -> Int64
 
+    /// The resource `kind`/`name`, or nil when it does not exist.
     func resource(kind: String, name: String) async throws -> StoredResource?
 
     /// Every resource, or those of `kind`, ordered by kind then name.
@@ -88,6 +89,7 @@ public enum StoreChange: Hashable, Sendable {
     case instancePut(StoredInstance)
     case instanceDeleted(id: String, revision: Int64)
 
+    /// The revision of the write.
     public var revision: Int64 {
         switch self {
         case .resourcePut(let resource): resource.revision
