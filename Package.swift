@@ -76,6 +76,7 @@ let package = Package(
         .executableTarget(
             name: "heddle",
             dependencies: [
+                "HeddleControlPlane",
                 "HeddleSidecar",
                 "HeddleCore",
                 "HeddleProxy",
@@ -101,7 +102,9 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictSettings
         ),
@@ -139,8 +142,12 @@ let package = Package(
             dependencies: [
                 "HeddleControlPlane",
                 "HeddleAPI",
+                "HeddleCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),

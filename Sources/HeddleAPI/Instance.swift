@@ -58,3 +58,33 @@ public struct RegisterRequest: Codable, Hashable, Sendable {
         self.leaseSeconds = leaseSeconds
     }
 }
+
+/// `POST /v1/instances/{id}/health`: what the instance's proxy finds of its app (its health
+/// checks). An unhealthy instance stays registered but gets no traffic.
+public struct HealthReport: Codable, Hashable, Sendable {
+    public var healthy: Bool
+
+    public init(healthy: Bool) {
+        self.healthy = healthy
+    }
+}
+
+extension RegisterRequest {
+    private enum CodingKeys: String, CodingKey {
+        case service, address, port, `protocol`, labels, weight, leaseSeconds
+    }
+
+    /// `protocol`, `labels`, `weight` and `leaseSeconds` may be left out (their defaults).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = RegisterRequest(service: "", address: "", port: 0)
+        self.init(
+            service: try container.decode(String.self, forKey: .service),
+            address: try container.decode(String.self, forKey: .address),
+            port: try container.decode(Int.self, forKey: .port),
+            protocol: try container.decodeIfPresent(String.self, forKey: .protocol) ?? defaults.protocol,
+            labels: try container.decodeIfPresent([String: String].self, forKey: .labels) ?? defaults.labels,
+            weight: try container.decodeIfPresent(Int.self, forKey: .weight) ?? defaults.weight,
+            leaseSeconds: try container.decodeIfPresent(Int.self, forKey: .leaseSeconds) ?? defaults.leaseSeconds)
+    }
+}

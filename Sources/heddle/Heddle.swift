@@ -6,6 +6,6 @@ struct Heddle: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "heddle",
         abstract: "Heddle, a service mesh: proxy, demo and tools.",
-        subcommands: [ProxyCommand.self, DemoCommand.self]
+        subcommands: [ProxyCommand.self, ControlPlaneCommand.self, DemoCommand.self]
     )
 }

@@ -12,7 +12,7 @@ public actor MemoryStore: Store {
     public let retainedChanges: Int
 
     private var revision: Int64 = 0
-    private var resourcesByKey: [ResourceKey: StoredResource] = [:]
+    private var resourcesByKey: [StoredResourceKey: StoredResource] = [:]
     private var instancesByID: [BytewiseString: StoredInstance] = [:]
     /// The changes after `droppedRevision`, one per revision, oldest first. Changes older than
     /// the retention are dropped from the array in batches; `compactedRevision` is the exact
@@ -39,7 +39,7 @@ public actor MemoryStore: Store {
 
     /// Creates or replaces `kind`/`name` under the `Store` compare-and-swap rules.
     public func putResource(kind: String, name: String, document: String, expectedRevision: Int64?) throws -> StoredResource {
-        let key = ResourceKey(kind: kind, name: name)
+        let key = StoredResourceKey(kind: kind, name: name)
         let existing = resourcesByKey[key]
         let current = existing?.revision ?? 0
         if let expectedRevision, expectedRevision != current {
@@ -55,7 +55,7 @@ public actor MemoryStore: Store {
 
     /// Deletes `kind`/`name` under the `Store` compare-and-swap rules.
     public func deleteResource(kind: String, name: String, expectedRevision: Int64?) throws -> Int64 {
-        let key = ResourceKey(kind: kind, name: name)
+        let key = StoredResourceKey(kind: kind, name: name)
         guard let existing = resourcesByKey[key] else {
             throw StoreError.notFound(resource: "\(kind)/\(name)")
         }
@@ -70,7 +70,7 @@ public actor MemoryStore: Store {
 
     /// The resource `kind`/`name`, or nil.
     public func resource(kind: String, name: String) -> StoredResource? {
-        resourcesByKey[ResourceKey(kind: kind, name: name)]
+        resourcesByKey[StoredResourceKey(kind: kind, name: name)]
     }
 
     /// Every resource, or those of `kind`, ordered by kind then name (UTF-8 byte order).
@@ -104,7 +104,7 @@ public actor MemoryStore: Store {
         let service = service.map(BytewiseString.init)
         return instancesByID.values
             .filter { instance in service.map { $0 == BytewiseString(instance.service) } ?? true }
-            .sorted { ResourceKey(kind: $0.service, name: $0.id) < ResourceKey(kind: $1.service, name: $1.id) }
+            .sorted { StoredResourceKey(kind: $0.service, name: $0.id) < StoredResourceKey(kind: $1.service, name: $1.id) }
     }
 
     /// The changes after `revision`, oldest first, at most `limit` (none when `limit` is not
@@ -160,7 +160,7 @@ private struct BytewiseString: Hashable, Comparable {
 }
 
 /// A resource's key, ordered by kind then name.
-private struct ResourceKey: Hashable, Comparable {
+private struct StoredResourceKey: Hashable, Comparable {
     var kind: BytewiseString
     var name: BytewiseString
 

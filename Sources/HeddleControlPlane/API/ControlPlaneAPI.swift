@@ -1,0 +1,19 @@
+import Hummingbird
+
+/// The control plane's JSON HTTP API (`docs/api.md`): every route, behind the middleware that
+/// turns errors into `APIError` bodies.
+public enum ControlPlaneAPI {
+    /// Request bodies larger than this are refused with 413 (4 MiB).
+    public static let defaultMaxBodyBytes = 4 << 20
+
+    public static func router(for controlPlane: ControlPlane, maxBodyBytes: Int = defaultMaxBodyBytes) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        // Middleware first: it wraps only the routes added after it.
+        router.add(middleware: APIErrorMiddleware())
+        HealthRoutes.add(to: router, controlPlane: controlPlane)
+        ResourceRoutes.add(to: router, controlPlane: controlPlane, maxBodyBytes: maxBodyBytes)
+        InstanceRoutes.add(to: router, controlPlane: controlPlane, maxBodyBytes: maxBodyBytes)
+        DiscoveryRoutes.add(to: router, controlPlane: controlPlane, maxBodyBytes: maxBodyBytes)
+        return router
+    }
+}

@@ -1,0 +1,24 @@
+import HeddleAPI
+import Hummingbird
+
+/// The proxies' side: `GET /v1/watch?proxy=ID[&service=NAME]` (a stream of pushes),
+/// `POST /v1/proxies/{id}/ack`, `GET /v1/proxies`.
+enum DiscoveryRoutes {
+    static func add(to router: Router<BasicRequestContext>, controlPlane: ControlPlane, maxBodyBytes: Int) {
+        router.get("/v1/watch") { request, _ in
+            guard let proxy = request.uri.queryParameters.get("proxy") else {
+                throw APIFailure.invalid("proxy is required: /v1/watch?proxy=ID[&service=NAME]")
+            }
+            let service = request.uri.queryParameters.get("service").flatMap { $0.isEmpty ? nil : String($0) }
+            return WatchStream.response(try await controlPlane.watch(proxyID: String(proxy), service: service))
+        }
+        router.post("/v1/proxies/{id}/ack") { request, context in
+            let ack = try await JSONBody.decode(PushAck.self, from: request, limit: maxBodyBytes)
+            try await controlPlane.ack(proxyID: try context.parameters.require("id"), ack)
+            return Response(status: .noContent)
+        }
+        router.get("/v1/proxies") { _, _ in
+            JSONBody.response(await controlPlane.proxies())
+        }
+    }
+}

@@ -1,0 +1,22 @@
+import HeddleAPI
+import Hummingbird
+
+/// `GET /live` (the process answers) and `GET /ready` (it serves: loaded, not shutting down).
+enum HealthRoutes {
+    /// The body of `/live` and `/ready`.
+    struct Status: Codable, Sendable {
+        var status: String
+    }
+
+    static func add(to router: Router<BasicRequestContext>, controlPlane: ControlPlane) {
+        router.get("/live") { _, _ in
+            JSONBody.response(Status(status: "live"))
+        }
+        router.get("/ready") { _, _ in
+            guard !controlPlane.isShuttingDown else {
+                throw ControlPlaneError(.unavailable, "the control plane is shutting down")
+            }
+            return JSONBody.response(Status(status: "ready"))
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import HeddleAPI
+import Hummingbird
+import NIOCore
+
+/// A watch as an HTTP response: newline-delimited JSON, one `ConfigPush` per line, an empty line
+/// as keep-alive, open until the client goes or the control plane shuts down.
+enum WatchStream {
+    static let contentType = "application/x-ndjson"
+
+    static func response(_ watch: ConfigWatch) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: contentType, .cacheControl: "no-store"],
+            body: ResponseBody { writer in
+                // A failed write (the client went) ends the watch too.
+                defer { watch.cancel() }
+                for await event in watch.events {
+                    switch event {
+                    case .push(let push):
+                        var line = JSONBody.encode(push)
+                        line.writeString("\n")
+                        try await writer.write(line)
+                    case .keepAlive:
+                        try await writer.write(ByteBuffer(string: "\n"))
+                    }
+                }
+                try await writer.finish(nil)
+            })
+    }
+}

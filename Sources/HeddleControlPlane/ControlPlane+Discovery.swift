@@ -1,0 +1,114 @@
+import HeddleAPI
+import HeddleCore
+import Logging
+
+extension ControlPlane {
+    /// What a proxy for `service` receives now: every accepted `Service`, its endpoints those
+    /// of its document and its healthy registered instances, and every accepted `HTTPRoute`; a
+    /// refused resource is left out. `version` is the store revision.
+    ///
+    /// Every proxy gets the whole mesh for now; sending each only the services its own service
+    /// calls (demand-driven, as a route or a declared dependency says) is a later change, which
+    /// is why the service is asked for.
+    public func snapshot(for service: String?) -> ConfigPush {
+        fullSnapshot()
+    }
+
+    /// Opens a watch for the proxy `proxyID` (`service`: the service it serves, when it is a
+    /// sidecar): the current snapshot first, then every change of it (see `ConfigWatch`).
+    /// `invalid` for an empty or over-long id or a malformed service name; `unavailable`
+    /// once the control plane is shutting down.
+    public func watch(proxyID: String, service: String?) throws -> ConfigWatch {
+        try Self.validateProxyID(proxyID)
+        if let service, !ResourceMetadata.isValidName(service) {
+            throw ControlPlaneError(.invalid, "'\(service)' is not a valid service name")
+        }
+        guard let mailbox = hub.open(proxyID: proxyID, service: service, initial: snapshot(for: service)) else {
+            throw ControlPlaneError(.unavailable, "the control plane is shutting down")
+        }
+        proxyRecords[proxyID, default: ProxyRecord()].service = service
+        logger.debug("watch opened", metadata: ["proxy": "\(proxyID)", "service": "\(service ?? "")"])
+        return ConfigWatch(mailbox)
+    }
+
+    /// Records a proxy's answer to a push: the version it runs, or the one it rejected and why.
+    /// `notFound` for a proxy that has never watched (so unknown callers cannot fill the table).
+    public func ack(proxyID: String, _ ack: PushAck) throws {
+        try Self.validateProxyID(proxyID)
+        guard proxyRecords[proxyID] != nil else {
+            throw ControlPlaneError(.notFound, "proxy \(proxyID) has never watched (GET /v1/watch?proxy=\(proxyID) first)")
+        }
+        proxyRecords[proxyID]?.ack = ack
+        if !ack.accepted {
+            logger.warning(
+                "proxy rejected a push", metadata: ["proxy": "\(proxyID)", "version": "\(ack.version)", "errors": "\(ack.errors.map(\.reason))"])
+        }
+    }
+
+    /// Every proxy that has watched since the control plane started, by id: whether it watches
+    /// now, the last version pushed to it and its last acknowledgement.
+    public func proxies() -> ItemList<ProxyStatus> {
+        var statuses: [String: ProxyStatus] = [:]
+        for (id, record) in proxyRecords {
+            statuses[id] = ProxyStatus(
+                id: id, service: record.service, connected: false, ackedVersion: record.ack?.version, accepted: record.ack?.accepted,
+                errors: record.ack?.errors ?? [])
+        }
+        for connection in hub.connections {
+            statuses[connection.proxyID]?.connected = true
+            let pushed = statuses[connection.proxyID]?.pushedVersion ?? connection.lastVersion
+            statuses[connection.proxyID]?.pushedVersion = max(pushed, connection.lastVersion)
+        }
+        return ItemList(revision: revision, items: statuses.values.sorted { $0.id < $1.id })
+    }
+
+    /// Sends every watch what changed for it since its last push (nothing when its snapshot
+    /// reads the same). `run()` calls it `settings.pushDelay` after a change.
+    public func publish() {
+        let services = hub.services
+        guard !services.isEmpty else { return }
+        // One snapshot serves every watch while proxies get the whole mesh.
+        let push = fullSnapshot()
+        hub.deliver(Dictionary(uniqueKeysWithValues: services.map { ($0, push) }))
+    }
+
+    /// Sends every watch a keep-alive (unless a push is waiting for it). `run()` calls it every
+    /// `settings.keepAliveInterval`.
+    public nonisolated func sendKeepAlives() {
+        hub.keepAlive()
+    }
+
+    /// Ends every watch and refuses new ones: the first step of a graceful shutdown.
+    public nonisolated func closeWatches() {
+        hub.close()
+    }
+
+    /// True once `closeWatches()` was called.
+    public nonisolated var isShuttingDown: Bool { hub.isClosed }
+
+    private func fullSnapshot() -> ConfigPush {
+        var healthy: [String: [RegisteredInstance]] = [:]
+        for instance in instances.values where instance.health == .healthy {
+            healthy[instance.stored.service, default: []].append(instance)
+        }
+        var services: [SnapshotBuilder.ServiceInput] = []
+        var routes: [String] = []
+        for (key, entry) in resources.sorted(by: { $0.key < $1.key }) where statuses[key]?.state == .accepted {
+            switch entry.resource {
+            case .service(let metadata, let spec)?:
+                services.append(SnapshotBuilder.ServiceInput(document: entry.stored.document, spec: spec, instances: healthy[metadata.name] ?? []))
+            case .httpRoute?:
+                routes.append(entry.stored.document)
+            case .proxy?, nil:
+                continue
+            }
+        }
+        return ConfigPush(version: revision, yaml: SnapshotBuilder.yaml(services: services, routes: routes))
+    }
+
+    private static func validateProxyID(_ id: String) throws(ControlPlaneError) {
+        guard !id.isEmpty, id.utf8.count <= 253, id.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }) else {
+            throw ControlPlaneError(.invalid, "a proxy id is 1 to 253 printable ASCII characters without spaces")
+        }
+    }
+}

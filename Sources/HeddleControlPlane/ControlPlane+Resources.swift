@@ -1,0 +1,57 @@
+import HeddleAPI
+import HeddleCore
+import Logging
+
+extension ControlPlane {
+    /// Deletes a resource. With `expectedRevision`, only if it is still at that revision
+    /// (`conflict` otherwise, with the current revision); `notFound` when it does not exist.
+    public func delete(kind: String, name: String, expectedRevision: Int64? = nil) async throws -> DeleteResult {
+        let key = ResourceKey(kind: try ResourceKey.kind(kind), name: name)
+        return try await exclusively {
+            guard let existing = resources[key] else {
+                throw ControlPlaneError(.notFound, "\(key.reference) does not exist")
+            }
+            if let expectedRevision, expectedRevision != existing.stored.revision {
+                throw ControlPlaneError(
+                    .conflict, "\(key.reference) is at revision \(existing.stored.revision), not \(expectedRevision): it changed since it was read",
+                    currentRevision: existing.stored.revision)
+            }
+            let deleted = try await storing {
+                try await store.deleteResource(kind: key.kind.rawValue, name: key.name, expectedRevision: expectedRevision)
+            }
+            resources[key] = nil
+            revision = max(revision, deleted)
+            resourcesChanged()
+            logger.info("resource deleted", metadata: ["resource": "\(key.reference)", "revision": "\(deleted)"])
+            return DeleteResult(kind: key.kind.rawValue, name: key.name, revision: deleted)
+        }
+    }
+
+    /// One resource, with its status; `notFound` when it does not exist.
+    public func get(kind: String, name: String) throws -> ResourceEnvelope {
+        let key = ResourceKey(kind: try ResourceKey.kind(kind), name: name)
+        guard let entry = resources[key] else {
+            throw ControlPlaneError(.notFound, "\(key.reference) does not exist")
+        }
+        return envelope(key, entry)
+    }
+
+    /// Every resource, or those of `kind`, ordered by kind then name.
+    public func list(kind: String? = nil) throws -> ItemList<ResourceEnvelope> {
+        let kind = try kind.map { text throws(ControlPlaneError) in try ResourceKey.kind(text) }
+        let items = resources.filter { kind == nil || $0.key.kind == kind }.sorted { $0.key < $1.key }.map { envelope($0.key, $0.value) }
+        return ItemList(revision: revision, items: items)
+    }
+
+    /// After a resource changed: judges every resource again, and wakes the watches.
+    func resourcesChanged() {
+        statuses = ResourceStatusEvaluator.evaluate(resources)
+        noteChange()
+    }
+
+    private func envelope(_ key: ResourceKey, _ entry: ResourceEntry) -> ResourceEnvelope {
+        ResourceEnvelope(
+            kind: key.kind.rawValue, name: key.name, revision: entry.stored.revision, createdRevision: entry.stored.createRevision, document: entry.stored.document,
+            status: statuses[key] ?? ResourceStatus(state: .refused, errors: entry.decodeErrors))
+    }
+}

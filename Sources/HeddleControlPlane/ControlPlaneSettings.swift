@@ -1,0 +1,16 @@
+/// How the control plane paces its pushes and keeps its leases.
+public struct ControlPlaneSettings: Hashable, Sendable {
+    /// After a change, how long pushes wait for more changes: a burst of writes within it gives
+    /// one push per watcher. Pushes go out at most once per interval under constant change.
+    public var pushDelay: Duration = .milliseconds(75)
+    /// How often leases are checked (an instance is marked unhealthy at most this late).
+    public var leaseSweepInterval: Duration = .seconds(1)
+    /// How often an idle watch stream gets a keep-alive, so a dead peer is noticed and
+    /// intermediaries don't close the connection.
+    public var keepAliveInterval: Duration = .seconds(15)
+    /// The lease of an instance loaded from the store at start, until it registers again (the
+    /// lease asked for at registration is not stored).
+    public var restoredLeaseSeconds = 10
+
+    public init() {}
+}

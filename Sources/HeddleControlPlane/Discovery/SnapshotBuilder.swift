@@ -1,0 +1,69 @@
+import HeddleCore
+import Yams
+
+/// Writes what a proxy loads: every `Service` with its endpoints (those in its document, then
+/// its healthy registered instances) and every `HTTPRoute`, as YAML documents a proxy reads
+/// as it reads its file. Documents are re-serialised (comments dropped, layout normalised), so
+/// the same state always gives the same text and an unchanged snapshot is not pushed again.
+enum SnapshotBuilder {
+    /// A service to write, with the instances to add to its endpoints.
+    struct ServiceInput {
+        var document: String
+        var spec: ServiceSpec
+        var instances: [RegisteredInstance]
+    }
+
+    static func yaml(services: [ServiceInput], routes: [String]) -> String {
+        let documents = services.map(render) + routes.map { normalised($0) }
+        return documents.map { $0.hasSuffix("\n") ? $0 : $0 + "\n" }.joined(separator: "---\n")
+    }
+
+    private static func render(_ service: ServiceInput) -> String {
+        guard var root = try? Yams.compose(yaml: service.document), case .mapping(let mapping) = root,
+            case .mapping(var spec)? = mapping.first(where: { $0.key.string == "spec" })?.value
+        else { return service.document }
+        var endpoints: [Node] = []
+        if case .sequence(let written)? = spec.first(where: { $0.key.string == "endpoints" })?.value {
+            endpoints = Array(written)
+        }
+        let written = Set(service.spec.endpoints.map(\.address))
+        for instance in service.instances.sorted(by: { $0.stored.id < $1.stored.id }) where !written.contains(instance.address) {
+            endpoints.append(endpoint(instance))
+        }
+        spec = Node.Mapping(replacing("endpoints", with: .sequence(Node.Sequence(endpoints)), in: Array(spec)), spec.tag, spec.style)
+        root = .mapping(Node.Mapping(replacing("spec", with: .mapping(spec), in: Array(mapping)), mapping.tag, mapping.style))
+        return (try? Yams.serialize(node: root)) ?? service.document
+    }
+
+    private static func endpoint(_ instance: RegisteredInstance) -> Node {
+        var pairs: [(Node, Node)] = [
+            (Node("address"), quoted(instance.address.description)),
+            (Node("weight"), Node(String(instance.stored.weight))),
+        ]
+        if !instance.stored.labels.isEmpty {
+            let labels = instance.stored.labels.sorted { $0.key < $1.key }.map { (quoted($0.key), quoted($0.value)) }
+            pairs.append((Node("labels"), Node(labels)))
+        }
+        return Node(pairs)
+    }
+
+    private static func quoted(_ text: String) -> Node {
+        Node(text, Tag(.str), .doubleQuoted)
+    }
+
+    /// `pairs` with the value of `key` replaced, or the pair added at the end.
+    private static func replacing(_ key: String, with value: Node, in pairs: [(key: Node, value: Node)]) -> [(Node, Node)] {
+        var result = pairs.map { ($0.key, $0.value) }
+        if let index = result.firstIndex(where: { $0.0.string == key }) {
+            result[index].1 = value
+        } else {
+            result.append((Node(key), value))
+        }
+        return result
+    }
+
+    private static func normalised(_ document: String) -> String {
+        guard let root = try? Yams.compose(yaml: document), let text = try? Yams.serialize(node: root) else { return document }
+        return text
+    }
+}

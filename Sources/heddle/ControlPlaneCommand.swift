@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import HeddleControlPlane
+import HeddleCore
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `heddle control-plane`: the registry, the declarative configuration and the discovery push,
+/// with an embedded SQLite store in one data directory.
+struct ControlPlaneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "control-plane",
+        abstract: "Run the Heddle control plane (registry, configuration, discovery push).",
+        discussion: """
+            State lives in DATA-DIR/heddle.db (SQLite, WAL, every acknowledged write durable). \\
+            One control plane per data directory: a second one is refused. SIGTERM closes the \\
+            watch streams, finishes requests in flight and exits 0.
+            """
+    )
+
+    @Option(help: "The data directory (created if missing).")
+    var dataDir = "heddle-data"
+
+    @Option(help: "Where the API listens (host:port; port 0 picks a free one).")
+    var address = "127.0.0.1:7470"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        guard HostPort(address) != nil else { throw ValidationError("--address must be host:port, not '\(address)'") }
+    }
+
+    func run() async throws {
+        let logger = LogSetup.bootstrap(level: logLevel)
+        guard let listen = HostPort(address) else { throw ExitCode(2) }
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(directory: dataDir)
+        } catch {
+            var standardError = FileHandle.standardError
+            print("heddle: cannot open the control plane's store: \(error)", to: &standardError)
+            throw ExitCode(1)
+        }
+        defer { try? store.close() }
+        var configuration = ControlPlaneServer.Configuration()
+        configuration.host = listen.host
+        configuration.port = listen.port
+        let server = ControlPlaneServer(store: store, configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("control plane stopped: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}

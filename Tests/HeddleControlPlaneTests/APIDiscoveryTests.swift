@@ -1,0 +1,95 @@
+import Foundation
+import HeddleAPI
+import HeddleControlPlane
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// The watch stream (NDJSON), acknowledgements, `/v1/proxies`, `/live` and `/ready`.
+@Suite("API discovery")
+struct APIDiscoveryTests {
+    @Test("GET /v1/watch streams NDJSON: the snapshot, keep-alive lines, a push per change; shutdown ends it")
+    func watchStream() async throws {
+        var settings = testSettings(pushDelay: .milliseconds(20))
+        settings.keepAliveInterval = .milliseconds(20)
+        let controlPlane = try await makeControlPlane(settings: settings)
+        _ = try await controlPlane.apply(yaml: serviceYAML("web"))
+        try await withAPI(controlPlane) { client in
+            let response = try await withThrowingTaskGroup(of: TestResponse.self) { group in
+                group.addTask { try await client.execute(uri: "/v1/watch?proxy=web-1&service=web", method: .get) }
+                try await eventually("the watch to open") { await controlPlane.proxies().items.first?.connected == true }
+                try await Task.sleep(for: .milliseconds(150))
+                _ = try await controlPlane.apply(yaml: serviceYAML("api"))
+                try await eventually("the push") { await controlPlane.proxies().items.first?.pushedVersion == 2 }
+                controlPlane.closeWatches()
+                return try await group.next()!
+            }
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "application/x-ndjson")
+            let text = String(buffer: response.body)
+            #expect(text.contains("\n\n"), "keep-alive lines")
+            let lines = text.split(separator: "\n")
+            let pushes = try lines.map { try JSONDecoder().decode(ConfigPush.self, from: Data($0.utf8)) }
+            #expect(pushes.map(\.version) == [1, 2])
+            #expect(pushes[1].yaml.contains("name: api"))
+        }
+    }
+
+    @Test("A watch without a proxy id is 400; during shutdown 503")
+    func watchErrors() async throws {
+        let controlPlane = try await makeControlPlane()
+        try await withAPI(controlPlane) { client in
+            try await client.execute(uri: "/v1/watch", method: .get) { response async throws in
+                #expect(try apiError(response, .badRequest).message == "proxy is required: /v1/watch?proxy=ID[&service=NAME]")
+            }
+            try await client.execute(uri: "/v1/watch?proxy=p&service=Bad_Name", method: .get) { response async throws in
+                #expect(try apiError(response, .badRequest).code == "invalid")
+            }
+            controlPlane.closeWatches()
+            try await client.execute(uri: "/v1/watch?proxy=p", method: .get) { response async throws in
+                #expect(try apiError(response, .serviceUnavailable).code == "unavailable")
+            }
+        }
+    }
+
+    @Test("Acks are 204 and show in /v1/proxies; a malformed ack is 400; one from a proxy that never watched 404")
+    func acks() async throws {
+        let controlPlane = try await makeControlPlane()
+        try await withAPI(controlPlane) { client in
+            try await client.execute(uri: "/v1/proxies/web-1/ack", method: .post, headers: jsonHeaders, body: try jsonBody(PushAck(version: 0, accepted: true))) { response async throws in
+                #expect(try apiError(response, .notFound).message == "proxy web-1 has never watched (GET /v1/watch?proxy=web-1 first)")
+            }
+            try await controlPlane.watch(proxyID: "web-1", service: nil).cancel()
+            let ack = PushAck(version: 3, accepted: false, errors: [FieldError(resource: "HTTPRoute/shop", path: "spec.parentRefs[0].name", reason: "no listener is named 'edge'")])
+            try await client.execute(uri: "/v1/proxies/web-1/ack", method: .post, headers: jsonHeaders, body: try jsonBody(ack)) { response async throws in
+                #expect(response.status == .noContent)
+            }
+            try await client.execute(uri: "/v1/proxies/web-1/ack", method: .post, headers: jsonHeaders, body: ByteBuffer(string: #"{"version": 1}"#)) { response async throws in
+                #expect(try apiError(response, .badRequest).message == "the body is not a valid PushAck: accepted is required")
+            }
+            try await client.execute(uri: "/v1/proxies", method: .get) { response async throws in
+                let proxies = try decode(ItemList<ProxyStatus>.self, response).items
+                #expect(proxies == [ProxyStatus(id: "web-1", connected: false, ackedVersion: 3, accepted: false, errors: ack.errors)])
+            }
+        }
+    }
+
+    @Test("/live is 200; /ready is 200, then 503 once shutting down")
+    func health() async throws {
+        let controlPlane = try await makeControlPlane()
+        try await withAPI(controlPlane) { client in
+            try await client.execute(uri: "/live", method: .get) { response async throws in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == "{\"status\":\"live\"}\n")
+            }
+            try await client.execute(uri: "/ready", method: .get) { response async throws in
+                #expect(response.status == .ok)
+            }
+            controlPlane.closeWatches()
+            try await client.execute(uri: "/ready", method: .get) { response async throws in
+                #expect(try apiError(response, .serviceUnavailable).message == "the control plane is shutting down")
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import HeddleAPI
+@testable import HeddleControlPlane
+import Testing
+
+/// Watches: the current snapshot first, then coalesced pushes of changes; a slow reader
+/// never holds up another; acknowledgements and shutdown.
+@Suite("ControlPlane watch")
+struct WatchTests {
+    @Test("A watch gets the current snapshot, then one push for a burst of writes")
+    func initialThenCoalesced() async throws {
+        let controlPlane = try await makeControlPlane(settings: testSettings(pushDelay: .milliseconds(150)))
+        _ = try await controlPlane.apply(yaml: serviceYAML("web"))
+        let watch = try await controlPlane.watch(proxyID: "p1", service: "web")
+        let collector = PushCollector()
+        try await whileRunning(controlPlane) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await collector.collect(watch) }
+                try await eventually("the initial push") { collector.all.count == 1 }
+                #expect(collector.all.first?.version == 1)
+                // Let the push for the write before the watch go by (it changes nothing).
+                try await Task.sleep(for: .milliseconds(200))
+
+                _ = try await controlPlane.apply(yaml: serviceYAML("api"))
+                _ = try await controlPlane.apply(yaml: routeYAML("shop", backends: ["api"]))
+                _ = try await controlPlane.register(RegisterRequest(service: "api", address: "10.0.0.5", port: 80))
+                try await eventually("the coalesced push") { collector.all.count == 2 }
+                try await Task.sleep(for: .milliseconds(400))
+                #expect(collector.all.count == 2, "one push for the burst")
+                #expect(collector.all.last?.version == 4)
+                #expect(collector.all.last?.yaml.contains("10.0.0.5:80") == true)
+                watch.cancel()
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test("A change that alters nothing a proxy receives is not pushed")
+    func noPushWithoutChange() async throws {
+        let controlPlane = try await makeControlPlane()
+        _ = try await controlPlane.apply(yaml: serviceYAML("web"))
+        let watch = try await controlPlane.watch(proxyID: "p1", service: nil)
+        let collector = PushCollector()
+        try await whileRunning(controlPlane) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await collector.collect(watch) }
+                try await eventually("the initial push") { collector.all.count == 1 }
+                // A refused route, and an instance of a service no Service resource declares,
+                // change nothing pushed.
+                _ = try await controlPlane.apply(yaml: routeYAML("shop", backends: ["nowhere"]))
+                _ = try await controlPlane.register(RegisterRequest(service: "ghost", address: "10.0.0.5", port: 80))
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(collector.all.count == 1)
+                watch.cancel()
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test("A watcher that does not read never blocks another, and then gets only the latest push")
+    func slowWatcher() async throws {
+        let controlPlane = try await makeControlPlane()
+        let slow = try await controlPlane.watch(proxyID: "slow", service: nil)
+        let fast = try await controlPlane.watch(proxyID: "fast", service: nil)
+        let collector = PushCollector()
+        try await whileRunning(controlPlane) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await collector.collect(fast) }
+                for (index, name) in ["a", "b", "c"].enumerated() {
+                    _ = try await controlPlane.apply(yaml: serviceYAML(name))
+                    try await eventually("push \(index + 1) to the fast watcher") { collector.all.count == index + 2 }
+                }
+                #expect(collector.all.map(\.version) == [0, 1, 2, 3])
+                var iterator = slow.makeAsyncIterator()
+                let latest = await iterator.next()
+                #expect(latest?.version == 3)
+                #expect(latest == collector.all.last)
+                fast.cancel()
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test("Keep-alives reach a watch with nothing to read")
+    func keepAlive() async throws {
+        let controlPlane = try await makeControlPlane()
+        let watch = try await controlPlane.watch(proxyID: "p1", service: nil)
+        var events = watch.events.makeAsyncIterator()
+        #expect(await events.next() == .push(ConfigPush(version: 0, yaml: "")))
+        controlPlane.sendKeepAlives()
+        #expect(await events.next() == .keepAlive)
+    }
+
+    @Test("Acknowledgements and open watches show per proxy; a proxy that never watched cannot ack")
+    func proxiesAndAcks() async throws {
+        let controlPlane = try await makeControlPlane()
+        _ = try await controlPlane.apply(yaml: serviceYAML("web"))
+        let unknown = await controlPlaneError { try await controlPlane.ack(proxyID: "gone", PushAck(version: 0, accepted: true)) }
+        #expect(unknown?.code == .notFound)
+        let watch = try await controlPlane.watch(proxyID: "web-1", service: "web")
+        try await controlPlane.ack(proxyID: "web-1", PushAck(version: 1, accepted: true))
+        try await controlPlane.watch(proxyID: "gone", service: nil).cancel()
+        try await controlPlane.ack(proxyID: "gone", PushAck(version: 0, accepted: false, errors: [FieldError(resource: "Service/web", path: "spec", reason: "bad")]))
+        #expect(await controlPlane.proxies().items == [
+            ProxyStatus(id: "gone", connected: false, ackedVersion: 0, accepted: false, errors: [FieldError(resource: "Service/web", path: "spec", reason: "bad")]),
+            ProxyStatus(id: "web-1", service: "web", connected: true, pushedVersion: 1, ackedVersion: 1, accepted: true),
+        ])
+        watch.cancel()
+        #expect(await controlPlane.proxies().items.map(\.connected) == [false, false])
+    }
+
+    @Test("Closing the watches ends them and refuses new ones")
+    func shutdown() async throws {
+        let controlPlane = try await makeControlPlane()
+        let watch = try await controlPlane.watch(proxyID: "p1", service: nil)
+        var iterator = watch.makeAsyncIterator()
+        #expect(await iterator.next() != nil)
+        controlPlane.closeWatches()
+        #expect(await iterator.next() == nil)
+        #expect(controlPlane.isShuttingDown)
+        let error = await controlPlaneError { _ = try await controlPlane.watch(proxyID: "p2", service: nil) }
+        #expect(error?.code == .unavailable)
+    }
+
+    @Test("Malformed proxy ids and service names are refused")
+    func invalidWatch() async throws {
+        let controlPlane = try await makeControlPlane()
+        #expect(await controlPlaneError { _ = try await controlPlane.watch(proxyID: "", service: nil) }?.code == .invalid)
+        #expect(await controlPlaneError { _ = try await controlPlane.watch(proxyID: "a b", service: nil) }?.code == .invalid)
+        #expect(await controlPlaneError { _ = try await controlPlane.watch(proxyID: "p", service: "Not_A_Name") }?.code == .invalid)
+    }
+}
