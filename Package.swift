@@ -76,6 +76,7 @@ let package = Package(
         .executableTarget(
             name: "heddle",
             dependencies: [
+                "HeddleAPI",
                 "HeddleControlPlane",
                 "HeddleSidecar",
                 "HeddleCore",

@@ -93,15 +93,27 @@ extension ControlPlane {
         }
         var services: [SnapshotBuilder.ServiceInput] = []
         var routes: [String] = []
+        var declared: Set<String> = []
         for (key, entry) in resources.sorted(by: { $0.key < $1.key }) where statuses[key]?.state == .accepted {
             switch entry.resource {
             case .service(let metadata, let spec)?:
+                declared.insert(metadata.name)
                 services.append(SnapshotBuilder.ServiceInput(document: entry.stored.document, spec: spec, instances: healthy[metadata.name] ?? []))
-            case .httpRoute?:
+            case .httpRoute(_, let spec)?:
+                // Sidecars have the `outbound` and `inbound` listeners: a route attached only
+                // to a gateway's listeners is not theirs (and would make them refuse the push).
+                guard spec.parentRefs.isEmpty || spec.parentRefs.contains("outbound") else { continue }
                 routes.append(entry.stored.document)
             case .proxy?, nil:
                 continue
             }
+        }
+        // A service that only has registered instances is reachable by its name too, with
+        // what its sidecars registered as its protocol.
+        for (name, members) in healthy.sorted(by: { $0.key < $1.key }) where !declared.contains(name) && ResourceMetadata.isValidName(name) {
+            let proto = members.contains { $0.stored.protocol == "grpc" } ? UpstreamProtocol.grpc : .http2
+            let document = "apiVersion: heddle.dev/v1alpha1\nkind: Service\nmetadata:\n  name: \(name)\nspec:\n  protocol: \(proto.rawValue)\n  endpoints: []\n"
+            services.append(SnapshotBuilder.ServiceInput(document: document, spec: ServiceSpec(protocol: proto, endpoints: []), instances: members))
         }
         return ConfigPush(version: revision, yaml: SnapshotBuilder.yaml(services: services, routes: routes))
     }

@@ -8,19 +8,16 @@ extension LoadBalancer {
 
     /// Of two distinct random usable endpoints, the one with the lower `cost / weight`; the
     /// only usable endpoint when there is one; nil when there is none.
-    /// `prepare` runs on both candidates' state before their costs are compared.
-    mutating func pickBetterOfTwo<R: RandomNumberGenerator>(
+    /// `cost(state, rival)`: the cost of an endpoint, knowing the other candidate.
+    func pickBetterOfTwo<R: RandomNumberGenerator>(
         using rng: inout R,
         isEligible: (Int) -> Bool,
-        prepare: (inout EndpointState) -> Void = { _ in },
-        cost: (EndpointState) -> Double
+        cost: (EndpointState, EndpointState) -> Double
     ) -> Int? {
         guard let first = randomUsable(excluding: nil, using: &rng, isEligible: isEligible) else { return nil }
         guard let second = randomUsable(excluding: first, using: &rng, isEligible: isEligible) else { return first }
-        prepare(&states[first])
-        prepare(&states[second])
-        let firstCost = cost(states[first]) / Double(states[first].weight)
-        let secondCost = cost(states[second]) / Double(states[second].weight)
+        let firstCost = cost(states[first], states[second]) / Double(states[first].weight)
+        let secondCost = cost(states[second], states[first]) / Double(states[second].weight)
         return secondCost < firstCost ? second : first
     }
 

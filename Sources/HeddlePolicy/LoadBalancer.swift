@@ -88,15 +88,14 @@ public struct LoadBalancer: Sendable {
     ) -> Int? {
         switch strategy {
         case let .peakEWMA(configuration):
-            // An endpoint not yet answered starts at the default estimate from the moment it is
-            // first a candidate, and decays from there like any other (as tower's and
-            // linkerd2-proxy's do): it is tried once faster peers' costs rise above it, and an
-            // endpoint never tried cannot be shunned for good.
-            return pickBetterOfTwo(using: &rng, isEligible: isEligible, prepare: { $0.latency.start(at: now, configuration) }) { state in
-                state.latency.value(at: now, configuration) * Double(state.inFlight + 1)
+            // An endpoint not yet answered is taken to be as fast as its rival (the default RTT
+            // when neither has answered), so a new endpoint gets its share at once, decided by
+            // requests in flight, instead of waiting for a default estimate to decay.
+            return pickBetterOfTwo(using: &rng, isEligible: isEligible) { (state: EndpointState, rival: EndpointState) -> Double in
+                Self.peakEWMACost(state, rival: rival, now: now, configuration)
             }
         case .leastRequest:
-            return pickBetterOfTwo(using: &rng, isEligible: isEligible) { state in
+            return pickBetterOfTwo(using: &rng, isEligible: isEligible) { (state: EndpointState, _: EndpointState) -> Double in
                 Double(state.inFlight + 1)
             }
         case .roundRobin:
@@ -149,6 +148,14 @@ public struct LoadBalancer: Sendable {
         guard case let .peakEWMA(configuration) = strategy, states.indices.contains(index) else { return nil }
         let nanoseconds = states[index].latency.value(at: now, configuration)
         return .nanoseconds(Int64(nanoseconds.rounded()))
+    }
+
+    /// `latency estimate × (in flight + 1)`; an endpoint not yet answered borrows its rival's
+    /// estimate.
+    private static func peakEWMACost(_ state: EndpointState, rival: EndpointState, now: Instant, _ configuration: PeakEWMA.Configuration) -> Double {
+        let source: PeakEWMA = state.latency.hasSample || !rival.latency.hasSample ? state.latency : rival.latency
+        let estimate: Double = source.value(at: now, configuration)
+        return estimate * Double(state.inFlight + 1)
     }
 
     private func stateIndex(for ticket: BalancerTicket) -> Int? {

@@ -47,12 +47,8 @@ struct PeakEWMA: Sendable {
     }
 
     /// Folds in a response that took `rtt` and ended at `now`.
-    /// Starts the clock of an estimate that has no sample yet: the default, from `now`.
-    mutating func start(at now: Instant, _ configuration: Configuration) {
-        guard observedAt == nil else { return }
-        estimate = configuration.defaultNanoseconds
-        observedAt = now
-    }
+    /// Whether a response has been observed.
+    var hasSample: Bool { sampled }
 
     mutating func observe(_ rtt: Duration, at now: Instant, _ configuration: Configuration) {
         let sample = Self.nanoseconds(rtt)

@@ -5,9 +5,10 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 
-/// The sidecar's side of the control plane's JSON API: registration and heartbeats, the watch
-/// stream of configuration pushes, and acknowledgements. Every failure is a
-/// `ControlPlaneClientError` naming what was asked of which control plane.
+/// The control plane's JSON API as sidecars and the `heddle` CLI use it: registration and
+/// heartbeats, the watch stream of configuration pushes and acknowledgements, and the
+/// resources and registry. Every failure is a `ControlPlaneClientError` naming what was asked
+/// of which control plane (with the control plane's own message).
 public struct ControlPlaneClient: Sendable {
     /// The control plane's base URL, such as `http://127.0.0.1:7470`.
     public let baseURL: String
@@ -84,17 +85,63 @@ public struct ControlPlaneClient: Sendable {
         }
     }
 
+    // MARK: Resources and registry (the CLI)
+
+    /// Applies YAML documents (`dryRun`: report only).
+    public func apply(yaml: String, dryRun: Bool) async throws -> ApplyResult {
+        let response = try await execute(.POST, "/v1/apply", body: try JSONEncoder().encode(ApplyRequest(yaml: yaml, dryRun: dryRun)))
+        if response.status == .badRequest {
+            let error: APIError = try await Self.decode(response, what: "apply", baseURL: baseURL)
+            let lines = error.errors.map { "  \($0.resource): \($0.path): \($0.reason)\($0.line.map { " (line \($0))" } ?? "")" }
+            throw ControlPlaneClientError(message: ([error.message] + lines).joined(separator: "\n"))
+        }
+        try await Self.check(response, expecting: [200], what: "apply", baseURL: baseURL)
+        return try await Self.decode(response, what: "apply", baseURL: baseURL)
+    }
+
+    public func resources(kind: String?) async throws -> ItemList<ResourceEnvelope> {
+        try await get(kind.map { "/v1/resources?kind=\(Self.escape($0))" } ?? "/v1/resources")
+    }
+
+    public func resource(kind: String, name: String) async throws -> ResourceEnvelope {
+        try await get("/v1/resources/\(Self.escape(kind))/\(Self.escape(name))")
+    }
+
+    public func delete(kind: String, name: String) async throws -> DeleteResult {
+        let response = try await execute(.DELETE, "/v1/resources/\(Self.escape(kind))/\(Self.escape(name))", body: nil)
+        try await Self.check(response, expecting: [200], what: "delete \(kind)/\(name)", baseURL: baseURL)
+        return try await Self.decode(response, what: "delete", baseURL: baseURL)
+    }
+
+    public func services() async throws -> ItemList<ServiceSummary> {
+        try await get("/v1/services")
+    }
+
+    public func instances(service: String?) async throws -> ItemList<Instance> {
+        try await get(service.map { "/v1/instances?service=\(Self.escape($0))" } ?? "/v1/instances")
+    }
+
+    private func get<Result: Decodable>(_ path: String) async throws -> Result {
+        let response = try await execute(.GET, path, body: nil)
+        try await Self.check(response, expecting: [200], what: "GET \(path)", baseURL: baseURL)
+        return try await Self.decode(response, what: "GET \(path)", baseURL: baseURL)
+    }
+
+    private static func decode<Result: Decodable>(_ response: HTTPClientResponse, what: String, baseURL: String) async throws -> Result {
+        let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
+        do {
+            return try JSONDecoder().decode(Result.self, from: Data(buffer: bytes))
+        } catch {
+            throw ControlPlaneClientError(message: "\(what): the control plane at \(baseURL) answered something unreadable: \(error)")
+        }
+    }
+
     // MARK: Plumbing
 
     private func send<Body: Encodable, Result: Decodable>(_ method: HTTPMethod, _ path: String, body: Body, expecting statuses: Set<UInt>) async throws -> Result {
         let response = try await execute(method, path, body: try JSONEncoder().encode(body))
         try await Self.check(response, expecting: statuses, what: "\(method.rawValue) \(path)", baseURL: baseURL)
-        let bytes = try await response.body.collect(upTo: 4 * 1024 * 1024)
-        do {
-            return try JSONDecoder().decode(Result.self, from: Data(buffer: bytes))
-        } catch {
-            throw ControlPlaneClientError(message: "\(method.rawValue) \(path): the control plane at \(baseURL) answered something unreadable: \(error)")
-        }
+        return try await Self.decode(response, what: "\(method.rawValue) \(path)", baseURL: baseURL)
     }
 
     private func execute(_ method: HTTPMethod, _ path: String, body: Data?) async throws -> HTTPClientResponse {

@@ -103,6 +103,16 @@ struct PeakEWMABalancerTests {
         #expect(balancer.pick(now: later, hash: nil, using: &rng) == 0)
     }
 
+    @Test("An endpoint not yet answered is taken to be as fast as its rival: it gets its share at once")
+    func newEndpointGetsItsShareAtOnce() {
+        var balancer = LoadBalancer(algorithm: .default, endpoints: endpoints(2))
+        balancer.requestFinished(balancer.requestStarted(0, now: start), now: start, latency: .milliseconds(1))
+        _ = balancer.requestStarted(0, now: start)
+        var rng = Xoshiro256StarStar(seed: 3)
+        // Endpoint 0: 1 ms × 2 (one in flight); endpoint 1, never answered: 1 ms × 1.
+        #expect(balancer.pick(now: start, hash: nil, using: &rng) == 1)
+    }
+
     @Test("Other algorithms keep no latency estimate")
     func noEstimateElsewhere() {
         let balancer = LoadBalancer(algorithm: .leastRequest, endpoints: endpoints(1))

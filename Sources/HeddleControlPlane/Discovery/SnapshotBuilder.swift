@@ -30,7 +30,14 @@ enum SnapshotBuilder {
         for instance in service.instances.sorted(by: { $0.stored.id < $1.stored.id }) where !written.contains(instance.address) {
             endpoints.append(endpoint(instance))
         }
-        spec = Node.Mapping(replacing("endpoints", with: .sequence(Node.Sequence(endpoints)), in: Array(spec)), spec.tag, spec.style)
+        var pairs = replacing("endpoints", with: .sequence(Node.Sequence(endpoints)), in: Array(spec))
+        // Registered instances are sidecars, reached on their inbound listener over HTTP/2 (the
+        // mesh hop); a service declared `http1` (the default) is spoken to them as `http2`,
+        // and they restore HTTP/1.1 for the app. `grpc` stays `grpc`.
+        if !service.instances.isEmpty, service.spec.protocol == .http1, service.instances.contains(where: { $0.stored.protocol == "http2" }) {
+            pairs = replacing("protocol", with: Node("http2"), in: pairs.map { (key: $0.0, value: $0.1) })
+        }
+        spec = Node.Mapping(pairs, spec.tag, spec.style)
         root = .mapping(Node.Mapping(replacing("spec", with: .mapping(spec), in: Array(mapping)), mapping.tag, mapping.style))
         return (try? Yams.serialize(node: root)) ?? service.document
     }

@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+
+/// The control plane with real sidecars: registration, discovery by push, `heddle apply`
+/// shifting traffic, refusals with their field paths, static stability when the control plane
+/// is gone, durability across `kill -9`, and lease expiry.
+@Suite(.serialized)
+struct ControlPlaneTests {
+    /// `count` requests through `port` to host `host`; the `x-served-by` of each.
+    static func servedBy(_ port: Int, host: String, path: String = "/hello", count: Int) throws -> [String] {
+        try (0..<count).map { _ in
+            try curl(["-s", "-o", "/dev/null", "-H", "Host: \(host)", "-w", "%{http_code} %header{x-served-by}", "http://127.0.0.1:\(port)\(path)"]).output
+        }
+    }
+
+    @Test func sidecarsRegisterDiscoverEachOtherAndFollowApply() async throws {
+        let cp = try await ControlPlaneProcess()
+        let v1 = try await Upstream(.http, name: "users-v1")
+        let v2 = try await Upstream(.http, name: "users-v2")
+        let web = try await Upstream(.http, name: "web")
+        _ = try await SidecarProcess(controlPlane: cp.url, service: "users-v1", appPort: v1.port)
+        _ = try await SidecarProcess(controlPlane: cp.url, service: "users-v2", appPort: v2.port)
+        let client = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: web.port)
+
+        // Discovery: a service registered only by its sidecar is reachable by name, over the
+        // mesh hop.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try Self.servedBy(client.outbound, host: "users-v1", count: 3) == Array(repeating: "200 users-v1", count: 3))
+
+        // The services declared, and a route for `users`, all on v1; then `heddle apply`
+        // moves it to v2.
+        let declared = try await cp.apply("""
+            apiVersion: heddle.dev/v1alpha1
+            kind: Service
+            metadata: {name: users-v1}
+            spec: {endpoints: []}
+            ---
+            apiVersion: heddle.dev/v1alpha1
+            kind: Service
+            metadata: {name: users-v2}
+            spec: {endpoints: []}
+            """)
+        #expect(declared.status == 0, "\(declared.output)")
+        func route(v1 weight1: Int, v2 weight2: Int) -> String {
+            """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata:
+              name: users
+            spec:
+              hostnames: [users]
+              rules:
+                - backendRefs:
+                    - {name: users-v1, weight: \(weight1)}
+                    - {name: users-v2, weight: \(weight2)}
+            """
+        }
+        let first = try await cp.apply(route(v1: 100, v2: 0))
+        #expect(first.status == 0 && first.output.contains("HTTPRoute/users created"), "\(first.output)")
+        try await Task.sleep(for: .milliseconds(700))
+        #expect(Set(try Self.servedBy(client.outbound, host: "users", count: 10)) == ["200 users-v1"])
+        let applied = ContinuousClock.now
+        let second = try await cp.apply(route(v1: 0, v2: 100))
+        #expect(second.status == 0 && second.output.contains("HTTPRoute/users updated"), "\(second.output)")
+        // Traffic shifts within a second.
+        var shifted = false
+        while ContinuousClock.now - applied < .seconds(1), !shifted {
+            shifted = try Self.servedBy(client.outbound, host: "users", count: 1) == ["200 users-v2"]
+        }
+        #expect(shifted)
+        #expect(Set(try Self.servedBy(client.outbound, host: "users", count: 10)) == ["200 users-v2"])
+
+        // An invalid resource is refused with its field path, and changes nothing.
+        let invalid = try await cp.apply("""
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata:
+              name: broken
+            spec:
+              rules:
+                - backendRefs:
+                    - {name: users-v1, weight: -1}
+            """)
+        #expect(invalid.status == 1, "\(invalid.output)")
+        #expect(invalid.output.contains("spec.rules[0].backendRefs[0].weight"), "\(invalid.output)")
+        let routes = try await cp.cli(["get", "HTTPRoute"])
+        #expect(routes.output.contains("users") && !routes.output.contains("broken"), "\(routes.output)")
+        let services = try await cp.cli(["services"])
+        #expect(services.status == 0 && services.output.contains("users-v2") && services.output.contains("web"), "\(services.output)")
+        // The sidecars acknowledged what they run.
+        let proxies = try curl(["\(cp.url)/v1/proxies"]).output
+        #expect(proxies.contains("\"accepted\":true") || proxies.contains("\"accepted\" : true"), "\(proxies)")
+    }
+
+    @Test func proxiesKeepServingWithoutTheControlPlaneAndRestartFromDisk() async throws {
+        let cp = try await ControlPlaneProcess()
+        let api = try await Upstream(.http, name: "api")
+        let web = try await Upstream(.http, name: "web")
+        _ = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: api.port)
+        let client = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: web.port)
+        try await client.waitForPushes(2)
+        #expect(try Self.servedBy(client.outbound, host: "api", count: 2) == ["200 api", "200 api"])
+
+        cp.child.signal(SIGKILL)
+        _ = await cp.child.waitForExit(timeout: .seconds(5))
+        // The control plane is gone: traffic flows on.
+        #expect(try Self.servedBy(client.outbound, host: "api", count: 5) == Array(repeating: "200 api", count: 5))
+
+        // A sidecar restarted while it is gone serves from the configuration kept on disk.
+        client.child.stop()
+        let restarted = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: web.port, snapshot: client.snapshot, waitForConfig: false)
+        _ = try await restarted.child.waitForOutput { $0.contains("serving the last configuration kept on disk") }
+        #expect(try Self.servedBy(restarted.outbound, host: "api", count: 3) == Array(repeating: "200 api", count: 3))
+    }
+
+    @Test func killingTheControlPlaneDuringWritesLosesNoAcknowledgedWrite() async throws {
+        let cp = try await ControlPlaneProcess()
+        // Writes go on in the background, each acknowledged one remembered.
+        let acknowledged = try await withThrowingTaskGroup(of: [String].self) { group in
+            group.addTask {
+                var done: [String] = []
+                for index in 0..<200 {
+                    let yaml = "apiVersion: heddle.dev/v1alpha1\nkind: Service\nmetadata:\n  name: svc-\(index)\nspec:\n  endpoints: [{address: \"10.0.0.1:\(8000 + index)\"}]\n"
+                    let body = try JSONSerialization.data(withJSONObject: ["yaml": yaml])
+                    let file = "\(TestSupport.scratchDirectory())/write-\(index).json"
+                    try body.write(to: URL(fileURLWithPath: file))
+                    let status = try curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Content-Type: application/json", "--data-binary", "@\(file)", "\(cp.url)/v1/apply"], timeout: 5).output
+                    guard status == "200" else { break }
+                    done.append("svc-\(index)")
+                }
+                return done
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(700))
+                cp.child.signal(SIGKILL)
+                return []
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(acknowledged.count > 0 && acknowledged.count < 200, "the kill should land mid-way: \(acknowledged.count) writes")
+        _ = await cp.child.waitForExit(timeout: .seconds(5))
+        let restarted = try await ControlPlaneProcess(dataDir: cp.dataDir)
+        let listed = try curl(["\(restarted.url)/v1/resources?kind=Service"]).output
+        for name in acknowledged {
+            #expect(listed.contains("\"name\":\"\(name)\"") || listed.contains("\"name\" : \"\(name)\""), "\(name) was acknowledged and is lost")
+        }
+    }
+
+    @Test func anInstanceWhoseSidecarDiesStopsGettingTrafficWhenItsLeaseRunsOut() async throws {
+        let cp = try await ControlPlaneProcess()
+        let a = try await Upstream(.http, name: "api-a")
+        let b = try await Upstream(.http, name: "api-b")
+        let web = try await Upstream(.http, name: "web")
+        let sidecarA = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: a.port)
+        _ = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: b.port)
+        let client = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: web.port)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(Set(try Self.servedBy(client.outbound, host: "api", count: 20)) == ["200 api-a", "200 api-b"])
+
+        // A's sidecar dies without deregistering; its lease (1 s) runs out.
+        sidecarA.child.signal(SIGKILL)
+        try await Task.sleep(for: .milliseconds(2500))
+        let instances = try curl(["\(cp.url)/v1/instances?service=api"]).output
+        #expect(!instances.contains("\"health\":\"healthy\"") || instances.components(separatedBy: "\"healthy\"").count - 1 <= 1, "\(instances)")
+        #expect(Set(try Self.servedBy(client.outbound, host: "api", count: 20)) == ["200 api-b"])
+    }
+}

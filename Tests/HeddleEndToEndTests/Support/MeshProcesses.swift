@@ -1,0 +1,83 @@
+import Foundation
+
+/// `heddle control-plane` as a real process, on port 0 with a data directory of its own (kept
+/// when the process is restarted on it).
+final class ControlPlaneProcess: @unchecked Sendable {
+    let child: ChildProcess
+    let dataDir: String
+    let port: Int
+
+    init(dataDir: String? = nil) async throws {
+        let directory = dataDir ?? "\(TestSupport.scratchDirectory())/cp-\(UUID().uuidString.prefix(8))"
+        self.dataDir = directory
+        child = try ChildProcess(
+            name: "control-plane-\(UUID().uuidString.prefix(6))", executable: TestSupport.heddleBinary,
+            arguments: ["control-plane", "--data-dir", directory, "--address", "127.0.0.1:0"])
+        let output = try await child.waitForOutput { $0.contains("listener=api") }
+        guard let line = output.split(separator: "\n").first(where: { $0.contains("listener=api") }),
+              let range = line.range(of: "address=127.0.0.1:"),
+              let port = Int(line[range.upperBound...].prefix { $0.isNumber })
+        else { throw TestFailure("the control plane did not log its address:\n\(output)") }
+        self.port = port
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// Runs `heddle ARGUMENTS --control-plane URL` (the CLI) to completion.
+    func cli(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let run = try ChildProcess(name: "cli-\(UUID().uuidString.prefix(6))", executable: TestSupport.heddleBinary, arguments: arguments + ["--control-plane", url])
+        guard let status = await run.waitForExit(timeout: .seconds(30)) else {
+            run.stop()
+            throw TestFailure("heddle \(arguments) did not finish")
+        }
+        return (status, run.stdout + run.stderr)
+    }
+
+    /// Applies YAML text with the CLI.
+    func apply(_ yaml: String) async throws -> (status: Int32, output: String) {
+        let file = "\(TestSupport.scratchDirectory())/apply-\(UUID().uuidString.prefix(8)).yaml"
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        return try await cli(["apply", "-f", file])
+    }
+}
+
+/// `heddle proxy` in sidecar mode in front of an app, every listener on port 0.
+final class SidecarProcess: @unchecked Sendable {
+    let child: ChildProcess
+    let snapshot: String
+    private(set) var ports: [String: Int] = [:]
+
+    init(controlPlane: String, service: String, appPort: Int, appProtocol: String = "http1", snapshot: String? = nil, extra: [String] = [], waitForConfig: Bool = true) async throws {
+        self.snapshot = snapshot ?? "\(TestSupport.scratchDirectory())/sidecar-\(service)-\(UUID().uuidString.prefix(6)).yaml"
+        child = try ChildProcess(
+            name: "sidecar-\(service)-\(UUID().uuidString.prefix(6))", executable: TestSupport.heddleBinary,
+            arguments: [
+                "proxy", "--control-plane", controlPlane, "--service", service, "--app-port", String(appPort), "--app-protocol", appProtocol,
+                "--outbound", "127.0.0.1:0", "--inbound", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+                "--snapshot", self.snapshot, "--workers", "1", "--lease-seconds", "1",
+            ] + extra)
+        let output = try await child.waitForOutput { text in
+            ["outbound", "inbound", "admin"].allSatisfy { text.contains("listener=\($0) ") || text.contains("listener=\($0)\n") }
+                && (!waitForConfig || text.contains("[HeddleSidecar] configuration applied"))
+        }
+        for line in output.split(separator: "\n") where line.contains("listening") {
+            guard let listener = Self.value(of: "listener", in: line), let address = Self.value(of: "address", in: line),
+                  let port = address.split(separator: ":").last.flatMap({ Int($0) })
+            else { continue }
+            ports[listener] = port
+        }
+    }
+
+    private static func value(of key: String, in line: Substring) -> String? {
+        guard let range = line.range(of: "\(key)=") else { return nil }
+        return String(line[range.upperBound...].prefix { $0 != " " })
+    }
+
+    var outbound: Int { ports["outbound"] ?? 0 }
+    var admin: Int { ports["admin"] ?? 0 }
+
+    /// Waits until the sidecar has applied at least `count` pushes.
+    func waitForPushes(_ count: Int) async throws {
+        _ = try await child.waitForOutput { $0.components(separatedBy: "[HeddleSidecar] configuration applied").count - 1 >= count }
+    }
+}
