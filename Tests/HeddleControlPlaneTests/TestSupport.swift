@@ -44,9 +44,11 @@ func whileRunning<T: Sendable>(_ controlPlane: ControlPlane, _ body: () async th
     }
 }
 
-/// Waits until `condition` holds, checking every 10 ms for up to `timeout`.
+/// Waits until `condition` holds, checking every 10 ms for up to `timeout`. Generous: the
+/// whole suite shares one process, where other suites' blocking waits can hold the two
+/// threads of a 2-core machine's task pool for seconds.
 func eventually(
-    timeout: Duration = .seconds(5), _ what: String = "condition", sourceLocation: SourceLocation = #_sourceLocation,
+    timeout: Duration = .seconds(30), _ what: String = "condition", sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
