@@ -47,7 +47,6 @@ struct StreamingTests {
         try process.run()
         let body = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let trace = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
         #expect(body == "5000\n")
         #expect(trace.contains("HTTP/1.1 100 Continue"))
     }

@@ -11,8 +11,15 @@ func curl(_ arguments: [String], timeout: Int = 30) throws -> (status: Int32, ou
     process.standardError = FileHandle.nullDevice
     try process.run()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    // Not `waitUntilExit()`: with many children exiting at once, Foundation on Linux can miss
+    // one's exit and wait for ever (seen in CI, hanging the whole run). Curl has closed its
+    // output by now; its exit is a moment away, and a bounded wait is enough.
+    let deadline = ContinuousClock.now + .seconds(10)
+    while process.isRunning, ContinuousClock.now < deadline {
+        usleep(5_000)
+    }
+    let status = process.isRunning ? -1 : process.terminationStatus
+    return (status, String(decoding: data, as: UTF8.self))
 }
 
 /// A response as read off a raw socket.

@@ -48,7 +48,12 @@ final class ChildProcess: @unchecked Sendable {
     func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            // Bounded, not `waitUntilExit()`: Foundation on Linux can miss an exit when many
+            // children end at once, and a test must never hang on it.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while process.isRunning, ContinuousClock.now < deadline {
+                usleep(5_000)
+            }
         }
     }
 
