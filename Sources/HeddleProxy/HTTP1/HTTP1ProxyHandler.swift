@@ -10,7 +10,7 @@ import NIOPosix
 /// endpoint, forwards the original bytes on a pooled upstream connection of this event loop,
 /// and frames the response back. One exchange at a time; pipelined requests wait in the
 /// buffer. Both directions are driven from here, so one place knows the whole exchange.
-final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
+final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -151,7 +151,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
     /// The failure of the last attempt, answered if a retry cannot be made after all.
     private var lastFailure: ProxyFailure?
     /// A precise timer for deadlines shorter than the sweeper's tick can honour, and when it fires.
-    private var preciseTimerAt: UInt64 = .max
+    var preciseTimerAt: UInt64 = .max
 
     init(loop: LoopContext, listener: String, logger: Logger) {
         self.loop = loop
@@ -1246,25 +1246,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, DeadlineHolder {
             var at = min(now &+ requestTimeoutNanos, callerDeadline)
             if perTryTimeoutNanos > 0 { at = min(at, tryStart &+ perTryTimeoutNanos) }
             deadline = at
-            // The sweeper fires within a tick (250 ms) of a deadline: enough for seconds, not
-            // for a caller's 300 ms. Short deadlines get a timer of their own.
-            if at &- now < 2_000_000_000, at < preciseTimerAt { schedulePreciseTimer(at: at, now: now) }
-        }
-    }
-
-    private func schedulePreciseTimer(at: UInt64, now: UInt64) {
-        guard let context else { return }
-        preciseTimerAt = at
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: at &- now))) {
-            let handler = bound.value
-            if handler.preciseTimerAt == at { handler.preciseTimerAt = .max }
-            let fired = NIODeadline.now().uptimeNanoseconds
-            if handler.deadline <= fired {
-                handler.deadlinePassed(now: fired)
-            } else if handler.deadlineKind == .response, handler.deadline &- fired < 2_000_000_000, handler.deadline < handler.preciseTimerAt {
-                handler.schedulePreciseTimer(at: handler.deadline, now: fired)
-            }
+            loop.sweeper.armPrecisely(self, now: now)
         }
     }
 

@@ -11,7 +11,7 @@ import NIOHTTP2
 /// Flow control carries through: a side that cannot take more pauses reading on the other, so
 /// unread data stays in the peer's HTTP/2 window. Failures before the response are answered
 /// with a proxy-made response (gRPC-shaped for gRPC); after it, by resetting the stream.
-final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP2UpstreamStreamOwner {
+final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder, HTTP2UpstreamStreamOwner {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias OutboundOut = HTTP2Frame.FramePayload
 
@@ -79,7 +79,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
     private var slotServiceName: String?
     private var holdsRetrySlot = false
     private var lastFailure: ProxyFailure?
-    private var preciseTimerAt: UInt64 = .max
+    var preciseTimerAt: UInt64 = .max
     /// The rule's stream idle timeout (`timeouts.idle`) in nanoseconds, 0 for none: once the
     /// response has started, the longest pause with no frame either way.
     private var streamIdleNanos: UInt64 = 0
@@ -782,24 +782,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, DeadlineHolder, HTTP
         var at = min(now &+ requestTimeoutNanos, callerDeadline)
         if perTryTimeoutNanos > 0 { at = min(at, tryStart &+ perTryTimeoutNanos) }
         deadline = at
-        // The sweeper's 250 ms tick is too coarse for short deadlines: they get a timer.
-        if at &- now < 2_000_000_000, at < preciseTimerAt { schedulePreciseTimer(at: at, now: now) }
-    }
-
-    private func schedulePreciseTimer(at: UInt64, now: UInt64) {
-        guard let context else { return }
-        preciseTimerAt = at
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: at &- now))) {
-            let handler = bound.value
-            if handler.preciseTimerAt == at { handler.preciseTimerAt = .max }
-            let fired = NIODeadline.now().uptimeNanoseconds
-            if handler.deadline <= fired {
-                handler.deadlinePassed(now: fired)
-            } else if handler.deadline != .max, handler.deadline &- fired < 2_000_000_000, handler.deadline < handler.preciseTimerAt {
-                handler.schedulePreciseTimer(at: handler.deadline, now: fired)
-            }
-        }
+        loop.sweeper.armPrecisely(self, now: now)
     }
 
     func deadlinePassed(now: UInt64) {

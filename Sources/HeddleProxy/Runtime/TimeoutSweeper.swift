@@ -12,6 +12,12 @@ protocol DeadlineHolder: AnyObject {
     func drain()
 }
 
+/// A holder whose short deadlines the sweeper times precisely: it keeps when its timer fires.
+protocol PreciseDeadlineHolder: DeadlineHolder {
+    /// When the holder's precise timer fires; `.max` when none is scheduled.
+    var preciseTimerAt: UInt64 { get set }
+}
+
 /// One coarse timer per event loop for every connection on it: a connection sets a deadline by
 /// writing a number, with no timer scheduled or cancelled per request. Deadlines fire within
 /// one tick (250 ms) after they pass, which suits timeouts measured in seconds. Used only on its
@@ -62,6 +68,30 @@ final class TimeoutSweeper: @unchecked Sendable {
     /// The time of the last tick (uptime nanoseconds): a clock for deadlines that need no more
     /// precision than the sweep itself, read without a system call.
     private(set) var coarseNow: UInt64 = NIODeadline.now().uptimeNanoseconds
+
+    /// Deadlines closer than this get a timer of their own (`armPrecisely`).
+    static let preciseWindowNanos: UInt64 = 2_000_000_000
+
+    /// Gives `holder`'s deadline a timer of its own when it is closer than two seconds: the
+    /// sweep fires within a tick (250 ms) of a deadline, enough for timeouts in seconds, not for
+    /// a caller's 300 ms. One timer per holder at a time (the earliest); when it fires early
+    /// (the deadline moved), it arms again. Allocates only for short deadlines.
+    func armPrecisely(_ holder: any PreciseDeadlineHolder, now: UInt64) {
+        let at = holder.deadline
+        guard at != .max, at &- now < Self.preciseWindowNanos, at < holder.preciseTimerAt else { return }
+        holder.preciseTimerAt = at
+        let bound = NIOLoopBound(holder, eventLoop: eventLoop)
+        eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: at &- now))) { [self] in
+            let holder = bound.value
+            if holder.preciseTimerAt == at { holder.preciseTimerAt = .max }
+            let fired = NIODeadline.now().uptimeNanoseconds
+            if holder.deadline <= fired {
+                holder.deadlinePassed(now: fired)
+            } else {
+                armPrecisely(holder, now: fired)
+            }
+        }
+    }
 
     func sweep(now: UInt64) {
         coarseNow = now
