@@ -115,29 +115,24 @@ struct ControlPlaneTests {
 
     @Test func killingTheControlPlaneDuringWritesLosesNoAcknowledgedWrite() async throws {
         let cp = try await ControlPlaneProcess()
-        // Writes go on in the background, each acknowledged one remembered.
-        let acknowledged = try await withThrowingTaskGroup(of: [String].self) { group in
-            group.addTask {
-                var done: [String] = []
-                for index in 0..<200 {
-                    let yaml = "apiVersion: heddle.dev/v1alpha1\nkind: Service\nmetadata:\n  name: svc-\(index)\nspec:\n  endpoints: [{address: \"10.0.0.1:\(8000 + index)\"}]\n"
-                    let body = try JSONSerialization.data(withJSONObject: ["yaml": yaml])
-                    let file = "\(TestSupport.scratchDirectory())/write-\(index).json"
-                    try body.write(to: URL(fileURLWithPath: file))
-                    let status = try curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Content-Type: application/json", "--data-binary", "@\(file)", "\(cp.url)/v1/apply"], timeout: 5).output
-                    guard status == "200" else { break }
-                    done.append("svc-\(index)")
-                }
-                return done
+        // Writes go one after another, each acknowledged one remembered. Once 40 have landed, a
+        // kill is scheduled on a dispatch queue (not the task pool, which other suites' blocking
+        // waits can starve) to land a few milliseconds later, while the next writes are in flight.
+        let child = cp.child
+        var acknowledged: [String] = []
+        for index in 0..<200 {
+            if index == 40 {
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(30)) { child.signal(SIGKILL) }
             }
-            group.addTask {
-                try await Task.sleep(for: .milliseconds(700))
-                cp.child.signal(SIGKILL)
-                return []
-            }
-            return try await group.reduce(into: []) { $0 += $1 }
+            let yaml = "apiVersion: heddle.dev/v1alpha1\nkind: Service\nmetadata:\n  name: svc-\(index)\nspec:\n  endpoints: [{address: \"10.0.0.1:\(8000 + index)\"}]\n"
+            let body = try JSONSerialization.data(withJSONObject: ["yaml": yaml])
+            let file = "\(TestSupport.scratchDirectory())/write-\(index).json"
+            try body.write(to: URL(fileURLWithPath: file))
+            let status = try curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Content-Type: application/json", "--data-binary", "@\(file)", "\(cp.url)/v1/apply"], timeout: 5).output
+            guard status == "200" else { break }
+            acknowledged.append("svc-\(index)")
         }
-        #expect(acknowledged.count > 0 && acknowledged.count < 200, "the kill should land mid-way: \(acknowledged.count) writes")
+        #expect(acknowledged.count >= 40 && acknowledged.count < 200, "the kill should land mid-way: \(acknowledged.count) writes")
         _ = await cp.child.waitForExit(timeout: .seconds(5))
         let restarted = try await ControlPlaneProcess(dataDir: cp.dataDir)
         let listed = try curl(["\(restarted.url)/v1/resources?kind=Service"]).output
