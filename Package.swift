@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "HeddleAPI", targets: ["HeddleAPI"]),
         .library(name: "HeddleControlPlane", targets: ["HeddleControlPlane"]),
         .library(name: "HeddleSidecar", targets: ["HeddleSidecar"]),
+        .library(name: "HeddleStats", targets: ["HeddleStats"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -81,6 +82,8 @@ let package = Package(
                 "HeddleSidecar",
                 "HeddleCore",
                 "HeddleProxy",
+                "HeddleStats",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -124,6 +127,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "HeddleStats",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "HeddleStatsTests", dependencies: ["HeddleStats"], swiftSettings: strictSettings),
         .testTarget(name: "HeddleCoreTests", dependencies: ["HeddleCore"], swiftSettings: strictSettings),
         .testTarget(name: "HeddlePolicyTests", dependencies: ["HeddlePolicy"], swiftSettings: strictSettings),
         .testTarget(name: "HeddleHTTP1Tests", dependencies: ["HeddleHTTP1"], exclude: ["Corpus"], swiftSettings: strictSettings),

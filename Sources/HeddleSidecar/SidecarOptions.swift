@@ -26,6 +26,9 @@ public struct SidecarOptions: Sendable {
     /// Where the last accepted configuration is kept, to serve from at the next start when
     /// the control plane cannot be reached.
     public var snapshotPath: String
+    /// How long SIGTERM waits for requests in flight (the proxy's `http.drainGracePeriod`;
+    /// nil keeps its default, 30 s).
+    public var drainGracePeriod: Duration?
 
     public init(controlPlane: String, service: String, appPort: Int, snapshotPath: String) {
         self.controlPlane = controlPlane
@@ -51,7 +54,7 @@ public struct SidecarOptions: Sendable {
             appProtocol: \(appProtocol.rawValue)
           admin:
             address: "\(admin)"
-        """
+        """ + (drainGracePeriod.map { "\n  http:\n    drainGracePeriod: \($0.configText)" } ?? "")
     }
 
     /// The host registered for this instance.

@@ -52,7 +52,7 @@ struct ApplyCommand: AsyncParsableCommand {
         abstract: "Apply Service and HTTPRoute resources (YAML) to the control plane.",
         discussion: "Exit code 0 when every document was applied (or unchanged), 1 when any was refused or the control plane could not be reached.")
 
-    @Option(name: .shortAndLong, help: "A YAML file, or a directory of .yaml/.yml files (applied in name order).")
+    @Option(name: .shortAndLong, help: "A YAML file, a directory of .yaml/.yml files (applied in name order), or - for standard input.")
     var file: String
 
     @Flag(help: "Validate and show what would change, storing nothing.")
@@ -80,6 +80,11 @@ struct ApplyCommand: AsyncParsableCommand {
     }
 
     static func read(_ path: String) throws -> String {
+        if path == "-" {
+            let input = FileHandle.standardInput.readDataToEndOfFile()
+            guard let text = String(data: input, encoding: .utf8) else { throw ValidationError("standard input: cannot read it as UTF-8 text") }
+            return text
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ValidationError("\(path): no such file or directory")

@@ -173,6 +173,9 @@ struct SidecarArguments: ParsableArguments {
     @Option(help: "Where the sidecar keeps its last accepted configuration (default: ~/.heddle/sidecar-SERVICE-PORT.yaml).")
     var snapshot: String?
 
+    @Option(help: "Seconds SIGTERM waits for requests in flight before closing what is left (default 30).")
+    var drainGracePeriod: Int?
+
     /// The options, or nil outside sidecar mode; throws a `ValidationError` naming what is wrong.
     func options() throws -> SidecarOptions? {
         guard let controlPlane else { return nil }
@@ -201,6 +204,10 @@ struct SidecarArguments: ParsableArguments {
         options.advertiseHost = advertiseAddress
         options.weight = weight
         options.leaseSeconds = leaseSeconds
+        if let drainGracePeriod {
+            guard drainGracePeriod >= 1 else { throw ValidationError("--drain-grace-period must be at least 1 second") }
+            options.drainGracePeriod = .seconds(drainGracePeriod)
+        }
         for label in labels {
             let parts = label.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--label must be key=value, not '\(label)'") }

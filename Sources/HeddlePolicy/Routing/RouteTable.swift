@@ -63,9 +63,9 @@ public struct RouteTable: @unchecked Sendable {
     }
 
     /// A table that sends every request to one service: the inbound listener's local app.
-    public init(everythingTo serviceIndex: Int, serviceNames: [String], routeName: String) {
+    public init(everythingTo serviceIndex: Int, serviceNames: [String], routeName: String, resilience: RuleResilience = RuleResilience()) {
         self.serviceNames = serviceNames
-        rules = [CompiledRule(id: 0, routeName: routeName, ruleIndex: 0, backends: [serviceIndex], split: WeightedSplit(weights: [1]), requestHeaders: nil, responseHeaders: nil, rewrite: nil)]
+        rules = [CompiledRule(id: 0, routeName: routeName, ruleIndex: 0, backends: [serviceIndex], split: WeightedSplit(weights: [1]), requestHeaders: nil, responseHeaders: nil, rewrite: nil, resilience: resilience)]
         exactHosts = [:]
         wildcardHosts = []
         anyHost = [CompiledMatch(HTTPRouteMatch(), ruleIndex: 0)]

@@ -41,10 +41,15 @@ final class ProxySnapshot: Sendable {
         if let inbound = config.proxy.inbound {
             let app = ResolvedService(
                 name: Self.inboundAppName,
-                spec: ServiceSpec(protocol: inbound.appProtocol, endpoints: [EndpointSpec(address: inbound.appAddress)]),
+                spec: ServiceSpec(protocol: inbound.appProtocol, endpoints: [EndpointSpec(address: inbound.appAddress)], outlierDetection: OutlierDetectionSpec(enabled: false)),
                 endpoints: resolved.endpoints[Self.inboundAppName] ?? [],
                 unresolved: resolved.failures[Self.inboundAppName] ?? [])
-            tables["inbound"] = RouteTable(everythingTo: services.count, serviceNames: names + [app.name], routeName: "inbound")
+            // The inbound side neither retries nor ejects its app: the caller's sidecar retries,
+            // on another instance when there is one; retrying here too would multiply the load
+            // on a failing app, and ejecting the only endpoint would change nothing.
+            tables["inbound"] = RouteTable(
+                everythingTo: services.count, serviceNames: names + [app.name], routeName: "inbound",
+                resilience: RuleResilience(retry: RetryPolicySpec(attempts: 1)))
             services.append(app)
         }
         routeTables = tables

@@ -1,150 +1,135 @@
 import ArgumentParser
 import Foundation
-import HeddleCore
-import HeddleProxy
+import HeddleAPI
+import HeddleSidecar
 import Logging
-import NIOCore
-import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
-/// `heddle demo`: a proxy in front of two versions of a sample app, with a 90/10 canary split
-/// and a header route, and traffic through it, narrated.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `heddle demo`: a whole mesh in one process on loopback — the control plane, a sample app of
+/// four services with a sidecar beside each instance, and a load generator — with a live view
+/// of its golden metrics, a 90/10 canary split, and one instance failing midway.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Start a proxy in front of a sample app (v1 and a v2 canary) and send traffic through it."
+        abstract: "Run a mesh with traffic: control plane, sample services with sidecars, load, and a live view.",
+        discussion: """
+            loadgen → web → api → users, where the route users sends 90 % to users-v1 (two \
+            instances) and 10 % to the canary users-v2. Midway one users-v1 instance starts \
+            failing; the api sidecars retry its failures on the other instance and eject it, and \
+            the load generator keeps succeeding. Everything runs on 127.0.0.1 with a temporary \
+            data directory, removed at the end. The resources applied are examples/demo.yaml.
+            """
     )
 
-    @Option(help: "Port of the proxy's outbound listener (0 picks a free one).")
-    var port = 4140
+    @Option(help: "Seconds of traffic; 0 runs until Ctrl-C.")
+    var duration = 60
 
-    @Option(help: "Port of the proxy's admin endpoint (0 picks a free one).")
-    var adminPort = 4191
+    @Option(help: "Requests per second the load generator sends.")
+    var rate = 50
 
-    @Option(help: "Requests to send through the canary split.")
-    var requests = 20
+    @Option(help: "The control plane's API port (a free one is used when it is taken; 0 picks one).")
+    var controlPlanePort = 7470
 
-    @Flag(help: "Keep the mesh running after the traffic, until Ctrl-C.")
-    var keepRunning = false
+    @Flag(inversion: .prefixedNo, help: "Make one users-v1 instance fail midway.")
+    var failure = true
 
-    func run() async throws {
-        let logger = LogSetup.bootstrap(level: .warning)
-        let appGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let v1 = try await SampleApp.start(name: "hello-v1", group: appGroup)
-        let v2 = try await SampleApp.start(name: "hello-v2", group: appGroup)
-        let yaml = Self.config(v1Port: v1.localAddress?.port ?? 0, v2Port: v2.localAddress?.port ?? 0, port: port, adminPort: adminPort)
-        let config = try MeshConfig.load(yaml: yaml)
-        let server = try await ProxyServer(config: config, workers: 1, logger: logger)
-        try await server.start()
-        let proxyPort = server.boundAddresses["outbound"]?.port ?? port
-        let adminPort = server.boundAddresses["admin"]?.port ?? self.adminPort
+    @Option(help: "How the view is drawn: live (redrawn in place, the default on a terminal) or plain (a frame every 5 s).")
+    var view: ViewMode?
 
-        print("""
-            Heddle demo: a proxy on 127.0.0.1:\(proxyPort) in front of two versions of a sample app
-              hello-v1 on 127.0.0.1:\(v1.localAddress?.port ?? 0)    hello-v2 on 127.0.0.1:\(v2.localAddress?.port ?? 0)
-            Route 'hello': host hello → 90 % hello-v1, 10 % hello-v2; header x-canary: always → hello-v2.
+    @Flag(help: "Print the resources the demo applies (examples/demo.yaml) and exit.")
+    var printResources = false
 
-            """)
-        print("1. \(requests) requests to http://hello/ through the proxy (the 90/10 split):")
-        var counts: [String: Int] = [:]
-        for index in 1...max(1, requests) {
-            let response = try DemoClient.get(port: proxyPort, host: "hello", path: "/demo/\(index)")
-            let servedBy = response.header("x-served-by") ?? "?"
-            counts[servedBy, default: 0] += 1
-            print("   \(response.status) \(response.body.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
-        print("   split: " + counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+    @Option(help: "Log level of the mesh's parts (logs go to standard error).")
+    var logLevel: Logger.Level = .error
 
-        print("\n2. A request with x-canary: always goes to v2 by header match:")
-        let canary = try DemoClient.get(port: proxyPort, host: "hello", path: "/", headers: [("x-canary", "always")])
-        print("   \(canary.status) \(canary.body.trimmingCharacters(in: .whitespacesAndNewlines))")
-
-        print("\n3. A request for a host with no route: the proxy says why, in headers and body:")
-        let missing = try DemoClient.get(port: proxyPort, host: "nowhere", path: "/")
-        print("   \(missing.status) heddle-error: \(missing.header("heddle-error") ?? "-")")
-        print("   Proxy-Status: \(missing.header("proxy-status") ?? "-")")
-
-        print("\n4. Metrics from the admin endpoint (http://127.0.0.1:\(adminPort)/metrics):")
-        let metrics = try DemoClient.get(port: adminPort, host: "admin", path: "/metrics")
-        for line in metrics.body.split(separator: "\n") where (line.hasPrefix("heddle_requests_total") || line.hasPrefix("heddle_proxy_errors_total")) && !line.hasSuffix(" 0") {
-            print("   \(line)")
-        }
-
-        if keepRunning {
-            print("""
-
-                The mesh keeps running. Try:
-                  curl -s -x http://127.0.0.1:\(proxyPort) http://hello/
-                  curl -s -H 'Host: hello' -H 'x-canary: always' http://127.0.0.1:\(proxyPort)/
-                  curl -s http://127.0.0.1:\(adminPort)/config
-                Ctrl-C stops it.
-                """)
-            let group = ServiceGroup(configuration: .init(
-                services: [.init(service: WaitForShutdown())], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await group.run()
-        }
-        await server.drain(gracePeriod: .seconds(1))
-        await server.shutdown()
-        try await v1.close()
-        try await v2.close()
-        try await appGroup.shutdownGracefully()
-        print("\nDemo done.")
+    enum ViewMode: String, ExpressibleByArgument, CaseIterable {
+        case live
+        case plain
     }
 
-    static func config(v1Port: Int, v2Port: Int, port: Int, adminPort: Int) -> String {
-        """
-        apiVersion: heddle.dev/v1alpha1
-        kind: Proxy
-        metadata:
-          name: demo
-        spec:
-          outbound:
-            address: 127.0.0.1:\(port)
-          admin:
-            address: 127.0.0.1:\(adminPort)
-        ---
-        apiVersion: heddle.dev/v1alpha1
-        kind: Service
-        metadata:
-          name: hello-v1
-        spec:
-          endpoints:
-            - address: 127.0.0.1:\(v1Port)
-        ---
-        apiVersion: heddle.dev/v1alpha1
-        kind: Service
-        metadata:
-          name: hello-v2
-        spec:
-          endpoints:
-            - address: 127.0.0.1:\(v2Port)
-        ---
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: HTTPRoute
-        metadata:
-          name: hello
-        spec:
-          hostnames: [hello]
-          rules:
-            - matches:
-                - headers:
-                    - name: x-canary
-                      value: always
-              backendRefs:
-                - name: hello-v2
-            - backendRefs:
-                - name: hello-v1
-                  weight: 90
-                - name: hello-v2
-                  weight: 10
-        """
+    func validate() throws {
+        guard duration >= 0 else { throw ValidationError("--duration must be 0 (until Ctrl-C) or more seconds") }
+        guard (1...5000).contains(rate) else { throw ValidationError("--rate must be between 1 and 5000 requests per second") }
+        guard (0...65535).contains(controlPlanePort) else { throw ValidationError("--control-plane-port must be between 0 and 65535") }
+    }
+
+    func run() async throws {
+        if printResources {
+            say(DemoResources.yaml)
+            return
+        }
+        let logger = LogSetup.bootstrap(level: logLevel)
+        let live = (view ?? (isatty(STDOUT_FILENO) == 1 ? .live : .plain)) == .live
+        say("Heddle demo: starting a control plane and 7 instances with their sidecars on 127.0.0.1 ...")
+        let mesh: DemoMesh
+        do {
+            mesh = try await DemoMesh(controlPlanePort: controlPlanePort, logger: logger)
+        } catch {
+            Self.fail("the demo mesh could not start: \(error)")
+        }
+        do {
+            let applied = try await ControlPlaneClient(baseURL: mesh.controlPlaneURL).apply(yaml: DemoResources.yaml, dryRun: false)
+            let refused = applied.items.filter { $0.action == .refused }
+            guard refused.isEmpty else { throw DemoError("the control plane refused the demo's resources: \(refused.map { "\($0.kind)/\($0.name): \($0.errors.map(\.reason))" })") }
+            say("""
+                Control plane  \(mesh.controlPlaneURL)  (try: HEDDLE_CONTROL_PLANE=\(mesh.controlPlaneURL) heddle services)
+                Applied        \(applied.items.map { "\($0.kind)/\($0.name)" }.joined(separator: ", ")) (examples/demo.yaml)
+                """)
+        } catch {
+            await mesh.stop()
+            Self.fail("\(error)")
+        }
+
+        let conductor = DemoConductor(mesh: mesh, duration: duration, rate: rate, injectFailure: failure, live: live)
+        let group = ServiceGroup(configuration: .init(
+            services: mesh.sidecarServices + [.init(service: AddressBook(mesh: mesh)), .init(service: conductor, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        var failure: (any Error)?
+        do {
+            try await group.run()
+        } catch {
+            failure = error
+        }
+        await mesh.stop()
+        if let failure { Self.fail("\(failure)") }
+        say("\nStopped: the sidecars deregistered and drained, the control plane stopped, its temporary data was removed.")
+    }
+
+    static func fail(_ message: String) -> Never {
+        var standardError = FileHandle.standardError
+        print("heddle demo: \(message)", to: &standardError)
+        Foundation.exit(1)
     }
 }
 
-/// A service that does nothing until the group shuts down.
-struct WaitForShutdown: Service {
+/// Prints where each instance's sidecar listens, once they have bound.
+struct AddressBook: Service {
+    let mesh: DemoMesh
+
     func run() async throws {
+        for _ in 0..<200 where mesh.members.contains(where: { $0.adminPort == nil }) {
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        var lines = ["Sidecars (admin endpoints serve /metrics, /config, /ready):"]
+        for member in mesh.members {
+            let admin = member.adminPort.map { "http://127.0.0.1:\($0)/metrics" } ?? "-"
+            lines.append("  \(member.instance.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(member.instance.service.padding(toLength: 9, withPad: " ", startingAt: 0)) app :\(member.appPort)  \(admin)")
+        }
+        say(lines.joined(separator: "\n"))
         try? await gracefulShutdown()
     }
+}
+
+/// Writes a line to standard output at once (unbuffered), so frames reach a pipe (`| tee`) as
+/// they are drawn.
+func say(_ text: String, terminator: String = "\n") {
+    FileHandle.standardOutput.write(Data((text + terminator).utf8))
 }

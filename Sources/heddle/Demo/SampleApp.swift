@@ -1,50 +1,83 @@
+import AsyncHTTPClient
+import Hummingbird
 import NIOCore
 import NIOHTTP1
-import NIOPosix
+import Synchronization
 
-/// A tiny HTTP app for the demo: answers every request with who it is and what it was asked.
-enum SampleApp {
-    static func start(name: String, group: any EventLoopGroup) async throws -> any Channel {
-        try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(SampleAppHandler(name: name))
-                }
+/// The demo's sample app, one role per service, built into the binary:
+///
+///     loadgen → web → api → users (v1 90 %, v2 10 %)
+///
+/// `web` and `api` call the next service through their own sidecar's outbound listener,
+/// naming it in `Host`, as any app in the mesh does. `users` answers after a little work
+/// (v2, the canary, a little slower) — or, while its failure switch is on, with 503.
+struct SampleApp: Sendable {
+    enum Role: Sendable {
+        /// Calls `service` at `path` with the request's last path segment.
+        case caller(service: String, path: String)
+        /// Answers itself after `work`.
+        case users(version: String, work: Duration)
+        /// The load generator's own app: it only has to exist for its sidecar.
+        case idle
+    }
+
+    let instance: String
+    let role: Role
+    /// The port of this instance's sidecar outbound listener, once bound.
+    let outboundPort: @Sendable () -> Int?
+    let failing: FailureSwitch
+    let http: HTTPClient
+
+    /// The app's routes.
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/live") { _, _ in "live\n" }
+        router.get("**") { request, _ in
+            try await self.answer(request)
+        }
+        return router
+    }
+
+    private func answer(_ request: Request) async throws -> Response {
+        let id = request.uri.path.split(separator: "/").last.map(String.init) ?? "0"
+        switch role {
+        case .idle:
+            return Self.text(.ok, "loadgen\n")
+        case .users(let version, let work):
+            if failing.isOn {
+                return Self.text(.serviceUnavailable, "\(instance): injected failure\n")
             }
-            .bind(host: "127.0.0.1", port: 0)
-            .get()
+            try await Task.sleep(for: work)
+            return Self.text(.ok, #"{"user":"\#(id)","version":"\#(version)","instance":"\#(instance)"}"# + "\n")
+        case .caller(let service, let path):
+            guard let port = outboundPort() else {
+                return Self.text(.serviceUnavailable, "\(instance): my sidecar is not ready\n")
+            }
+            var call = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)/\(id)")
+            call.headers.add(name: "Host", value: service)
+            do {
+                let response = try await http.execute(call, timeout: .seconds(5))
+                let body = try await response.body.collect(upTo: 64 * 1024)
+                let status = HTTPResponse.Status(code: Int(response.status.code))
+                return Self.text(status, "\(instance) ← " + String(buffer: body))
+            } catch {
+                return Self.text(.badGateway, "\(instance): calling \(service) failed: \(error)\n")
+            }
+        }
+    }
+
+    private static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 }
 
-final class SampleAppHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+/// Makes a `users` instance answer 503 to everything while on: the demo's injected failure.
+final class FailureSwitch: Sendable {
+    private let state = Atomic<Bool>(false)
 
-    let name: String
-    private var head: HTTPRequestHead?
+    var isOn: Bool { state.load(ordering: .relaxed) }
 
-    init(name: String) {
-        self.name = name
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let request):
-            head = request
-        case .body:
-            break
-        case .end:
-            guard let request = head else { return }
-            let body = "hello from \(name): \(request.method) \(request.uri)\n"
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: "text/plain")
-            headers.add(name: "Content-Length", value: String(body.utf8.count))
-            headers.add(name: "x-served-by", value: name)
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .ok, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        }
+    func set(_ on: Bool) {
+        state.store(on, ordering: .relaxed)
     }
 }
