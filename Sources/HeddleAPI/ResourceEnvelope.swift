@@ -12,15 +12,41 @@ public struct ResourceEnvelope: Codable, Hashable, Sendable {
     /// The resource's YAML document, as applied (one document, `apiVersion` to `spec`).
     public var document: String
     public var status: ResourceStatus
+    /// Which connected proxies run the resource; nil for a resource that is not pushed to
+    /// sidecars (refused, or a route attached only to gateway listeners).
+    public var rollout: ResourceRollout?
 
-    public init(kind: String, name: String, revision: Int64, createdRevision: Int64, document: String, status: ResourceStatus) {
+    public init(
+        kind: String, name: String, revision: Int64, createdRevision: Int64, document: String, status: ResourceStatus,
+        rollout: ResourceRollout? = nil
+    ) {
         self.kind = kind
         self.name = name
         self.revision = revision
         self.createdRevision = createdRevision
         self.document = document
         self.status = status
+        self.rollout = rollout
     }
+}
+
+/// Where an accepted resource runs: among the proxies watching now, by id, those that
+/// acknowledged a version at or past the resource's revision (`running`), those that rejected
+/// such a version (`rejected`, reasons in `GET /v1/proxies`), and those that have not answered
+/// one yet (`pending`).
+public struct ResourceRollout: Codable, Hashable, Sendable {
+    public var running: [String]
+    public var pending: [String]
+    public var rejected: [String]
+
+    public init(running: [String] = [], pending: [String] = [], rejected: [String] = []) {
+        self.running = running
+        self.pending = pending
+        self.rejected = rejected
+    }
+
+    /// Every proxy counted.
+    public var total: Int { running.count + pending.count + rejected.count }
 }
 
 /// Whether the mesh runs a resource: `accepted`, or `refused` with the reasons (a route naming a

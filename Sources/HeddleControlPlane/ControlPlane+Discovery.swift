@@ -99,10 +99,10 @@ extension ControlPlane {
             case .service(let metadata, let spec)?:
                 declared.insert(metadata.name)
                 services.append(SnapshotBuilder.ServiceInput(document: entry.stored.document, spec: spec, instances: healthy[metadata.name] ?? []))
-            case .httpRoute(_, let spec)?:
-                // Sidecars have the `outbound` and `inbound` listeners: a route attached only
-                // to a gateway's listeners is not theirs (and would make them refuse the push).
-                guard spec.parentRefs.isEmpty || spec.parentRefs.contains("outbound") else { continue }
+            case .httpRoute?:
+                // A route attached only to a gateway's listeners is not the sidecars' (and would
+                // make them refuse the push).
+                guard Self.isPushedToSidecars(entry) else { continue }
                 routes.append(entry.stored.document)
             case .proxy?, nil:
                 continue

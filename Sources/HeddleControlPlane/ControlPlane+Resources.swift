@@ -50,8 +50,36 @@ extension ControlPlane {
     }
 
     private func envelope(_ key: ResourceKey, _ entry: ResourceEntry) -> ResourceEnvelope {
-        ResourceEnvelope(
+        let status = statuses[key] ?? ResourceStatus(state: .refused, errors: entry.decodeErrors)
+        return ResourceEnvelope(
             kind: key.kind.rawValue, name: key.name, revision: entry.stored.revision, createdRevision: entry.stored.createRevision, document: entry.stored.document,
-            status: statuses[key] ?? ResourceStatus(state: .refused, errors: entry.decodeErrors))
+            status: status, rollout: status.state == .accepted && Self.isPushedToSidecars(entry) ? rollout(since: entry.stored.revision) : nil)
+    }
+
+    /// The watching proxies, sorted by id, by their answer to the versions from `revision` on.
+    private func rollout(since revision: Int64) -> ResourceRollout {
+        var rollout = ResourceRollout()
+        for id in Set(hub.connections.map(\.proxyID)).sorted() {
+            guard let ack = proxyRecords[id]?.ack, ack.version >= revision else {
+                rollout.pending.append(id)
+                continue
+            }
+            if ack.accepted {
+                rollout.running.append(id)
+            } else {
+                rollout.rejected.append(id)
+            }
+        }
+        return rollout
+    }
+
+    /// Whether sidecars receive the resource (when accepted): every `Service`; an `HTTPRoute`
+    /// unless it is attached only to gateway listeners (sidecars have `outbound` and `inbound`).
+    static func isPushedToSidecars(_ entry: ResourceEntry) -> Bool {
+        switch entry.resource {
+        case .service?: true
+        case .httpRoute(_, let spec)?: spec.parentRefs.isEmpty || spec.parentRefs.contains("outbound")
+        case .proxy?, nil: false
+        }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HeddleAPI
 import HeddleSidecar
+import Yams
 
 /// Where the CLI finds the control plane: `--control-plane`, else `HEDDLE_CONTROL_PLANE`, else
 /// the local default.
@@ -18,6 +19,23 @@ struct ControlPlaneLocation: ParsableArguments {
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table
     case json
+    case yaml
+}
+
+/// Prints `value` as JSON or YAML; false for `table`, which the command prints itself.
+func printStructured(_ value: some Encodable, as format: OutputFormat) throws -> Bool {
+    switch format {
+    case .table:
+        return false
+    case .json:
+        try printJSON(value)
+    case .yaml:
+        // Documents (multi-line strings) as literal blocks, readable as they were applied.
+        let encoder = YAMLEncoder()
+        encoder.options.newLineScalarStyle = .literal
+        print(try encoder.encode(value), terminator: "")
+    }
+    return true
 }
 
 /// Runs a CLI request: the control plane's error goes to standard error with exit code 1.
@@ -109,7 +127,7 @@ struct GetCommand: AsyncParsableCommand {
     @Argument(help: "A resource name (default: all of the kind).")
     var name: String?
 
-    @Option(name: .shortAndLong, help: "table or json.")
+    @Option(name: .shortAndLong, help: "table, json or yaml.")
     var output: OutputFormat = .table
 
     @OptionGroup var location: ControlPlaneLocation
@@ -118,15 +136,17 @@ struct GetCommand: AsyncParsableCommand {
         let client = location.client
         if let name {
             let resource = try await cliRequest { try await client.resource(kind: kind, name: name) }
-            if output == .json { return try printJSON(resource) }
+            if try printStructured(resource, as: output) { return }
             print("# \(resource.kind)/\(resource.name) revision \(resource.revision), \(resource.status.state.rawValue)")
             for error in resource.status.errors { print("#   \(error.path): \(error.reason)") }
             print(resource.document)
             return
         }
         let list = try await cliRequest { try await client.resources(kind: kind) }
-        if output == .json { return try printJSON(list) }
-        printTable(["KIND", "NAME", "REVISION", "STATUS"], list.items.map { [$0.kind, $0.name, String($0.revision), $0.status.state.rawValue] })
+        if try printStructured(list, as: output) { return }
+        printTable(["KIND", "NAME", "REVISION", "STATUS", "PROXIES"], list.items.map {
+            [$0.kind, $0.name, String($0.revision), $0.status.state.rawValue, $0.rollout.map { "\($0.running.count)/\($0.total)" } ?? "-"]
+        })
     }
 }
 
@@ -148,13 +168,13 @@ struct DeleteCommand: AsyncParsableCommand {
 struct ServicesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "services", abstract: "List services with their healthy and registered instances.")
 
-    @Option(name: .shortAndLong, help: "table or json.")
+    @Option(name: .shortAndLong, help: "table, json or yaml.")
     var output: OutputFormat = .table
     @OptionGroup var location: ControlPlaneLocation
 
     func run() async throws {
         let list = try await cliRequest { try await location.client.services() }
-        if output == .json { return try printJSON(list) }
+        if try printStructured(list, as: output) { return }
         printTable(["SERVICE", "HEALTHY", "INSTANCES", "DECLARED"], list.items.map { [$0.name, String($0.healthyInstances), String($0.totalInstances), $0.declared ? "yes" : "no"] })
     }
 }
@@ -165,13 +185,13 @@ struct EndpointsCommand: AsyncParsableCommand {
 
     @Argument(help: "Only this service's instances.")
     var service: String?
-    @Option(name: .shortAndLong, help: "table or json.")
+    @Option(name: .shortAndLong, help: "table, json or yaml.")
     var output: OutputFormat = .table
     @OptionGroup var location: ControlPlaneLocation
 
     func run() async throws {
         let list = try await cliRequest { try await location.client.instances(service: service) }
-        if output == .json { return try printJSON(list) }
+        if try printStructured(list, as: output) { return }
         printTable(["SERVICE", "INSTANCE", "ADDRESS", "PROTOCOL", "WEIGHT", "HEALTH"], list.items.map {
             [$0.service, $0.id, "\($0.address):\($0.port)", $0.protocol, String($0.weight), $0.health.rawValue]
         })

@@ -44,10 +44,9 @@ struct WatchTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await collector.collect(watch) }
                 try await eventually("the initial push") { collector.all.count == 1 }
-                // A refused route, and an instance of a service no Service resource declares,
-                // change nothing pushed.
+                // A refused route and the same Service applied again change nothing pushed.
                 _ = try await controlPlane.apply(yaml: routeYAML("shop", backends: ["nowhere"]))
-                _ = try await controlPlane.register(RegisterRequest(service: "ghost", address: "10.0.0.5", port: 80))
+                _ = try await controlPlane.apply(yaml: serviceYAML("web"))
                 try await Task.sleep(for: .milliseconds(300))
                 #expect(collector.all.count == 1)
                 watch.cancel()
@@ -106,6 +105,36 @@ struct WatchTests {
         ])
         watch.cancel()
         #expect(await controlPlane.proxies().items.map(\.connected) == [false, false])
+    }
+
+    @Test("A resource shows which watching proxies run it, reject it, or have not answered yet")
+    func rollout() async throws {
+        let controlPlane = try await makeControlPlane()
+        _ = try await controlPlane.apply(yaml: serviceYAML("web"))
+        let a = try await controlPlane.watch(proxyID: "a", service: nil)
+        let b = try await controlPlane.watch(proxyID: "b", service: nil)
+        let c = try await controlPlane.watch(proxyID: "c", service: nil)
+        #expect(try await controlPlane.get(kind: "Service", name: "web").rollout == ResourceRollout(pending: ["a", "b", "c"]))
+        try await controlPlane.ack(proxyID: "a", PushAck(version: 1, accepted: true))
+        try await controlPlane.ack(proxyID: "b", PushAck(version: 1, accepted: false, errors: [FieldError(resource: "Service/web", path: "spec", reason: "bad")]))
+        // c answers an older version only: still pending for this resource.
+        try await controlPlane.ack(proxyID: "c", PushAck(version: 0, accepted: true))
+        #expect(try await controlPlane.get(kind: "Service", name: "web").rollout == ResourceRollout(running: ["a"], pending: ["c"], rejected: ["b"]))
+
+        // A newer revision of the resource is pending again where it was running.
+        _ = try await controlPlane.apply(yaml: serviceYAML("web", endpoints: ["10.0.0.2:8080"]))
+        #expect(try await controlPlane.get(kind: "Service", name: "web").rollout == ResourceRollout(pending: ["a", "b", "c"]))
+        // A proxy that stopped watching is no longer counted; a refused or gateway-only
+        // resource is not pushed, so has no rollout.
+        c.cancel()
+        _ = try await controlPlane.apply(yaml: routeYAML("edge", backends: ["web"], parentRefs: ["public"]))
+        _ = try await controlPlane.apply(yaml: routeYAML("broken", backends: ["missing"]))
+        let listed = try await controlPlane.list().items
+        #expect(listed.first { $0.name == "web" }?.rollout?.total == 2)
+        #expect(listed.first { $0.name == "edge" }?.rollout == nil)
+        #expect(listed.first { $0.name == "broken" }?.rollout == nil)
+        a.cancel()
+        b.cancel()
     }
 
     @Test("Closing the watches ends them and refuses new ones")

@@ -90,6 +90,21 @@ struct ControlPlaneTests {
         // The sidecars acknowledged what they run.
         let proxies = try curl(["\(cp.url)/v1/proxies"]).output
         #expect(proxies.contains("\"accepted\":true") || proxies.contains("\"accepted\" : true"), "\(proxies)")
+
+        // Each resource shows which proxies run it; describe puts it together for a person.
+        let table = try await cp.cli(["get", "HTTPRoute"])
+        #expect(table.output.contains("PROXIES") && table.output.contains("accepted  3/3"), "\(table.output)")
+        let described = try await cp.cli(["describe", "HTTPRoute", "users"])
+        #expect(described.status == 0, "\(described.output)")
+        #expect(described.output.contains("Proxies:    running on 3 of 3 watching proxies"), "\(described.output)")
+        #expect(described.output.contains("users-v2  weight 100  1 healthy of 1 instances"), "\(described.output)")
+        let service = try await cp.cli(["describe", "Service", "users-v2"])
+        #expect(service.output.contains("Instances:  1 healthy of 1 registered") && service.output.contains("Routes:     users (accepted)"), "\(service.output)")
+        let missing = try await cp.cli(["describe", "Service", "nowhere"])
+        #expect(missing.status == 1 && missing.output.contains("Service/nowhere does not exist"), "\(missing.output)")
+        let yaml = try await cp.cli(["get", "HTTPRoute", "users", "-o", "yaml"])
+        #expect(yaml.output.contains("name: users\n") && yaml.output.contains("document: |-\n  apiVersion: gateway.networking.k8s.io/v1"), "\(yaml.output)")
+        #expect(yaml.output.contains("rollout:\n  running:\n"), "\(yaml.output)")
     }
 
     @Test func proxiesKeepServingWithoutTheControlPlaneAndRestartFromDisk() async throws {
