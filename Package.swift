@@ -125,12 +125,28 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
         .target(
             name: "HeddleStats",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "heddle-propagation-bench",
+            dependencies: [
+                "HeddleAPI",
+                "HeddleControlPlane",
+                "HeddleCore",
+                "HeddleSidecar",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "benchmarks/propagation",
             swiftSettings: strictSettings
         ),
         .testTarget(name: "HeddleStatsTests", dependencies: ["HeddleStats"], swiftSettings: strictSettings),

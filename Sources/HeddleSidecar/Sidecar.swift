@@ -43,6 +43,9 @@ public final class Sidecar: Service, Sendable {
     }
 
     public func run() async throws {
+        if SnapshotFile.read(options.snapshotPath) != nil {
+            await state.setConfigured()
+        }
         // Registration needs the inbound listener's port, known once the proxy has bound it.
         for _ in 0..<500 where server.boundAddresses["inbound"] == nil {
             try? await Task.sleep(for: .milliseconds(20))
@@ -56,11 +59,22 @@ public final class Sidecar: Service, Sendable {
         if let id = await state.instanceID {
             do {
                 try await client.deregister(id)
-                logger.info("deregistered", metadata: ["instance": "\(id)"])
+                logger.notice("deregistered", metadata: ["instance": "\(id)"])
             } catch {
                 logger.notice("could not deregister; the control plane removes the instance when its lease runs out", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// Waits until the proxy runs a configuration from the control plane (pushed now, or kept
+    /// on disk from an earlier push); false when `timeout` passed first.
+    public func waitUntilConfigured(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if await state.isConfigured { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return await state.isConfigured
     }
 
     /// The proxy's id on the watch stream and in acknowledgements.
@@ -90,6 +104,12 @@ public final class Sidecar: Service, Sendable {
                 try? await Task.sleep(for: .milliseconds(max(200, options.leaseSeconds * 1000 / 3)))
                 continue
             }
+            // Traffic only once the app listens: an instance registered before would be sent
+            // requests its app refuses.
+            if options.waitForApp {
+                await waitForApp()
+                if Task.isCancelled { return }
+            }
             let port = server.boundAddresses["inbound"]?.port ?? options.inbound.port
             let request = RegisterRequest(
                 service: options.service, address: options.registeredHost, port: port,
@@ -104,6 +124,19 @@ public final class Sidecar: Service, Sendable {
                 await state.setReachable(false, logger: logger, what: "\(error)")
                 try? await Task.sleep(for: backoff.next())
             }
+        }
+    }
+
+    /// Returns once the app accepts a TCP connection on its port (or the task is cancelled).
+    private func waitForApp() async {
+        var waited = 0
+        while !Task.isCancelled {
+            if await AppProbe.accepts(host: options.appHost, port: options.appPort) { return }
+            if waited == 25 {
+                logger.notice("waiting for the app to listen before registering", metadata: ["app": "\(options.appHost):\(options.appPort)"])
+            }
+            waited += 1
+            try? await Task.sleep(for: .milliseconds(waited < 50 ? 20 : 200))
         }
     }
 
@@ -143,6 +176,7 @@ public final class Sidecar: Service, Sendable {
                 logger.warning("could not keep the configuration on disk", metadata: ["path": "\(options.snapshotPath)", "error": "\(error)"])
             }
             await state.setApplied(push.version)
+            await state.setConfigured()
             logger.info("configuration applied", metadata: ["version": "\(push.version)"])
             ack = PushAck(version: push.version, accepted: true)
         } catch {
@@ -165,6 +199,12 @@ actor SidecarState {
     private(set) var instanceID: String?
     private var appliedVersion: Int64 = -1
     private var reachable: Bool?
+    /// True once the proxy runs a configuration from the control plane.
+    private(set) var isConfigured = false
+
+    func setConfigured() {
+        isConfigured = true
+    }
 
     func setInstanceID(_ id: String?) {
         instanceID = id

@@ -29,6 +29,8 @@ public struct SidecarOptions: Sendable {
     /// How long SIGTERM waits for requests in flight (the proxy's `http.drainGracePeriod`;
     /// nil keeps its default, 30 s).
     public var drainGracePeriod: Duration?
+    /// Register the instance only once the app accepts connections on its port.
+    public var waitForApp = true
 
     public init(controlPlane: String, service: String, appPort: Int, snapshotPath: String) {
         self.controlPlane = controlPlane
