@@ -77,14 +77,24 @@ for await bound in listening {
     address = bound
     break
 }
-guard let address else { fatalError("the control plane did not start") }
+guard let address else { fail("the control plane did not start") }
 let baseURL = "http://\(address)"
 
-// One connection per watch, as N sidecars would have.
-var clientConfiguration = HTTPClient.Configuration()
-clientConfiguration.connectionPool = .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: proxyCount + 64)
-let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+// One connection per watch, as N sidecars would have; acknowledgements on a pool of their own
+// (N sidecars would each have one; here 128 connections carry them).
+var watchConfiguration = HTTPClient.Configuration()
+watchConfiguration.connectionPool = .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: proxyCount + 16)
+let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: watchConfiguration)
+var ackConfiguration = HTTPClient.Configuration()
+ackConfiguration.connectionPool = .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)
+let ackHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: ackConfiguration)
 let client = ControlPlaneClient(baseURL: baseURL, http: http)
+let ackClient = ControlPlaneClient(baseURL: baseURL, http: ackHTTP)
+
+func fail(_ message: String) -> Never {
+    print(message)
+    exit(1)
+}
 
 func route(_ weight: Int) -> String {
     """
@@ -112,6 +122,7 @@ func route(_ weight: Int) -> String {
 
 _ = try await client.apply(yaml: route(0), dryRun: false)
 let log = AckLog()
+let ackFailures = Atomic<Int>(0)
 print("opening \(proxyCount) watches to \(baseURL) ...")
 let watchers = Task {
     await withTaskGroup(of: Void.self) { group in
@@ -120,8 +131,18 @@ let watchers = Task {
                 let id = "bench-\(index)"
                 do {
                     for try await push in try await client.watch(proxy: id, service: "svc-\(index % 100)") {
-                        try await client.ack(proxy: id, PushAck(version: push.version, accepted: true))
-                        log.record(push.version)
+                        // A failed acknowledgement (the control plane too busy to answer in 5 s)
+                        // is counted and sent again, up to three times; the watch goes on.
+                        for attempt in 1...3 {
+                            do {
+                                try await ackClient.ack(proxy: id, PushAck(version: push.version, accepted: true))
+                                log.record(push.version)
+                                break
+                            } catch {
+                                ackFailures.add(1, ordering: .relaxed)
+                                if attempt == 3 { print("ack of \(id) failed 3 times: \(error)") }
+                            }
+                        }
                     }
                 } catch {
                     if !Task.isCancelled { print("watch \(id) ended: \(error)") }
@@ -141,7 +162,7 @@ func waitForAcks(of version: Int64, timeout: Duration) async -> Bool {
 }
 
 let initial = try await client.resources(kind: nil).revision
-guard await waitForAcks(of: initial, timeout: .seconds(120)) else { fatalError("not every watch got the initial snapshot") }
+guard await waitForAcks(of: initial, timeout: .seconds(120)) else { fail("only \(log.times(atLeast: initial).count) of \(proxyCount) watches acknowledged the initial snapshot within 120 s") }
 print("all \(proxyCount) proxies run revision \(initial)\n")
 
 var lasts: [Double] = []
@@ -150,7 +171,7 @@ for round in 1...rounds {
     try await Task.sleep(for: .milliseconds(300))
     let start = ContinuousClock.now
     let result = try await client.apply(yaml: route(round % 2 == 1 ? 10 : 0), dryRun: false)
-    guard let revision = result.items.compactMap(\.revision).max() else { fatalError("apply changed nothing: \(result)") }
+    guard let revision = result.items.compactMap(\.revision).max() else { fail("apply changed nothing: \(result)") }
     guard await waitForAcks(of: revision, timeout: .seconds(60)) else {
         print("round \(round): only \(log.times(atLeast: revision).count) of \(proxyCount) proxies acknowledged within 60 s")
         exit(1)
@@ -166,9 +187,11 @@ print("""
 \(proxyCount) watching proxies, \(rounds) applies (pushes are coalesced for 75 ms after a change):
   apply → last proxy acknowledged:  p50 \(ms(percentile(lasts, 0.5)))   p99 \(ms(percentile(lasts, 0.99)))   max \(ms(lasts.max()!))
   apply → each proxy acknowledged:  p50 \(ms(percentile(everyAck, 0.5)))   p99 \(ms(percentile(everyAck, 0.99)))
+  acknowledgements that timed out (5 s) and were sent again: \(ackFailures.load(ordering: .relaxed))
 """)
 watchers.cancel()
 await group.triggerGracefulShutdown()
 _ = try? await serverTask.value
 try? await http.shutdown()
+try? await ackHTTP.shutdown()
 try? store.close()
