@@ -119,6 +119,7 @@ let package = Package(
             dependencies: [
                 "HeddleCore",
                 "HeddleAPI",
+                "HeddlePolicy",
                 "HeddleProxy",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

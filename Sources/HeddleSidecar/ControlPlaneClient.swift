@@ -117,6 +117,11 @@ public struct ControlPlaneClient: Sendable {
         try await get("/v1/services")
     }
 
+    /// Reports what the sidecar finds of its app: an unhealthy instance gets no traffic.
+    public func reportHealth(_ id: String, healthy: Bool) async throws -> Instance {
+        try await send(.POST, "/v1/instances/\(Self.escape(id))/health", body: HealthReport(healthy: healthy), expecting: [200])
+    }
+
     public func instances(service: String?) async throws -> ItemList<Instance> {
         try await get(service.map { "/v1/instances?service=\(Self.escape($0))" } ?? "/v1/instances")
     }

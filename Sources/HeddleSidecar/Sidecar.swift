@@ -1,6 +1,7 @@
 import Foundation
 import HeddleAPI
 import HeddleCore
+import HeddlePolicy
 import HeddleProxy
 import Logging
 import NIOCore
@@ -54,6 +55,7 @@ public final class Sidecar: Service, Sendable {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.keepRegistered() }
                 group.addTask { await self.keepWatching() }
+                group.addTask { await self.keepCheckingApp() }
             }
         }
         if let id = await state.instanceID {
@@ -137,6 +139,38 @@ public final class Sidecar: Service, Sendable {
             }
             waited += 1
             try? await Task.sleep(for: .milliseconds(waited < 50 ? 20 : 200))
+        }
+    }
+
+    // MARK: The app's health
+
+    /// Checks the app every `appHealthInterval` and reports a change of its standing to the
+    /// control plane (which registered it healthy), so an app that stops answering while its
+    /// sidecar lives stops getting traffic.
+    private func keepCheckingApp() async {
+        var standing = HealthCheckState()
+        // What the control plane holds for which registration.
+        var reported: (id: String, healthy: Bool)?
+        while !Task.isCancelled {
+            try? await Task.sleep(for: options.appHealthInterval)
+            guard let id = await state.instanceID, !Task.isCancelled else { continue }
+            if reported?.id != id { reported = (id, true) }
+            switch await AppProbe.passes(options) ? standing.recordSuccess() : standing.recordFailure() {
+            case .becameUnhealthy?:
+                logger.warning("the app fails its health check; reporting the instance unhealthy", metadata: ["app": "\(options.appHost):\(options.appPort)", "check": "\(options.appHealthPath ?? "tcp")"])
+            case .becameHealthy?:
+                logger.notice("the app passes its health check again; reporting the instance healthy")
+            case nil:
+                break
+            }
+            guard reported?.healthy != standing.isHealthy else { continue }
+            do {
+                _ = try await client.reportHealth(id, healthy: standing.isHealthy)
+                reported = (id, standing.isHealthy)
+            } catch {
+                // Sent again at the next check.
+                await state.setReachable(false, logger: logger, what: "\(error)")
+            }
         }
     }
 

@@ -31,6 +31,12 @@ public struct SidecarOptions: Sendable {
     public var drainGracePeriod: Duration?
     /// Register the instance only once the app accepts connections on its port.
     public var waitForApp = true
+    /// The app's health check: `GET` of this path (2xx or 3xx passes) for an `http1` app;
+    /// nil, or an app that speaks `http2`/`grpc`, checks that its port accepts connections.
+    public var appHealthPath: String?
+    /// How often the app is checked; three failures in a row report the instance unhealthy to
+    /// the control plane, two passes healthy again.
+    public var appHealthInterval: Duration = .seconds(5)
 
     public init(controlPlane: String, service: String, appPort: Int, snapshotPath: String) {
         self.controlPlane = controlPlane

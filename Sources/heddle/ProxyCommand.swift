@@ -173,6 +173,12 @@ struct SidecarArguments: ParsableArguments {
     @Option(help: "Where the sidecar keeps its last accepted configuration (default: ~/.heddle/sidecar-SERVICE-PORT.yaml).")
     var snapshot: String?
 
+    @Option(help: "The app's health check path (GET, 2xx/3xx passes) for an http1 app; without it, the check is that the app's port accepts connections.")
+    var appHealthPath: String?
+
+    @Option(help: "Seconds between checks of the app; 3 failures in a row report the instance unhealthy, 2 passes healthy again.")
+    var appHealthInterval = 5
+
     @Option(help: "Seconds SIGTERM waits for requests in flight before closing what is left (default 30).")
     var drainGracePeriod: Int?
 
@@ -204,6 +210,14 @@ struct SidecarArguments: ParsableArguments {
         options.advertiseHost = advertiseAddress
         options.weight = weight
         options.leaseSeconds = leaseSeconds
+        guard appHealthInterval >= 1 else { throw ValidationError("--app-health-interval must be at least 1 second") }
+        options.appHealthInterval = .seconds(appHealthInterval)
+        if let appHealthPath {
+            guard appHealthPath.hasPrefix("/"), !appHealthPath.contains(where: { $0 == " " || $0.isNewline }) else {
+                throw ValidationError("--app-health-path must be a path such as /healthz, not '\(appHealthPath)'")
+            }
+            options.appHealthPath = appHealthPath
+        }
         if let drainGracePeriod {
             guard drainGracePeriod >= 1 else { throw ValidationError("--drain-grace-period must be at least 1 second") }
             options.drainGracePeriod = .seconds(drainGracePeriod)

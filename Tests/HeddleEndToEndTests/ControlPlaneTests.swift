@@ -156,6 +156,34 @@ struct ControlPlaneTests {
         }
     }
 
+    @Test func anAppThatStopsAnsweringIsReportedUnhealthyByItsLiveSidecar() async throws {
+        let cp = try await ControlPlaneProcess()
+        let a = try await Upstream(.http, name: "api-a")
+        let b = try await Upstream(.http, name: "api-b")
+        let web = try await Upstream(.http, name: "web")
+        let sidecarA = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: a.port, extra: ["--app-health-interval", "1"])
+        let sidecarB = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: b.port, extra: ["--app-health-path", "/status/200", "--app-health-interval", "1"])
+        let client = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: web.port)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(Set(try Self.servedBy(client.outbound, host: "api", count: 20)) == ["200 api-a", "200 api-b"])
+
+        // A's app dies; its sidecar lives on and keeps heartbeating, but after three failed
+        // checks (one a second) it reports the instance unhealthy, and it leaves the pushes.
+        a.child.stop()
+        var unhealthy = false
+        for _ in 0..<100 where !unhealthy {
+            unhealthy = try curl(["\(cp.url)/v1/instances?service=api"]).output.contains("\"unhealthy\"")
+            if !unhealthy { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(unhealthy, "\(sidecarA.child.stderr)")
+        #expect(sidecarA.child.stderr.contains("the app fails its health check; reporting the instance unhealthy"), "\(sidecarA.child.stderr)")
+        try await Task.sleep(for: .milliseconds(500))
+        let config = try curl(["http://127.0.0.1:\(client.admin)/config"]).output
+        #expect(config.contains("127.0.0.1:\(sidecarB.ports["inbound"] ?? 0)"), "\(config)")
+        #expect(!config.contains("127.0.0.1:\(sidecarA.ports["inbound"] ?? 0)"), "the unhealthy instance is still pushed: \(config)")
+        #expect(Set(try Self.servedBy(client.outbound, host: "api", count: 10)) == ["200 api-b"])
+    }
+
     @Test func anInstanceWhoseSidecarDiesStopsGettingTrafficWhenItsLeaseRunsOut() async throws {
         let cp = try await ControlPlaneProcess()
         let a = try await Upstream(.http, name: "api-a")
