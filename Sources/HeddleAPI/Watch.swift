@@ -1,16 +1,101 @@
 /// One message of a proxy's watch stream (`GET /v1/watch`, newline-delimited JSON): the
-/// configuration the proxy's service needs at `version`.
+/// configuration the proxy's service needs at `version` — whole, or as a delta.
+///
+/// The first message of a stream is whole (`baseVersion` absent): every resource. Each later
+/// one is a delta from the version the stream sent before (`baseVersion`): the resources added
+/// or changed (`resources`, whole documents) and the keys of those gone (`removed`). A proxy that
+/// does not run `baseVersion` cannot apply it and reconnects for a whole configuration.
 public struct ConfigPush: Codable, Hashable, Sendable {
     /// The store revision the push reflects; increases with every push to this proxy.
     public var version: Int64
-    /// YAML documents: the `Service` resources the proxy may call, their endpoints filled in
-    /// from the registry, and the `HTTPRoute` resources over them. The proxy adds its own
-    /// `Proxy` resource and loads the whole as it loads a file.
-    public var yaml: String
+    /// For a delta, the version it applies to; nil for a whole configuration.
+    public var baseVersion: Int64?
+    /// YAML documents, each with its key (`Service/web`): the `Service` resources the proxy
+    /// may call, their endpoints filled in from the registry, and the `HTTPRoute` resources over
+    /// them. The proxy adds its own `Proxy` resource and loads the whole as it loads a file.
+    public var resources: [PushedResource]
+    /// For a delta, the keys of the resources removed since `baseVersion`.
+    public var removed: [String]
 
-    public init(version: Int64, yaml: String) {
+    /// A whole configuration.
+    public init(version: Int64, resources: [PushedResource]) {
         self.version = version
-        self.yaml = yaml
+        baseVersion = nil
+        self.resources = resources
+        removed = []
+    }
+
+    /// A delta from `baseVersion`.
+    public init(version: Int64, baseVersion: Int64, changed: [PushedResource], removed: [String]) {
+        self.version = version
+        self.baseVersion = baseVersion
+        resources = changed
+        self.removed = removed
+    }
+
+    /// True for a delta.
+    public var isDelta: Bool { baseVersion != nil }
+
+    /// The documents as one YAML stream, in order.
+    public var yaml: String {
+        resources.map { $0.document.hasSuffix("\n") ? $0.document : $0.document + "\n" }.joined(separator: "---\n")
+    }
+
+    /// What takes a proxy from `base` (a whole configuration) to this one: nil when nothing
+    /// changed.
+    public func delta(from base: ConfigPush) -> ConfigPush? {
+        let before = Dictionary(base.resources.map { ($0.key, $0.document) }, uniquingKeysWith: { $1 })
+        let keys = Set(resources.map(\.key))
+        let changed = resources.filter { before[$0.key] != $0.document }
+        let removed = base.resources.map(\.key).filter { !keys.contains($0) }
+        guard !changed.isEmpty || !removed.isEmpty else { return nil }
+        return ConfigPush(version: version, baseVersion: base.version, changed: changed, removed: removed)
+    }
+
+    /// This delta applied to `base`, a whole configuration at `baseVersion`: the whole
+    /// configuration at `version` (changed resources in place, new ones at the end). Nil when
+    /// `base` is not at `baseVersion`. A whole configuration is returned as it is.
+    public func applied(to base: ConfigPush?) -> ConfigPush? {
+        guard let baseVersion else { return self }
+        guard let base, base.baseVersion == nil, base.version == baseVersion else { return nil }
+        let changed = Dictionary(resources.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
+        let gone = Set(removed)
+        var result = base.resources.filter { !gone.contains($0.key) }.map { changed[$0.key] ?? $0 }
+        let present = Set(result.map(\.key))
+        result += resources.filter { !present.contains($0.key) }
+        return ConfigPush(version: version, resources: result)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case version, baseVersion, resources, removed
+    }
+
+    /// `baseVersion` and `removed` may be left out (a whole configuration).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decode(Int64.self, forKey: .version)
+        baseVersion = try container.decodeIfPresent(Int64.self, forKey: .baseVersion)
+        resources = try container.decode([PushedResource].self, forKey: .resources)
+        removed = try container.decodeIfPresent([String].self, forKey: .removed) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(version, forKey: .version)
+        try container.encodeIfPresent(baseVersion, forKey: .baseVersion)
+        try container.encode(resources, forKey: .resources)
+        if baseVersion != nil { try container.encode(removed, forKey: .removed) }
+    }
+}
+
+/// One resource of a push: `Kind/name` and its YAML document.
+public struct PushedResource: Codable, Hashable, Sendable {
+    public var key: String
+    public var document: String
+
+    public init(key: String, document: String) {
+        self.key = key
+        self.document = document
     }
 }
 

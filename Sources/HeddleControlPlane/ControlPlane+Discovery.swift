@@ -91,19 +91,19 @@ extension ControlPlane {
         for instance in instances.values where instance.health == .healthy {
             healthy[instance.stored.service, default: []].append(instance)
         }
-        var services: [SnapshotBuilder.ServiceInput] = []
-        var routes: [String] = []
+        var services: [(name: String, input: SnapshotBuilder.ServiceInput)] = []
+        var routes: [(name: String, document: String)] = []
         var declared: Set<String> = []
         for (key, entry) in resources.sorted(by: { $0.key < $1.key }) where statuses[key]?.state == .accepted {
             switch entry.resource {
             case .service(let metadata, let spec)?:
                 declared.insert(metadata.name)
-                services.append(SnapshotBuilder.ServiceInput(document: entry.stored.document, spec: spec, instances: healthy[metadata.name] ?? []))
+                services.append((metadata.name, SnapshotBuilder.ServiceInput(document: entry.stored.document, spec: spec, instances: healthy[metadata.name] ?? [])))
             case .httpRoute?:
                 // A route attached only to a gateway's listeners is not the sidecars' (and would
                 // make them refuse the push).
                 guard Self.isPushedToSidecars(entry) else { continue }
-                routes.append(entry.stored.document)
+                routes.append((key.name, entry.stored.document))
             case .proxy?, nil:
                 continue
             }
@@ -113,9 +113,9 @@ extension ControlPlane {
         for (name, members) in healthy.sorted(by: { $0.key < $1.key }) where !declared.contains(name) && ResourceMetadata.isValidName(name) {
             let proto = members.contains { $0.stored.protocol == "grpc" } ? UpstreamProtocol.grpc : .http2
             let document = "apiVersion: heddle.dev/v1alpha1\nkind: Service\nmetadata:\n  name: \(name)\nspec:\n  protocol: \(proto.rawValue)\n  endpoints: []\n"
-            services.append(SnapshotBuilder.ServiceInput(document: document, spec: ServiceSpec(protocol: proto, endpoints: []), instances: members))
+            services.append((name, SnapshotBuilder.ServiceInput(document: document, spec: ServiceSpec(protocol: proto, endpoints: []), instances: members)))
         }
-        return ConfigPush(version: revision, yaml: SnapshotBuilder.yaml(services: services, routes: routes))
+        return ConfigPush(version: revision, resources: SnapshotBuilder.resources(services: services, routes: routes))
     }
 
     private static func validateProxyID(_ id: String) throws(ControlPlaneError) {

@@ -182,10 +182,22 @@ public final class Sidecar: Service, Sendable {
             do {
                 let stream = try await client.watch(proxy: proxyID, service: options.service)
                 await state.setReachable(true, logger: logger, what: "watch")
+                // The stream's first push is whole, each later one a delta from the one before.
+                var current: ConfigPush?
+                var resync = false
                 for try await push in stream {
                     backoff.reset()
-                    await apply(push)
+                    guard let whole = push.applied(to: current) else {
+                        logger.warning(
+                            "a configuration delta does not apply to the version this proxy has; reconnecting for a whole configuration",
+                            metadata: ["delta_base": "\(push.baseVersion ?? -1)", "have": "\(current?.version ?? -1)"])
+                        resync = true
+                        break
+                    }
+                    current = whole
+                    await apply(whole)
                 }
+                if resync { continue }
                 logger.info("the watch stream ended; reconnecting")
             } catch {
                 if Task.isCancelled { return }
@@ -195,8 +207,8 @@ public final class Sidecar: Service, Sendable {
         }
     }
 
-    /// Loads a push with the proxy's own resource; a valid one goes into force, is kept on
-    /// disk and acknowledged; an invalid one is rejected with its reasons, and the proxy stays
+    /// Loads a whole configuration with the proxy's own resource; a valid one goes into force,
+    /// is kept on disk and acknowledged; an invalid one is rejected with its reasons, and the proxy stays
     /// on its last good configuration.
     func apply(_ push: ConfigPush) async {
         guard await state.isNew(push.version) else { return }

@@ -7,14 +7,16 @@ import HeddleAPI
 enum SnapshotFile {
     static let header = "# heddle configuration version "
 
-    static func read(_ path: String) -> ConfigPush? {
+    /// The version and documents kept at `path`, if any.
+    static func read(_ path: String) -> (version: Int64, yaml: String)? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8), text.hasPrefix(header),
               let newline = text.firstIndex(of: "\n"),
               let version = Int64(text[text.index(text.startIndex, offsetBy: header.count)..<newline])
         else { return nil }
-        return ConfigPush(version: version, yaml: String(text[text.index(after: newline)...]))
+        return (version, String(text[text.index(after: newline)...]))
     }
 
+    /// Keeps a whole configuration.
     static func write(_ push: ConfigPush, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {

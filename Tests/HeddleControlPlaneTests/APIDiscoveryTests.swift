@@ -32,7 +32,12 @@ struct APIDiscoveryTests {
             let lines = text.split(separator: "\n")
             let pushes = try lines.map { try JSONDecoder().decode(ConfigPush.self, from: Data($0.utf8)) }
             #expect(pushes.map(\.version) == [1, 2])
-            #expect(pushes[1].yaml.contains("name: api"))
+            // The first push is whole; the next is a delta carrying only the new service.
+            #expect(pushes[0].baseVersion == nil && pushes[0].resources.map(\.key) == ["Service/web"])
+            #expect(pushes[1].baseVersion == 1 && pushes[1].resources.map(\.key) == ["Service/api"] && pushes[1].removed.isEmpty)
+            #expect(pushes[1].resources[0].document.contains("name: api"))
+            let whole = try #require(pushes[1].applied(to: pushes[0]))
+            #expect(whole.resources.map(\.key) == ["Service/web", "Service/api"])
         }
     }
 

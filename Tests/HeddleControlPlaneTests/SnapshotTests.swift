@@ -57,7 +57,7 @@ struct SnapshotTests {
     func empty() async throws {
         let controlPlane = try await makeControlPlane()
         let push = await controlPlane.snapshot(for: nil)
-        #expect(push == ConfigPush(version: 0, yaml: ""))
+        #expect(push == ConfigPush(version: 0, resources: []))
         _ = try MeshConfig.load(yaml: proxyYAML + "\n---\n" + push.yaml)
     }
 }

@@ -84,7 +84,7 @@ struct WatchTests {
         let controlPlane = try await makeControlPlane()
         let watch = try await controlPlane.watch(proxyID: "p1", service: nil)
         var events = watch.events.makeAsyncIterator()
-        #expect(await events.next() == .push(ConfigPush(version: 0, yaml: "")))
+        #expect(await events.next() == .push(ConfigPush(version: 0, resources: [])))
         controlPlane.sendKeepAlives()
         #expect(await events.next() == .keepAlive)
     }

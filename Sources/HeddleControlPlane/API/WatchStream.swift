@@ -2,8 +2,9 @@ import HeddleAPI
 import Hummingbird
 import NIOCore
 
-/// A watch as an HTTP response: newline-delimited JSON, one `ConfigPush` per line, an empty line
-/// as keep-alive, open until the client goes or the control plane shuts down.
+/// A watch as an HTTP response: newline-delimited JSON, one `ConfigPush` per line — the first
+/// whole, each later one a delta from the one before — an empty line as keep-alive, open until
+/// the client goes or the control plane shuts down.
 enum WatchStream {
     static let contentType = "application/x-ndjson"
 
@@ -13,9 +14,20 @@ enum WatchStream {
             body: ResponseBody { writer in
                 // A failed write (the client went) ends the watch too.
                 defer { watch.cancel() }
+                var sent: ConfigPush?
                 for await event in watch.events {
                     switch event {
-                    case .push(let push):
+                    case .push(let whole):
+                        // The watch yields whole configurations; the stream sends what changed
+                        // since the last one it wrote.
+                        let push: ConfigPush?
+                        if let sent {
+                            push = whole.delta(from: sent)
+                        } else {
+                            push = whole
+                        }
+                        sent = whole
+                        guard let push else { continue }
                         var line = JSONBody.encode(push)
                         line.writeString("\n")
                         try await writer.write(line)

@@ -1,3 +1,4 @@
+import HeddleAPI
 import HeddleCore
 import Yams
 
@@ -13,9 +14,14 @@ enum SnapshotBuilder {
         var instances: [RegisteredInstance]
     }
 
-    static func yaml(services: [ServiceInput], routes: [String]) -> String {
-        let documents = services.map(render) + routes.map { normalised($0) }
-        return documents.map { $0.hasSuffix("\n") ? $0 : $0 + "\n" }.joined(separator: "---\n")
+    /// The documents, keyed: services then routes (each given with its name), in order.
+    static func resources(services: [(name: String, input: ServiceInput)], routes: [(name: String, document: String)]) -> [PushedResource] {
+        services.map { PushedResource(key: "Service/\($0.name)", document: terminated(render($0.input))) }
+            + routes.map { PushedResource(key: "HTTPRoute/\($0.name)", document: terminated(normalised($0.document))) }
+    }
+
+    private static func terminated(_ document: String) -> String {
+        document.hasSuffix("\n") ? document : document + "\n"
     }
 
     private static func render(_ service: ServiceInput) -> String {

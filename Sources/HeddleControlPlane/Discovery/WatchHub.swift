@@ -13,7 +13,7 @@ final class WatchHub: Sendable {
 
     private struct Watcher {
         var connection: Connection
-        var lastYAML: String
+        var lastResources: [PushedResource]
         var mailbox: WatchMailbox
     }
 
@@ -42,7 +42,7 @@ final class WatchHub: Sendable {
         let added = state.withLock { state -> Bool in
             guard !state.closed else { return false }
             let connection = Connection(proxyID: proxyID, service: service, lastVersion: initial.version)
-            state.watchers[id] = Watcher(connection: connection, lastYAML: initial.yaml, mailbox: mailbox)
+            state.watchers[id] = Watcher(connection: connection, lastResources: initial.resources, mailbox: mailbox)
             return true
         }
         guard added else {
@@ -63,8 +63,8 @@ final class WatchHub: Sendable {
         let offers = state.withLock { state -> [(WatchMailbox, ConfigPush)] in
             var offers: [(WatchMailbox, ConfigPush)] = []
             for (id, watcher) in state.watchers {
-                guard let push = pushes[watcher.connection.service], push.yaml != watcher.lastYAML else { continue }
-                state.watchers[id]?.lastYAML = push.yaml
+                guard let push = pushes[watcher.connection.service], push.resources != watcher.lastResources else { continue }
+                state.watchers[id]?.lastResources = push.resources
                 state.watchers[id]?.connection.lastVersion = push.version
                 offers.append((watcher.mailbox, push))
             }

@@ -1,0 +1,45 @@
+import HeddleAPI
+import Foundation
+import Testing
+
+/// Deltas between whole configurations, and applying them.
+@Suite("Config push deltas")
+struct ConfigPushDeltaTests {
+    static func resource(_ key: String, _ text: String) -> PushedResource {
+        PushedResource(key: key, document: text)
+    }
+
+    let base = ConfigPush(version: 4, resources: [
+        resource("Service/a", "a: 1\n"), resource("Service/b", "b: 1\n"), resource("HTTPRoute/r", "r: 1\n"),
+    ])
+
+    @Test func aDeltaCarriesOnlyWhatChangedAndWhatWentAndRebuildsTheWhole() throws {
+        let next = ConfigPush(version: 9, resources: [
+            Self.resource("Service/a", "a: 1\n"), Self.resource("Service/b", "b: 2\n"), Self.resource("Service/c", "c: 1\n"),
+        ])
+        let delta = try #require(next.delta(from: base))
+        #expect(delta.isDelta && delta.baseVersion == 4 && delta.version == 9)
+        #expect(delta.resources.map(\.key) == ["Service/b", "Service/c"])
+        #expect(delta.removed == ["HTTPRoute/r"])
+        #expect(delta.applied(to: base) == next)
+    }
+
+    @Test func nothingChangedIsNoDelta() {
+        #expect(ConfigPush(version: 5, resources: base.resources).delta(from: base) == nil)
+    }
+
+    @Test func aDeltaOnAnotherVersionDoesNotApply() {
+        let delta = ConfigPush(version: 6, baseVersion: 5, changed: [], removed: ["Service/a"])
+        #expect(delta.applied(to: base) == nil)
+        #expect(delta.applied(to: nil) == nil)
+        #expect(base.applied(to: nil) == base, "a whole configuration applies to anything")
+    }
+
+    @Test func wireFormOfWholeAndDelta() throws {
+        let whole = try JSONDecoder().decode(ConfigPush.self, from: Data(#"{"version":1,"resources":[{"key":"Service/a","document":"a: 1\n"}]}"#.utf8))
+        #expect(!whole.isDelta && whole.removed.isEmpty && whole.yaml == "a: 1\n")
+        let delta = ConfigPush(version: 2, baseVersion: 1, changed: [], removed: ["Service/a"])
+        let decoded = try JSONDecoder().decode(ConfigPush.self, from: try JSONEncoder().encode(delta))
+        #expect(decoded == delta)
+    }
+}
