@@ -3,27 +3,29 @@ import HeddleCore
 import Logging
 
 extension ControlPlane {
-    /// What a proxy for `service` receives now: every accepted `Service`, its endpoints those
-    /// of its document and its healthy registered instances, and every accepted `HTTPRoute`; a
-    /// refused resource is left out. `version` is the store revision.
-    ///
-    /// Every proxy gets the whole mesh for now; sending each only the services its own service
-    /// calls (demand-driven, as a route or a declared dependency says) is a later change, which
-    /// is why the service is asked for.
-    public func snapshot(for service: String?) -> ConfigPush {
-        fullSnapshot()
+    /// What a proxy receives now: every accepted `Service`, its endpoints those of its document
+    /// and its healthy registered instances, and every accepted `HTTPRoute` attached to sidecars;
+    /// a refused resource is left out. With `calls` (the hosts its app calls), only those
+    /// services, the routes that may serve them and the services those routes send to.
+    /// `version` is the store revision.
+    public func snapshot(for service: String? = nil, calls: [String]? = nil) -> ConfigPush {
+        snapshot(scope: WatchScope(calls: calls.map(Set.init)))
     }
 
     /// Opens a watch for the proxy `proxyID` (`service`: the service it serves, when it is a
     /// sidecar): the current snapshot first, then every change of it (see `ConfigWatch`).
     /// `invalid` for an empty or over-long id or a malformed service name; `unavailable`
     /// once the control plane is shutting down.
-    public func watch(proxyID: String, service: String?) throws -> ConfigWatch {
+    public func watch(proxyID: String, service: String?, calls: [String]? = nil) throws -> ConfigWatch {
         try Self.validateProxyID(proxyID)
         if let service, !ResourceMetadata.isValidName(service) {
             throw ControlPlaneError(.invalid, "'\(service)' is not a valid service name")
         }
-        guard let mailbox = hub.open(proxyID: proxyID, service: service, initial: snapshot(for: service)) else {
+        if let bad = calls?.first(where: { !ResourceMetadata.isValidName($0) }) {
+            throw ControlPlaneError(.invalid, "calls: '\(bad)' is not a valid service name")
+        }
+        let scope = WatchScope(calls: calls.map(Set.init))
+        guard let mailbox = hub.open(proxyID: proxyID, service: service, scope: scope, initial: snapshot(scope: scope)) else {
             throw ControlPlaneError(.unavailable, "the control plane is shutting down")
         }
         proxyRecords[proxyID, default: ProxyRecord()].service = service
@@ -65,11 +67,10 @@ extension ControlPlane {
     /// Sends every watch what changed for it since its last push (nothing when its snapshot
     /// reads the same). `run()` calls it `settings.pushDelay` after a change.
     public func publish() {
-        let services = hub.services
-        guard !services.isEmpty else { return }
-        // One snapshot serves every watch while proxies get the whole mesh.
-        let push = fullSnapshot()
-        hub.deliver(Dictionary(uniqueKeysWithValues: services.map { ($0, push) }))
+        let scopes = hub.scopes
+        guard !scopes.isEmpty else { return }
+        // One snapshot per distinct scope, shared by its watches.
+        hub.deliver(Dictionary(uniqueKeysWithValues: scopes.map { ($0, snapshot(scope: $0)) }))
     }
 
     /// Sends every watch a keep-alive (unless a push is waiting for it). `run()` calls it every
@@ -86,24 +87,26 @@ extension ControlPlane {
     /// True once `closeWatches()` was called.
     public nonisolated var isShuttingDown: Bool { hub.isClosed }
 
-    private func fullSnapshot() -> ConfigPush {
+    func snapshot(scope: WatchScope) -> ConfigPush {
         var healthy: [String: [RegisteredInstance]] = [:]
         for instance in instances.values where instance.health == .healthy {
             healthy[instance.stored.service, default: []].append(instance)
         }
         var services: [(name: String, input: SnapshotBuilder.ServiceInput)] = []
         var routes: [(name: String, document: String)] = []
+        var routeSpecs: [String: HTTPRouteSpec] = [:]
         var declared: Set<String> = []
         for (key, entry) in resources.sorted(by: { $0.key < $1.key }) where statuses[key]?.state == .accepted {
             switch entry.resource {
             case .service(let metadata, let spec)?:
                 declared.insert(metadata.name)
                 services.append((metadata.name, SnapshotBuilder.ServiceInput(document: entry.stored.document, spec: spec, instances: healthy[metadata.name] ?? [])))
-            case .httpRoute?:
+            case .httpRoute(_, let spec)?:
                 // A route attached only to a gateway's listeners is not the sidecars' (and would
                 // make them refuse the push).
                 guard Self.isPushedToSidecars(entry) else { continue }
                 routes.append((key.name, entry.stored.document))
+                routeSpecs[key.name] = spec
             case .proxy?, nil:
                 continue
             }
@@ -115,6 +118,9 @@ extension ControlPlane {
             let document = "apiVersion: heddle.dev/v1alpha1\nkind: Service\nmetadata:\n  name: \(name)\nspec:\n  protocol: \(proto.rawValue)\n  endpoints: []\n"
             services.append((name, SnapshotBuilder.ServiceInput(document: document, spec: ServiceSpec(protocol: proto, endpoints: []), instances: members)))
         }
+        if let calls = scope.calls {
+            (services, routes) = Self.needed(by: calls, services: services, routes: routes, specs: routeSpecs)
+        }
         return ConfigPush(version: revision, resources: SnapshotBuilder.resources(services: services, routes: routes))
     }
 
@@ -122,5 +128,17 @@ extension ControlPlane {
         guard !id.isEmpty, id.utf8.count <= 253, id.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }) else {
             throw ControlPlaneError(.invalid, "a proxy id is 1 to 253 printable ASCII characters without spaces")
         }
+    }
+
+    /// The part of the mesh a proxy whose app calls `calls` needs: the routes that may serve
+    /// one of those hosts, the called services, and every service those routes send to.
+    static func needed(
+        by calls: Set<String>, services: [(name: String, input: SnapshotBuilder.ServiceInput)],
+        routes: [(name: String, document: String)], specs: [String: HTTPRouteSpec]
+    ) -> ([(name: String, input: SnapshotBuilder.ServiceInput)], [(name: String, document: String)]) {
+        let keptRoutes = routes.filter { route in specs[route.name].map { spec in calls.contains { spec.serves(host: $0) } } ?? false }
+        var wanted = calls
+        for route in keptRoutes { wanted.formUnion(specs[route.name]?.referencedServices ?? []) }
+        return (services.filter { wanted.contains($0.name) }, keptRoutes)
     }
 }

@@ -52,8 +52,9 @@ public struct ControlPlaneClient: Sendable {
     /// Opens the watch stream of `proxy` (serving `service`): the current configuration, then
     /// one push per change, each a line of JSON. The sequence ends when the stream does; it
     /// throws when the control plane cannot be reached or sends something that is not a push.
-    public func watch(proxy: String, service: String) async throws -> AsyncThrowingStream<ConfigPush, any Error> {
-        var request = HTTPClientRequest(url: "\(baseURL)/v1/watch?proxy=\(Self.escape(proxy))&service=\(Self.escape(service))")
+    public func watch(proxy: String, service: String, calls: [String]? = nil) async throws -> AsyncThrowingStream<ConfigPush, any Error> {
+        let scope = calls.map { "&calls=" + Self.escape($0.joined(separator: ",")) } ?? ""
+        var request = HTTPClientRequest(url: "\(baseURL)/v1/watch?proxy=\(Self.escape(proxy))&service=\(Self.escape(service))\(scope)")
         request.method = .GET
         request.headers.add(name: "Accept", value: "application/x-ndjson")
         let response = try await http.execute(request, timeout: .hours(24 * 365))

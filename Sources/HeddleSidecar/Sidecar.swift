@@ -180,7 +180,7 @@ public final class Sidecar: Service, Sendable {
         var backoff = Backoff()
         while !Task.isCancelled {
             do {
-                let stream = try await client.watch(proxy: proxyID, service: options.service)
+                let stream = try await client.watch(proxy: proxyID, service: options.service, calls: options.calls)
                 await state.setReachable(true, logger: logger, what: "watch")
                 // The stream's first push is whole, each later one a delta from the one before.
                 var current: ConfigPush?

@@ -29,6 +29,9 @@ public struct SidecarOptions: Sendable {
     /// How long SIGTERM waits for requests in flight (the proxy's `http.drainGracePeriod`;
     /// nil keeps its default, 30 s).
     public var drainGracePeriod: Duration?
+    /// The services (hosts) the app calls: the proxy is pushed only those, the routes that may
+    /// serve them and what those routes send to. Nil: the whole mesh.
+    public var calls: [String]?
     /// Register the instance only once the app accepts connections on its port.
     public var waitForApp = true
     /// The app's health check: `GET` of this path (2xx or 3xx passes) for an `http1` app;

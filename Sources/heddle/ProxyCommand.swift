@@ -173,6 +173,9 @@ struct SidecarArguments: ParsableArguments {
     @Option(help: "Where the sidecar keeps its last accepted configuration (default: ~/.heddle/sidecar-SERVICE-PORT.yaml).")
     var snapshot: String?
 
+    @Option(help: "The services the app calls, comma-separated: the proxy is pushed only those, the routes that may serve them and what those routes send to (default: the whole mesh).")
+    var calls: String?
+
     @Option(help: "The app's health check path (GET, 2xx/3xx passes) for an http1 app; without it, the check is that the app's port accepts connections.")
     var appHealthPath: String?
 
@@ -210,6 +213,14 @@ struct SidecarArguments: ParsableArguments {
         options.advertiseHost = advertiseAddress
         options.weight = weight
         options.leaseSeconds = leaseSeconds
+        if let calls {
+            let names = calls.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !names.isEmpty else { throw ValidationError("--calls must list service names, such as api,users") }
+            if let bad = names.first(where: { !ResourceMetadata.isValidName($0) }) {
+                throw ValidationError("--calls: '\(bad)' is not a valid service name")
+            }
+            options.calls = names
+        }
         guard appHealthInterval >= 1 else { throw ValidationError("--app-health-interval must be at least 1 second") }
         options.appHealthInterval = .seconds(appHealthInterval)
         if let appHealthPath {

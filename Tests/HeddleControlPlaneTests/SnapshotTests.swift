@@ -37,6 +37,53 @@ struct SnapshotTests {
         #expect(config.routes.map(\.name) == ["shop"], "a refused route, and one only for a gateway's listener, are not pushed to sidecars")
     }
 
+    @Test("A proxy that declares what its app calls is pushed only that: the services, the routes that may serve them, and what those routes send to")
+    func scopedToWhatTheAppCalls() async throws {
+        let controlPlane = try await makeControlPlane()
+        _ = try await controlPlane.apply(yaml: stream(
+            serviceYAML("users-v1"), serviceYAML("users-v2"), serviceYAML("users-standby"), serviceYAML("audit"),
+            serviceYAML("api"), serviceYAML("billing"), serviceYAML("shadow"),
+            """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: users}
+            spec:
+              hostnames: [users]
+              rules:
+                - filters:
+                    - type: RequestMirror
+                      requestMirror: {backendRef: {name: shadow}, percent: 5}
+                  backendRefs:
+                    - {name: users-v1, weight: 90, failover: users-standby}
+                    - {name: users-v2, weight: 10}
+            """,
+            routeYAML("wild", host: "'*.internal'", backends: ["audit"]),
+            routeYAML("pay", host: "billing", backends: ["billing"])))
+        let keys = await controlPlane.snapshot(calls: ["users", "api"]).resources.map(\.key)
+        #expect(keys == ["Service/api", "Service/shadow", "Service/users-standby", "Service/users-v1", "Service/users-v2", "HTTPRoute/users"])
+        // A wildcard hostname serves the hosts it covers.
+        #expect(await controlPlane.snapshot(calls: ["logs.internal"]).resources.map(\.key) == ["Service/audit", "HTTPRoute/wild"])
+        // Nothing declared: the whole mesh. A pushed scope loads as a proxy's configuration.
+        #expect(await controlPlane.snapshot().resources.count == 10)
+        _ = try MeshConfig.load(yaml: proxyYAML + "\n---\n" + (await controlPlane.snapshot(calls: ["users"])).yaml)
+
+        // A watch with a scope is pushed a change of what it needs, and nothing else.
+        let watch = try await controlPlane.watch(proxyID: "api-1", service: "api", calls: ["users"])
+        var iterator = watch.makeAsyncIterator()
+        #expect(await iterator.next()?.resources.map(\.key).contains("Service/billing") == false)
+        try await whileRunning(controlPlane) {
+            _ = try await controlPlane.apply(yaml: serviceYAML("billing", endpoints: ["10.9.9.9:80"]))
+            try await Task.sleep(for: .milliseconds(200))
+            let changed = try await controlPlane.apply(yaml: serviceYAML("users-v2", endpoints: ["10.0.0.7:80"]))
+            let next = await iterator.next()
+            #expect(next?.resources.first { $0.key == "Service/users-v2" }?.document.contains("10.0.0.7:80") == true)
+            #expect(next?.version == changed.items.first?.revision, "the billing change alone was not pushed to this scope")
+        }
+        watch.cancel()
+        let refused = await controlPlaneError { _ = try await controlPlane.watch(proxyID: "p", service: nil, calls: ["Bad_Name"]) }
+        #expect(refused?.code == .invalid)
+    }
+
     @Test("The same state always gives the same text, and a changed one a new version")
     func deterministic() async throws {
         let controlPlane = try await makeControlPlane()

@@ -184,6 +184,29 @@ struct ControlPlaneTests {
         #expect(Set(try Self.servedBy(client.outbound, host: "api", count: 10)) == ["200 api-b"])
     }
 
+    @Test func aSidecarThatDeclaresWhatItsAppCallsIsPushedOnlyThat() async throws {
+        let cp = try await ControlPlaneProcess()
+        let declared = try await cp.apply("""
+            apiVersion: heddle.dev/v1alpha1
+            kind: Service
+            metadata: {name: billing}
+            spec: {endpoints: [{address: "127.0.0.1:9"}]}
+            """)
+        #expect(declared.status == 0, "\(declared.output)")
+        let api = try await Upstream(.http, name: "api")
+        let web = try await Upstream(.http, name: "web")
+        _ = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: api.port)
+        let client = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: web.port, extra: ["--calls", "api"])
+        try await Task.sleep(for: .milliseconds(500))
+        let config = try curl(["http://127.0.0.1:\(client.admin)/config"]).output
+        #expect(config.contains("api") && !config.contains("billing"), "\(config)")
+        #expect(try Self.servedBy(client.outbound, host: "api", count: 2) == ["200 api", "200 api"])
+        let unknown = try curl(["-s", "-o", "/dev/null", "-w", "%{http_code} %header{heddle-error}", "-H", "Host: billing", "http://127.0.0.1:\(client.outbound)/"]).output
+        #expect(unknown == "404 no-route", "\(unknown)")
+        let refused = try await cp.cli(["proxy", "--service", "web", "--app-port", "1", "--calls", "Not_A_Name"])
+        #expect(refused.status != 0 && refused.output.contains("--calls: 'Not_A_Name' is not a valid service name"), "\(refused.output)")
+    }
+
     @Test func anInstanceWhoseSidecarDiesStopsGettingTrafficWhenItsLeaseRunsOut() async throws {
         let cp = try await ControlPlaneProcess()
         let a = try await Upstream(.http, name: "api-a")

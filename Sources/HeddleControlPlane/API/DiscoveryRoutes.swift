@@ -1,7 +1,7 @@
 import HeddleAPI
 import Hummingbird
 
-/// The proxies' side: `GET /v1/watch?proxy=ID[&service=NAME]` (a stream of pushes),
+/// The proxies' side: `GET /v1/watch?proxy=ID[&service=NAME][&calls=A,B]` (a stream of pushes),
 /// `POST /v1/proxies/{id}/ack`, `GET /v1/proxies`.
 enum DiscoveryRoutes {
     static func add(to router: Router<BasicRequestContext>, controlPlane: ControlPlane, maxBodyBytes: Int) {
@@ -10,7 +10,9 @@ enum DiscoveryRoutes {
                 throw APIFailure.invalid("proxy is required: /v1/watch?proxy=ID[&service=NAME]")
             }
             let service = request.uri.queryParameters.get("service").flatMap { $0.isEmpty ? nil : String($0) }
-            return WatchStream.response(try await controlPlane.watch(proxyID: String(proxy), service: service))
+            // `calls`: the hosts the proxy's app calls, comma-separated; absent, the whole mesh.
+            let calls = request.uri.queryParameters.get("calls").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            return WatchStream.response(try await controlPlane.watch(proxyID: String(proxy), service: service, calls: calls))
         }
         router.post("/v1/proxies/{id}/ack") { request, context in
             let ack = try await JSONBody.decode(PushAck.self, from: request, limit: maxBodyBytes)

@@ -8,6 +8,7 @@ final class WatchHub: Sendable {
     struct Connection: Hashable, Sendable {
         var proxyID: String
         var service: String?
+        var scope: WatchScope
         var lastVersion: Int64
     }
 
@@ -28,7 +29,7 @@ final class WatchHub: Sendable {
     init() {}
 
     /// Opens a watch whose first event is `initial`; nil once the hub is closed.
-    func open(proxyID: String, service: String?, initial: ConfigPush) -> WatchMailbox? {
+    func open(proxyID: String, service: String?, scope: WatchScope, initial: ConfigPush) -> WatchMailbox? {
         let id = state.withLock { state -> UInt64? in
             guard !state.closed else { return nil }
             state.nextID += 1
@@ -41,7 +42,7 @@ final class WatchHub: Sendable {
         mailbox.offer(initial)
         let added = state.withLock { state -> Bool in
             guard !state.closed else { return false }
-            let connection = Connection(proxyID: proxyID, service: service, lastVersion: initial.version)
+            let connection = Connection(proxyID: proxyID, service: service, scope: scope, lastVersion: initial.version)
             state.watchers[id] = Watcher(connection: connection, lastResources: initial.resources, mailbox: mailbox)
             return true
         }
@@ -52,18 +53,18 @@ final class WatchHub: Sendable {
         return mailbox
     }
 
-    /// The distinct services the open watches are for (nil: a watch for no particular one).
-    var services: Set<String?> {
-        state.withLock { Set($0.watchers.values.map(\.connection.service)) }
+    /// The distinct scopes of the open watches.
+    var scopes: Set<WatchScope> {
+        state.withLock { Set($0.watchers.values.map(\.connection.scope)) }
     }
 
-    /// Offers each watch the push for its service, when its text differs from the last one the
-    /// watch was sent.
-    func deliver(_ pushes: [String?: ConfigPush]) {
+    /// Offers each watch the push for its scope, when it differs from the last one the watch
+    /// was sent.
+    func deliver(_ pushes: [WatchScope: ConfigPush]) {
         let offers = state.withLock { state -> [(WatchMailbox, ConfigPush)] in
             var offers: [(WatchMailbox, ConfigPush)] = []
             for (id, watcher) in state.watchers {
-                guard let push = pushes[watcher.connection.service], push.resources != watcher.lastResources else { continue }
+                guard let push = pushes[watcher.connection.scope], push.resources != watcher.lastResources else { continue }
                 state.watchers[id]?.lastResources = push.resources
                 state.watchers[id]?.connection.lastVersion = push.version
                 offers.append((watcher.mailbox, push))
