@@ -43,10 +43,12 @@ public struct ApplyResult: Codable, Hashable, Sendable {
         public var status: ResourceStatus?
         /// For an update in a dry run, the stored document it would replace (for a diff).
         public var previous: String?
+        /// For an update in a dry run, the document as it would be stored.
+        public var proposed: String?
 
         public init(
             document: Int, kind: String, name: String, action: Action, revision: Int64? = nil, errors: [FieldError] = [],
-            status: ResourceStatus? = nil, previous: String? = nil
+            status: ResourceStatus? = nil, previous: String? = nil, proposed: String? = nil
         ) {
             self.document = document
             self.kind = kind
@@ -56,6 +58,7 @@ public struct ApplyResult: Codable, Hashable, Sendable {
             self.errors = errors
             self.status = status
             self.previous = previous
+            self.proposed = proposed
         }
     }
 

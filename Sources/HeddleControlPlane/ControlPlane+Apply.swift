@@ -76,10 +76,10 @@ extension ControlPlane {
                 return item
             case let .unchanged(document, key):
                 return ApplyResult.Item(document: document, kind: key.kind.rawValue, name: key.name, action: .unchanged, revision: resources[key]?.stored.revision, status: statuses[key])
-            case let .write(document, key, _, _, previous):
+            case let .write(document, key, _, text, previous):
                 return ApplyResult.Item(
                     document: document, kind: key.kind.rawValue, name: key.name, action: previous == nil ? .created : .updated, status: statuses[key],
-                    previous: previous?.document)
+                    previous: previous?.document, proposed: previous == nil ? nil : text)
             }
         }
         return ApplyResult(items: items, revision: revision, dryRun: true)

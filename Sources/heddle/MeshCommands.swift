@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeddleAPI
+import HeddleCore
 import HeddleSidecar
 import Yams
 
@@ -85,8 +86,8 @@ struct ApplyCommand: AsyncParsableCommand {
         for item in result.items {
             let verb = dryRun && item.action != .refused && item.action != .unchanged ? "would be \(item.action.rawValue)" : item.action.rawValue
             print("\(item.kind)/\(item.name) \(verb)")
-            if dryRun, item.action == .updated, let previous = item.previous {
-                print(previous.split(separator: "\n").map { "  - " + $0 }.joined(separator: "\n"))
+            if dryRun, item.action == .updated, let previous = item.previous, let proposed = item.proposed {
+                for line in TextDiff.unified(from: previous, to: proposed) { print("    " + line) }
             }
             for error in item.errors {
                 refused = true

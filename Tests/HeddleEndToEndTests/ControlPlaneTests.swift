@@ -70,6 +70,19 @@ struct ControlPlaneTests {
         #expect(shifted)
         #expect(Set(try Self.servedBy(client.outbound, host: "users", count: 10)) == ["200 users-v2"])
 
+        // A dry run shows the change as a diff, and stores nothing.
+        let draft = "\(TestSupport.scratchDirectory())/draft-\(UUID().uuidString.prefix(6)).yaml"
+        try route(v1: 50, v2: 50).write(toFile: draft, atomically: true, encoding: .utf8)
+        let dry = try await cp.cli(["apply", "-f", draft, "--dry-run"])
+        #expect(dry.status == 0 && dry.output.contains("HTTPRoute/users would be updated"), "\(dry.output)")
+        #expect(dry.output.contains("""
+                -         - {name: users-v1, weight: 0}
+                -         - {name: users-v2, weight: 100}
+                +         - {name: users-v1, weight: 50}
+                +         - {name: users-v2, weight: 50}
+            """), "\(dry.output)")
+        #expect(Set(try Self.servedBy(client.outbound, host: "users", count: 5)) == ["200 users-v2"])
+
         // An invalid resource is refused with its field path, and changes nothing.
         let invalid = try await cp.apply("""
             apiVersion: gateway.networking.k8s.io/v1
