@@ -33,15 +33,20 @@ extension ControlPlane {
         guard let entry = resources[key] else {
             throw ControlPlaneError(.notFound, "\(key.reference) does not exist")
         }
-        return envelope(key, entry)
+        var scopes = ScopeContents()
+        return envelope(key, entry, &scopes)
     }
 
     /// Every resource, or those of `kind`, ordered by kind then name.
     public func list(kind: String? = nil) throws -> ItemList<ResourceEnvelope> {
         let kind = try kind.map { text throws(ControlPlaneError) in try ResourceKey.kind(text) }
-        let items = resources.filter { kind == nil || $0.key.kind == kind }.sorted { $0.key < $1.key }.map { envelope($0.key, $0.value) }
+        var scopes = ScopeContents()
+        let items = resources.filter { kind == nil || $0.key.kind == kind }.sorted { $0.key < $1.key }.map { envelope($0.key, $0.value, &scopes) }
         return ItemList(revision: revision, items: items)
     }
+
+    /// The resource keys each watch scope is pushed, worked out once per request.
+    private typealias ScopeContents = [WatchScope: Set<String>]
 
     /// After a resource changed: judges every resource again, and wakes the watches.
     func resourcesChanged() {
@@ -49,17 +54,25 @@ extension ControlPlane {
         noteChange()
     }
 
-    private func envelope(_ key: ResourceKey, _ entry: ResourceEntry) -> ResourceEnvelope {
+    private func envelope(_ key: ResourceKey, _ entry: ResourceEntry, _ scopes: inout ScopeContents) -> ResourceEnvelope {
         let status = statuses[key] ?? ResourceStatus(state: .refused, errors: entry.decodeErrors)
         return ResourceEnvelope(
             kind: key.kind.rawValue, name: key.name, revision: entry.stored.revision, createdRevision: entry.stored.createRevision, document: entry.stored.document,
-            status: status, rollout: status.state == .accepted && Self.isPushedToSidecars(entry) ? rollout(since: entry.stored.revision) : nil)
+            status: status,
+            rollout: status.state == .accepted && Self.isPushedToSidecars(entry) ? rollout(of: key, since: entry.stored.revision, &scopes) : nil)
     }
 
-    /// The watching proxies, sorted by id, by their answer to the versions from `revision` on.
-    private func rollout(since revision: Int64) -> ResourceRollout {
+    /// The watching proxies that are pushed the resource (by their scope), sorted by id, by
+    /// their answer to the versions from `revision` on.
+    private func rollout(of key: ResourceKey, since revision: Int64, _ scopes: inout ScopeContents) -> ResourceRollout {
         var rollout = ResourceRollout()
-        for id in Set(hub.connections.map(\.proxyID)).sorted() {
+        var watching: [String: WatchScope] = [:]
+        for connection in hub.connections { watching[connection.proxyID] = connection.scope }
+        for (id, scope) in watching.sorted(by: { $0.key < $1.key }) {
+            if scope.calls != nil {
+                if scopes[scope] == nil { scopes[scope] = Set(snapshot(scope: scope).resources.map(\.key)) }
+                guard scopes[scope]?.contains(key.reference) == true else { continue }
+            }
             guard let ack = proxyRecords[id]?.ack, ack.version >= revision else {
                 rollout.pending.append(id)
                 continue

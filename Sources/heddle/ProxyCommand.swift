@@ -173,7 +173,7 @@ struct SidecarArguments: ParsableArguments {
     @Option(help: "Where the sidecar keeps its last accepted configuration (default: ~/.heddle/sidecar-SERVICE-PORT.yaml).")
     var snapshot: String?
 
-    @Option(help: "The services the app calls, comma-separated: the proxy is pushed only those, the routes that may serve them and what those routes send to (default: the whole mesh).")
+    @Option(help: "The services the app calls, comma-separated ('' for none): the proxy is pushed only those, the routes that may serve them and what those routes send to (default: the whole mesh).")
     var calls: String?
 
     @Option(help: "The app's health check path (GET, 2xx/3xx passes) for an http1 app; without it, the check is that the app's port accepts connections.")
@@ -214,8 +214,8 @@ struct SidecarArguments: ParsableArguments {
         options.weight = weight
         options.leaseSeconds = leaseSeconds
         if let calls {
+            // `--calls ''`: the app calls nothing in the mesh.
             let names = calls.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard !names.isEmpty else { throw ValidationError("--calls must list service names, such as api,users") }
             if let bad = names.first(where: { !ResourceMetadata.isValidName($0) }) {
                 throw ValidationError("--calls: '\(bad)' is not a valid service name")
             }

@@ -114,7 +114,12 @@ struct WatchTests {
         let a = try await controlPlane.watch(proxyID: "a", service: nil)
         let b = try await controlPlane.watch(proxyID: "b", service: nil)
         let c = try await controlPlane.watch(proxyID: "c", service: nil)
-        #expect(try await controlPlane.get(kind: "Service", name: "web").rollout == ResourceRollout(pending: ["a", "b", "c"]))
+        // Scoped watches count only when their scope takes the resource.
+        let d = try await controlPlane.watch(proxyID: "d", service: nil, calls: ["web"])
+        let e = try await controlPlane.watch(proxyID: "e", service: nil, calls: ["billing"])
+        #expect(try await controlPlane.get(kind: "Service", name: "web").rollout == ResourceRollout(pending: ["a", "b", "c", "d"]))
+        d.cancel()
+        e.cancel()
         try await controlPlane.ack(proxyID: "a", PushAck(version: 1, accepted: true))
         try await controlPlane.ack(proxyID: "b", PushAck(version: 1, accepted: false, errors: [FieldError(resource: "Service/web", path: "spec", reason: "bad")]))
         // c answers an older version only: still pending for this resource.

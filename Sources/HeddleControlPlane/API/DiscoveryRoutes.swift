@@ -11,7 +11,8 @@ enum DiscoveryRoutes {
             }
             let service = request.uri.queryParameters.get("service").flatMap { $0.isEmpty ? nil : String($0) }
             // `calls`: the hosts the proxy's app calls, comma-separated; absent, the whole mesh.
-            let calls = request.uri.queryParameters.get("calls").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            // `calls=` (empty): the app calls nothing, so the proxy is pushed nothing.
+            let calls = request.uri.queryParameters.get("calls").map { $0.isEmpty ? [] : $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
             return WatchStream.response(try await controlPlane.watch(proxyID: String(proxy), service: service, calls: calls))
         }
         router.post("/v1/proxies/{id}/ack") { request, context in

@@ -97,6 +97,7 @@ final class DemoMesh: Sendable {
             options.admin = HostPort(host: "127.0.0.1", port: 0)
             options.labels = instance.labels.merging(["instance": instance.name]) { $1 }
             options.leaseSeconds = 5
+            options.calls = instance.calls
             options.drainGracePeriod = .seconds(2)
             var proxyLogger = logger
             proxyLogger[metadataKey: "instance"] = "\(instance.name)"
