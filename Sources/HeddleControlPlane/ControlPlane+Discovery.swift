@@ -88,6 +88,14 @@ extension ControlPlane {
     public nonisolated var isShuttingDown: Bool { hub.isClosed }
 
     func snapshot(scope: WatchScope) -> ConfigPush {
+        // Keyed by revision too: every change is a new revision, and noteChange() clears it.
+        if let cached = snapshotCache[scope], cached.version == revision { return cached }
+        let made = makeSnapshot(scope: scope)
+        snapshotCache[scope] = made
+        return made
+    }
+
+    private func makeSnapshot(scope: WatchScope) -> ConfigPush {
         var healthy: [String: [RegisteredInstance]] = [:]
         for instance in instances.values where instance.health == .healthy {
             healthy[instance.stored.service, default: []].append(instance)

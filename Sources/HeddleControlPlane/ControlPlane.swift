@@ -21,6 +21,9 @@ public actor ControlPlane {
     var statuses: [ResourceKey: ResourceStatus] = [:]
     var instances: [String: RegisteredInstance]
     var proxyRecords: [String: ProxyRecord] = [:]
+    /// Snapshots made since the last change, by scope: a thousand proxies reconnecting after a
+    /// restart share one rendering instead of making a thousand.
+    var snapshotCache: [WatchScope: ConfigPush] = [:]
 
     private var writing = false
     private var waitingWriters: [CheckedContinuation<Void, Never>] = []
@@ -108,6 +111,7 @@ public actor ControlPlane {
     /// Records that what proxies receive may have changed: the watches are updated after
     /// `settings.pushDelay`.
     func noteChange() {
+        snapshotCache.removeAll()
         changeSignal.yield()
     }
 
