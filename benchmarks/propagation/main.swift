@@ -166,11 +166,14 @@ guard await waitForAcks(of: initial, timeout: .seconds(120)) else { fail("only \
 print("all \(proxyCount) proxies run revision \(initial)\n")
 
 var lasts: [Double] = []
+var applyTimes: [Double] = []
 var everyAck: [Double] = []
 for round in 1...rounds {
     try await Task.sleep(for: .milliseconds(300))
     let start = ContinuousClock.now
     let result = try await client.apply(yaml: route(round % 2 == 1 ? 10 : 0), dryRun: false)
+    let applied = seconds(ContinuousClock.now - start)
+    applyTimes.append(applied)
     guard let revision = result.items.compactMap(\.revision).max() else { fail("apply changed nothing: \(result)") }
     guard await waitForAcks(of: revision, timeout: .seconds(60)) else {
         print("round \(round): only \(log.times(atLeast: revision).count) of \(proxyCount) proxies acknowledged within 60 s")
@@ -179,12 +182,13 @@ for round in 1...rounds {
     let delays = log.times(atLeast: revision).map { seconds($0 - start) }.sorted().prefix(proxyCount)
     lasts.append(delays.last!)
     everyAck += delays
-    print("round \(String(format: "%2d", round)): revision \(revision)  first \(ms(delays.first!))  median \(ms(percentile(Array(delays), 0.5)))  last \(ms(delays.last!))")
+    print("round \(String(format: "%2d", round)): revision \(revision)  applied \(ms(applied))  first \(ms(delays.first!))  median \(ms(percentile(Array(delays), 0.5)))  last \(ms(delays.last!))")
 }
 
 print("""
 
 \(proxyCount) watching proxies, \(rounds) applies (pushes are coalesced for 75 ms after a change):
+  apply request answered (stored):  p50 \(ms(percentile(applyTimes, 0.5)))   p99 \(ms(percentile(applyTimes, 0.99)))
   apply → last proxy acknowledged:  p50 \(ms(percentile(lasts, 0.5)))   p99 \(ms(percentile(lasts, 0.99)))   max \(ms(lasts.max()!))
   apply → each proxy acknowledged:  p50 \(ms(percentile(everyAck, 0.5)))   p99 \(ms(percentile(everyAck, 0.99)))
   acknowledgements that timed out (5 s) and were sent again: \(ackFailures.load(ordering: .relaxed))
