@@ -3,10 +3,12 @@ import Testing
 
 /// `heddle demo`, the README's first command: a control plane, sample services with their
 /// sidecars and a load generator in one process, with a live view and a failure absorbed.
-@Suite
+/// One demo at a time, at a modest rate: a debug build's mesh at 50 requests/s (four hops
+/// each) takes a core, and the rest of the suite runs beside it.
+@Suite(.serialized)
 struct DemoTests {
     @Test func demoRunsAMeshWithTrafficAbsorbsTheFailureAndExitsZero() async throws {
-        let demo = try ChildProcess(name: "demo", executable: TestSupport.heddleBinary, arguments: ["demo", "--duration", "20", "--control-plane-port", "0"])
+        let demo = try ChildProcess(name: "demo", executable: TestSupport.heddleBinary, arguments: ["demo", "--duration", "20", "--rate", "20", "--control-plane-port", "0"])
         #expect(await demo.waitForExit(timeout: .seconds(120)) == 0, "\(demo.stdout)\(demo.stderr)")
         let output = demo.stdout
         // The view: routes as callers see them, instances as their own sidecars do.
@@ -18,7 +20,7 @@ struct DemoTests {
         // The summary: the load went through, the split held, and the failure was absorbed.
         let sent = try #require(Self.number(in: output, after: "the load generator sent "), "\(output)")
         let succeeded = try #require(Self.number(in: output, after: "requests to web; "), "\(output)")
-        #expect(sent >= 200, "\(output)")
+        #expect(sent >= 150, "20 s at 20 requests/s: \(output)")
         #expect(Double(succeeded) >= Double(sent) * 0.95, "the mesh should absorb one failing instance: \(output)")
         let canary = try #require(output.range(of: #"users-v2 ([0-9.]+) %"#, options: .regularExpression).map { output[$0] }, "\(output)")
         let share = try #require(Double(canary.dropFirst("users-v2 ".count).dropLast(2)))
@@ -29,7 +31,7 @@ struct DemoTests {
     }
 
     @Test func ctrlCStopsTheDemoCleanly() async throws {
-        let demo = try ChildProcess(name: "demo-interrupted", executable: TestSupport.heddleBinary, arguments: ["demo", "--duration", "0", "--control-plane-port", "0", "--view", "plain"])
+        let demo = try ChildProcess(name: "demo-interrupted", executable: TestSupport.heddleBinary, arguments: ["demo", "--duration", "0", "--rate", "10", "--control-plane-port", "0", "--view", "plain"])
         _ = try await demo.waitForOutput(timeout: .seconds(60)) { $0.contains("The mesh carries traffic") }
         try await Task.sleep(for: .seconds(2))
         demo.signal(SIGINT)
