@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "HeddleControlPlane", targets: ["HeddleControlPlane"]),
         .library(name: "HeddleSidecar", targets: ["HeddleSidecar"]),
         .library(name: "HeddleStats", targets: ["HeddleStats"]),
+        .library(name: "HeddleIdentity", targets: ["HeddleIdentity"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -40,6 +41,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         .target(
@@ -131,6 +135,16 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "HeddleIdentity",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "HeddleIdentityTests", dependencies: ["HeddleIdentity"], swiftSettings: strictSettings),
         .target(
             name: "HeddleStats",
             swiftSettings: strictSettings
