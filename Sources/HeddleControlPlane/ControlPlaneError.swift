@@ -10,6 +10,7 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
             case notFound = "not-found"
             case conflict
             case unavailable
+            case forbidden
         }
 
         private let base: Base
@@ -26,8 +27,10 @@ public struct ControlPlaneError: Error, Hashable, Sendable, CustomStringConverti
         public static let conflict = Code(.conflict)
         /// The store cannot be used, or the control plane is shutting down.
         public static let unavailable = Code(.unavailable)
+        /// The caller did not prove who it is (a join token or certificate refused).
+        public static let forbidden = Code(.forbidden)
 
-        /// `invalid`, `not-found`, `conflict` or `unavailable`, as in `APIError.code`.
+        /// `invalid`, `not-found`, `conflict`, `unavailable` or `forbidden`, as in `APIError.code`.
         public var description: String { base.rawValue }
     }
 

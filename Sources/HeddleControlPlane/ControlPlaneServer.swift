@@ -16,6 +16,8 @@ public struct ControlPlaneServer: Service {
         public var port = 7470
         public var maxBodyBytes = ControlPlaneAPI.defaultMaxBodyBytes
         public var settings = ControlPlaneSettings()
+        /// The certificate authority and join tokens; nil serves no identity routes.
+        public var identity: WorkloadAuthority?
 
         public init() {}
     }
@@ -38,7 +40,7 @@ public struct ControlPlaneServer: Service {
         let logger = self.logger
         let onListening = self.onListening
         let app = Application(
-            router: ControlPlaneAPI.router(for: controlPlane, maxBodyBytes: configuration.maxBodyBytes),
+            router: ControlPlaneAPI.router(for: controlPlane, identity: configuration.identity, maxBodyBytes: configuration.maxBodyBytes),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             services: [ControlPlaneService(controlPlane)],
             onServerRunning: { channel in

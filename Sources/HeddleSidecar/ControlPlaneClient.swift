@@ -118,6 +118,16 @@ public struct ControlPlaneClient: Sendable {
         try await get("/v1/services")
     }
 
+    /// A join token for a new proxy of a service.
+    public func createToken(_ request: TokenRequest) async throws -> TokenResponse {
+        try await send(.POST, "/v1/tokens", body: request, expecting: [201])
+    }
+
+    /// Signs a certificate signing request, on proof of the service (token or current certificate).
+    public func requestCertificate(_ request: CertificateRequest) async throws -> CertificateResponse {
+        try await send(.POST, "/v1/certificates", body: request, expecting: [201])
+    }
+
     /// Reports what the sidecar finds of its app: an unhealthy instance gets no traffic.
     public func reportHealth(_ id: String, healthy: Bool) async throws -> Instance {
         try await send(.POST, "/v1/instances/\(Self.escape(id))/health", body: HealthReport(healthy: healthy), expecting: [200])

@@ -25,11 +25,30 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Where the API listens (host:port; port 0 picks a free one).")
     var address = "127.0.0.1:7470"
 
+    @Option(help: "The trust domain of workload identities (spiffe://TRUST-DOMAIN/service/NAME).")
+    var trustDomain = "heddle.local"
+
+    @Option(help: "An operator's CA certificate (PEM) to sign workload certificates with, instead of a root made in the data directory.")
+    var caCert: String?
+
+    @Option(help: "The private key (PEM) of --ca-cert.")
+    var caKey: String?
+
+    @Option(help: "The certificates between --ca-cert and the organisation's root (PEM).")
+    var caIntermediates: String?
+
+    @Option(help: "The roots workloads trust (PEM; default: the last certificate of the chain).")
+    var trustBundle: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
     func validate() throws {
         guard HostPort(address) != nil else { throw ValidationError("--address must be host:port, not '\(address)'") }
+        if (caCert == nil) != (caKey == nil) { throw ValidationError("--ca-cert and --ca-key go together") }
+        if caCert == nil, caIntermediates != nil || trustBundle != nil {
+            throw ValidationError("--ca-intermediates and --trust-bundle need --ca-cert and --ca-key")
+        }
     }
 
     func run() async throws {
@@ -45,6 +64,14 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         }
         defer { try? store.close() }
         var configuration = ControlPlaneServer.Configuration()
+        do {
+            let operatorCA = caCert.map { IdentityFiles.OperatorCA(certificateFile: $0, privateKeyFile: caKey ?? "", intermediatesFile: caIntermediates, trustBundleFile: trustBundle) }
+            configuration.identity = try IdentityFiles.load(directory: "\(dataDir)/identity", trustDomain: trustDomain, operatorCA: operatorCA)
+        } catch {
+            var standardError = FileHandle.standardError
+            print("heddle: cannot set up the certificate authority: \(error)", to: &standardError)
+            throw ExitCode(1)
+        }
         configuration.host = listen.host
         configuration.port = listen.port
         let server = ControlPlaneServer(store: store, configuration: configuration, logger: logger)

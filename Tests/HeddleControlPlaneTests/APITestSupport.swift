@@ -9,13 +9,13 @@ import Testing
 
 /// Runs `test` against the API of `controlPlane` (its run loop included), through the router.
 func withAPI(
-    _ controlPlane: ControlPlane, maxBodyBytes: Int = ControlPlaneAPI.defaultMaxBodyBytes,
+    _ controlPlane: ControlPlane, identity: WorkloadAuthority? = nil, maxBodyBytes: Int = ControlPlaneAPI.defaultMaxBodyBytes,
     _ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
     var logger = Logger(label: "api-test")
     logger.logLevel = .critical
     let app = Application(
-        router: ControlPlaneAPI.router(for: controlPlane, maxBodyBytes: maxBodyBytes), services: [ControlPlaneService(controlPlane)], logger: logger)
+        router: ControlPlaneAPI.router(for: controlPlane, identity: identity, maxBodyBytes: maxBodyBytes), services: [ControlPlaneService(controlPlane)], logger: logger)
     try await app.test(.router, test)
 }
 

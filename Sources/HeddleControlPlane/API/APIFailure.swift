@@ -29,6 +29,7 @@ extension ControlPlaneError {
             case .invalid: .badRequest
             case .notFound: .notFound
             case .conflict: .conflict
+            case .forbidden: .forbidden
             default: .serviceUnavailable
             }
         return APIFailure(status: status, body: APIError(code: code.description, message: message, errors: errors, currentRevision: currentRevision))

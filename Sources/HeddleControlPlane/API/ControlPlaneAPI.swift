@@ -6,7 +6,8 @@ public enum ControlPlaneAPI {
     /// Request bodies larger than this are refused with 413 (4 MiB).
     public static let defaultMaxBodyBytes = 4 << 20
 
-    public static func router(for controlPlane: ControlPlane, maxBodyBytes: Int = defaultMaxBodyBytes) -> Router<BasicRequestContext> {
+    /// The API of `controlPlane`; with `identity`, the workload identity routes too.
+    public static func router(for controlPlane: ControlPlane, identity: WorkloadAuthority? = nil, maxBodyBytes: Int = defaultMaxBodyBytes) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         // Middleware first: it wraps only the routes added after it.
         router.add(middleware: APIErrorMiddleware())
@@ -14,6 +15,9 @@ public enum ControlPlaneAPI {
         ResourceRoutes.add(to: router, controlPlane: controlPlane, maxBodyBytes: maxBodyBytes)
         InstanceRoutes.add(to: router, controlPlane: controlPlane, maxBodyBytes: maxBodyBytes)
         DiscoveryRoutes.add(to: router, controlPlane: controlPlane, maxBodyBytes: maxBodyBytes)
+        if let identity {
+            IdentityRoutes.add(to: router, authority: identity, maxBodyBytes: maxBodyBytes)
+        }
         return router
     }
 }

@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
+private typealias FileStatus = Glibc.stat
 #elseif canImport(Darwin)
 import Darwin
+private typealias FileStatus = Darwin.stat
 #endif
 import Synchronization
 
@@ -97,7 +99,7 @@ final class DataDirectoryLock: Sendable {
         let code = errno
         switch code {
         case EEXIST:
-            var info = stat()
+            var info = FileStatus()
             guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
                 throw .unavailable("cannot create data directory \(dataDirectory): \(path) exists and is not a directory")
             }

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// The control plane's certificate authority through the real binary, checked with openssl.
+@Suite
+struct IdentityTests {
+    /// Runs `openssl ARGUMENTS` to completion; its output and status.
+    static func openssl(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let run = try ChildProcess(name: "openssl-\(UUID().uuidString.prefix(6))", executable: TestSupport.which("openssl") ?? "/usr/bin/openssl", arguments: arguments)
+        guard let status = await run.waitForExit(timeout: .seconds(30)) else { throw TestFailure("openssl \(arguments) did not finish") }
+        return (status, run.stdout + run.stderr)
+    }
+
+    @Test func aJoinTokenGetsAnOpensslKeyACertificateThatOpensslVerifiesAsTheService() async throws {
+        let cp = try await ControlPlaneProcess()
+        let created = try await cp.cli(["token", "create", "--service", "web", "--ttl", "300"])
+        let token = created.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(created.status == 0 && token.hasPrefix("hjt1."), "\(created.output)")
+
+        // The proxy's side, played by openssl: its own key and a request that asks for another name.
+        let directory = TestSupport.scratchDirectory()
+        let made = try await Self.openssl([
+            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "\(directory)/key.pem",
+            "-subj", "/CN=admin", "-addext", "subjectAltName=URI:spiffe://heddle.local/service/admin", "-out", "\(directory)/csr.pem",
+        ])
+        #expect(made.status == 0, "\(made.output)")
+        let csr = try String(contentsOfFile: "\(directory)/csr.pem", encoding: .utf8)
+        let body = try JSONSerialization.data(withJSONObject: ["csr": csr, "token": token])
+        try body.write(to: URL(fileURLWithPath: "\(directory)/request.json"))
+        let answer = try curl(["-H", "Content-Type: application/json", "--data-binary", "@\(directory)/request.json", "\(cp.url)/v1/certificates"]).output
+        let issued = try #require(try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any], "\(answer)")
+        #expect(issued["identity"] as? String == "spiffe://heddle.local/service/web", "the token's service, not the name the request asked for: \(answer)")
+        try (issued["certificateChain"] as? String ?? "").write(toFile: "\(directory)/chain.pem", atomically: true, encoding: .utf8)
+        try (issued["trustBundle"] as? String ?? "").write(toFile: "\(directory)/bundle.pem", atomically: true, encoding: .utf8)
+
+        let verified = try await Self.openssl(["verify", "-CAfile", "\(directory)/bundle.pem", "-purpose", "sslclient", "\(directory)/chain.pem"])
+        #expect(verified.status == 0 && verified.output.contains("OK"), "\(verified.output)")
+        let text = try await Self.openssl(["x509", "-in", "\(directory)/chain.pem", "-noout", "-text"])
+        #expect(text.output.contains("URI:spiffe://heddle.local/service/web") && !text.output.contains("service/admin"), "\(text.output)")
+        #expect(text.output.contains("CA:FALSE") && text.output.contains("TLS Web Server Authentication, TLS Web Client Authentication"), "\(text.output)")
+        // The key the proxy made is the certificate's: its private key never left it.
+        let keyModulus = try await Self.openssl(["pkey", "-in", "\(directory)/key.pem", "-pubout"])
+        let certKey = try await Self.openssl(["x509", "-in", "\(directory)/chain.pem", "-noout", "-pubkey"])
+        #expect(keyModulus.output == certKey.output)
+
+        // A token that is not the control plane's is refused with 403 and the reason.
+        let forged = try JSONSerialization.data(withJSONObject: ["csr": csr, "token": "hjt1.e30.AAAA"])
+        try forged.write(to: URL(fileURLWithPath: "\(directory)/forged.json"))
+        let refused = try curl(["-w", " %{http_code}", "-H", "Content-Type: application/json", "--data-binary", "@\(directory)/forged.json", "\(cp.url)/v1/certificates"]).output
+        #expect(refused.hasSuffix(" 403") && refused.contains("not issued by this control plane"), "\(refused)")
+        // The root and the token key stay in the data directory, the keys readable by the owner only.
+        let attributes = try FileManager.default.attributesOfItem(atPath: "\(cp.dataDir)/identity/ca-key.pem")
+        #expect(attributes[.posixPermissions] as? Int == 0o600)
+    }
+}
