@@ -126,7 +126,11 @@ struct ControlPlaneTests {
         let web = try await Upstream(.http, name: "web")
         _ = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: api.port)
         let client = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: web.port)
-        try await client.waitForPushes(2)
+        // Until a push that carries api has arrived (one or two pushes, as the registrations and
+        // the watch happen to interleave).
+        for _ in 0..<100 where try Self.servedBy(client.outbound, host: "api", count: 1) != ["200 api"] {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         #expect(try Self.servedBy(client.outbound, host: "api", count: 2) == ["200 api", "200 api"])
 
         cp.child.signal(SIGKILL)

@@ -75,9 +75,4 @@ final class SidecarProcess: @unchecked Sendable {
 
     var outbound: Int { ports["outbound"] ?? 0 }
     var admin: Int { ports["admin"] ?? 0 }
-
-    /// Waits until the sidecar has applied at least `count` pushes.
-    func waitForPushes(_ count: Int) async throws {
-        _ = try await child.waitForOutput { $0.components(separatedBy: "[HeddleSidecar] configuration applied").count - 1 >= count }
-    }
 }
