@@ -127,6 +127,11 @@ let package = Package(
             dependencies: [
                 "HeddleCore",
                 "HeddleAPI",
+                "HeddleIdentity",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 "HeddlePolicy",
                 "HeddleProxy",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

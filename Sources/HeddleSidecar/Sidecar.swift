@@ -20,12 +20,16 @@ public final class Sidecar: Service, Sendable {
     private let client: ControlPlaneClient
     private let logger: Logger
     private let state = SidecarState()
+    private let identity: WorkloadIdentityKeeper
 
     public init(options: SidecarOptions, server: ProxyServer, client: ControlPlaneClient, logger: Logger) {
         self.options = options
         self.server = server
         self.client = client
         self.logger = logger
+        identity = WorkloadIdentityKeeper(
+            directory: options.identityDirectory ?? options.snapshotPath + ".identity", joinToken: options.joinToken, client: client,
+            metrics: server.metrics.registry, logger: logger)
     }
 
     /// The configuration to start with: the proxy's own resource and the last pushed
@@ -56,6 +60,7 @@ public final class Sidecar: Service, Sendable {
                 group.addTask { await self.keepRegistered() }
                 group.addTask { await self.keepWatching() }
                 group.addTask { await self.keepCheckingApp() }
+                group.addTask { await self.identity.run() }
             }
         }
         if let id = await state.instanceID {

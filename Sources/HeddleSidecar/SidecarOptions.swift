@@ -32,6 +32,11 @@ public struct SidecarOptions: Sendable {
     /// The services (hosts) the app calls: the proxy is pushed only those, the routes that may
     /// serve them and what those routes send to. Nil: the whole mesh.
     public var calls: [String]?
+    /// The join token that gets the proxy its first workload certificate (nil: none, unless one
+    /// is kept in `identityDirectory` from an earlier run).
+    public var joinToken: String?
+    /// Where the workload key and certificate are kept (default: beside the snapshot).
+    public var identityDirectory: String?
     /// Register the instance only once the app accepts connections on its port.
     public var waitForApp = true
     /// The app's health check: `GET` of this path (2xx or 3xx passes) for an `http1` app;

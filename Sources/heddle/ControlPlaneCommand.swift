@@ -40,11 +40,15 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "The roots workloads trust (PEM; default: the last certificate of the chain).")
     var trustBundle: String?
 
+    @Option(help: "Seconds a workload certificate lives (proxies renew at half-life).")
+    var certificateLifetime = 86_400
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
     func validate() throws {
         guard HostPort(address) != nil else { throw ValidationError("--address must be host:port, not '\(address)'") }
+        guard (2...(90 * 86_400)).contains(certificateLifetime) else { throw ValidationError("--certificate-lifetime must be between 2 seconds and 90 days") }
         if (caCert == nil) != (caKey == nil) { throw ValidationError("--ca-cert and --ca-key go together") }
         if caCert == nil, caIntermediates != nil || trustBundle != nil {
             throw ValidationError("--ca-intermediates and --trust-bundle need --ca-cert and --ca-key")
@@ -66,7 +70,9 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         var configuration = ControlPlaneServer.Configuration()
         do {
             let operatorCA = caCert.map { IdentityFiles.OperatorCA(certificateFile: $0, privateKeyFile: caKey ?? "", intermediatesFile: caIntermediates, trustBundleFile: trustBundle) }
-            configuration.identity = try IdentityFiles.load(directory: "\(dataDir)/identity", trustDomain: trustDomain, operatorCA: operatorCA)
+            var identity = try IdentityFiles.load(directory: "\(dataDir)/identity", trustDomain: trustDomain, operatorCA: operatorCA)
+            identity.certificateLifetime = .seconds(certificateLifetime)
+            configuration.identity = identity
         } catch {
             var standardError = FileHandle.standardError
             print("heddle: cannot set up the certificate authority: \(error)", to: &standardError)

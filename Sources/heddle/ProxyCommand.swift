@@ -173,6 +173,12 @@ struct SidecarArguments: ParsableArguments {
     @Option(help: "Where the sidecar keeps its last accepted configuration (default: ~/.heddle/sidecar-SERVICE-PORT.yaml).")
     var snapshot: String?
 
+    @Option(help: "A join token (heddle token create) that gets the proxy its workload certificate; also $HEDDLE_JOIN_TOKEN.")
+    var joinToken: String?
+
+    @Option(help: "Where the workload key and certificate are kept (default: the snapshot path + .identity).")
+    var identityDir: String?
+
     @Option(help: "The services the app calls, comma-separated ('' for none): the proxy is pushed only those, the routes that may serve them and what those routes send to (default: the whole mesh).")
     var calls: String?
 
@@ -213,6 +219,8 @@ struct SidecarArguments: ParsableArguments {
         options.advertiseHost = advertiseAddress
         options.weight = weight
         options.leaseSeconds = leaseSeconds
+        options.joinToken = joinToken ?? ProcessInfo.processInfo.environment["HEDDLE_JOIN_TOKEN"]
+        options.identityDirectory = identityDir
         if let calls {
             // `--calls ''`: the app calls nothing in the mesh.
             let names = calls.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

@@ -7,12 +7,12 @@ final class ControlPlaneProcess: @unchecked Sendable {
     let dataDir: String
     let port: Int
 
-    init(dataDir: String? = nil) async throws {
+    init(dataDir: String? = nil, extra: [String] = []) async throws {
         let directory = dataDir ?? "\(TestSupport.scratchDirectory())/cp-\(UUID().uuidString.prefix(8))"
         self.dataDir = directory
         child = try ChildProcess(
             name: "control-plane-\(UUID().uuidString.prefix(6))", executable: TestSupport.heddleBinary,
-            arguments: ["control-plane", "--data-dir", directory, "--address", "127.0.0.1:0"])
+            arguments: ["control-plane", "--data-dir", directory, "--address", "127.0.0.1:0"] + extra)
         let output = try await child.waitForOutput { $0.contains("listener=api") }
         guard let line = output.split(separator: "\n").first(where: { $0.contains("listener=api") }),
               let range = line.range(of: "address=127.0.0.1:"),

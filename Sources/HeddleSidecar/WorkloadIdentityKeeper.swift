@@ -1,0 +1,152 @@
+import Crypto
+import Foundation
+import HeddleAPI
+import HeddleIdentity
+import Logging
+import Prometheus
+import SwiftASN1
+import X509
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Keeps the sidecar's workload certificate: makes its key (once; it never leaves the
+/// directory), joins with a join token, and renews at half-life with jitter using the current
+/// certificate, well before it expires. Files in `directory`: `key.pem` (0600), `chain.pem`,
+/// `bundle.pem`. A certificate kept there from an earlier run is used, and renewed, without a
+/// token.
+final class WorkloadIdentityKeeper: Sendable {
+    private let directory: String
+    private let joinToken: String?
+    private let client: ControlPlaneClient
+    private let logger: Logger
+    private let expiry: Gauge
+
+    init(directory: String, joinToken: String?, client: ControlPlaneClient, metrics: PrometheusCollectorRegistry, logger: Logger) {
+        self.directory = directory
+        self.joinToken = joinToken
+        self.client = client
+        self.logger = logger
+        expiry = metrics.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "heddle", metricName: "certificate_expiry_timestamp", unitName: "seconds",
+            helpText: "When the proxy's workload certificate expires (seconds since 1970; 0 without one)"))
+    }
+
+    var keyFile: String { "\(directory)/key.pem" }
+    var chainFile: String { "\(directory)/chain.pem" }
+    var bundleFile: String { "\(directory)/bundle.pem" }
+
+    /// Runs until cancelled.
+    func run() async {
+        let key: P256.Signing.PrivateKey
+        do {
+            key = try loadOrMakeKey()
+        } catch {
+            logger.error("cannot keep the workload key; the proxy runs without a workload identity", metadata: ["directory": "\(directory)", "error": "\(error)"])
+            return
+        }
+        var failures = 0
+        while !Task.isCancelled {
+            let current = currentCertificate()
+            let now = Date()
+            if let current, current.leaf.notValidAfter > now {
+                expiry.set(to: current.leaf.notValidAfter.timeIntervalSince1970)
+                // Renew at half of the time the certificate had left when it was kept (not from
+                // its notBefore, which the CA backdates for clock skew), with up to a tenth of
+                // jitter so a fleet started together does not renew together; never sooner than a
+                // second after it was kept.
+                let kept = current.kept
+                let remaining = current.leaf.notValidAfter.timeIntervalSince(kept)
+                let renewAt = max(kept.addingTimeInterval(1), kept.addingTimeInterval(remaining / 2 + Double.random(in: 0...(remaining / 10))))
+                if renewAt > now, failures == 0 {
+                    try? await Task.sleep(for: .seconds(renewAt.timeIntervalSince(now)))
+                    continue
+                }
+                if await obtain(key: key, proof: .certificate(current.pem), what: "renewed") {
+                    failures = 0
+                } else {
+                    failures += 1
+                    try? await Task.sleep(for: .seconds(min(30, 0.5 * Double(1 << min(failures, 6)))))
+                }
+                continue
+            }
+            guard let joinToken else {
+                if current != nil {
+                    logger.error("the workload certificate has expired and there is no join token to get a new one; the proxy has no workload identity")
+                } else {
+                    logger.notice("no join token (--join-token): the proxy runs without a workload identity")
+                }
+                expiry.set(to: 0)
+                return
+            }
+            if await obtain(key: key, proof: .token(joinToken), what: "issued") {
+                failures = 0
+            } else {
+                failures += 1
+                try? await Task.sleep(for: .seconds(min(30, 0.5 * Double(1 << min(failures, 6)))))
+            }
+        }
+    }
+
+    private enum Proof {
+        case token(String)
+        case certificate(String)
+    }
+
+    /// Asks for a certificate; true when one was issued and kept.
+    private func obtain(key: P256.Signing.PrivateKey, proof: Proof, what: String) async -> Bool {
+        do {
+            let csr = try CertificateSigningRequest(
+                version: .v1, subject: try DistinguishedName { CommonName("heddle-proxy") }, privateKey: .init(key),
+                attributes: .init(), signatureAlgorithm: .ecdsaWithSHA256
+            ).serializeAsPEM().pemString
+            let request: CertificateRequest
+            switch proof {
+            case .token(let token): request = CertificateRequest(csr: csr, token: token)
+            case .certificate(let chain): request = CertificateRequest(csr: csr, currentCertificate: chain)
+            }
+            let issued = try await client.requestCertificate(request)
+            try write(issued.trustBundle, to: bundleFile)
+            try write(issued.certificateChain, to: chainFile)
+            expiry.set(to: Double(issued.notAfter))
+            logger.notice("workload certificate \(what)", metadata: ["identity": "\(issued.identity)", "expires": "\(Date(timeIntervalSince1970: TimeInterval(issued.notAfter)))"])
+            return true
+        } catch {
+            logger.warning("could not get a workload certificate; trying again", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    /// The certificate kept on disk, if it can be read.
+    /// `kept`: when it was written (the file's modification time).
+    private func currentCertificate() -> (leaf: Certificate, pem: String, kept: Date)? {
+        guard let pem = try? String(contentsOfFile: chainFile, encoding: .utf8),
+              let leaf = try? PEMDocument.parseMultiple(pemString: pem).first.map({ try Certificate(pemDocument: $0) }),
+              let kept = (try? FileManager.default.attributesOfItem(atPath: chainFile))?[.modificationDate] as? Date
+        else { return nil }
+        return (leaf, pem, kept)
+    }
+
+    private func loadOrMakeKey() throws -> P256.Signing.PrivateKey {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        if let pem = try? String(contentsOfFile: keyFile, encoding: .utf8) {
+            return try P256.Signing.PrivateKey(pemRepresentation: pem)
+        }
+        let key = P256.Signing.PrivateKey()
+        let descriptor = open(keyFile, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else { throw IdentityError(.invalidCertificate, "cannot create \(keyFile): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        let bytes = Array(key.pemRepresentation.utf8)
+        guard Glibc.write(descriptor, bytes, bytes.count) == bytes.count, fsync(descriptor) == 0 else {
+            throw IdentityError(.invalidCertificate, "cannot write \(keyFile): \(String(cString: strerror(errno)))")
+        }
+        return key
+    }
+
+    private func write(_ text: String, to path: String) throws {
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}
