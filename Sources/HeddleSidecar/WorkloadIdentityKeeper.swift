@@ -7,11 +7,6 @@ import Prometheus
 import SwiftASN1
 import X509
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Keeps the sidecar's workload certificate: makes its key (once; it never leaves the
 /// directory), joins with a join token, and renews at half-life with jitter using the current
@@ -136,13 +131,7 @@ final class WorkloadIdentityKeeper: Sendable {
             return try P256.Signing.PrivateKey(pemRepresentation: pem)
         }
         let key = P256.Signing.PrivateKey()
-        let descriptor = open(keyFile, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard descriptor >= 0 else { throw IdentityError(.invalidCertificate, "cannot create \(keyFile): \(String(cString: strerror(errno)))") }
-        defer { close(descriptor) }
-        let bytes = Array(key.pemRepresentation.utf8)
-        guard Glibc.write(descriptor, bytes, bytes.count) == bytes.count, fsync(descriptor) == 0 else {
-            throw IdentityError(.invalidCertificate, "cannot write \(keyFile): \(String(cString: strerror(errno)))")
-        }
+        try PrivateFile.write(key.pemRepresentation, to: keyFile, exclusive: true)
         return key
     }
 

@@ -4,11 +4,6 @@ import HeddleIdentity
 import SwiftASN1
 import X509
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Where the control plane keeps its certificate authority and join-token key: in its data
 /// directory, created on first start — `ca.pem`, `ca-key.pem` and `join-token.key` (mode 0600),
@@ -85,15 +80,8 @@ public enum IdentityFiles {
         }
     }
 
-    /// Written with mode 0600 from the start, never readable by others even for a moment.
     private static func writePrivate(_ text: String, to path: String) throws {
-        let descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard descriptor >= 0 else { throw IdentityError(.invalidCertificate, "cannot write \(path): \(String(cString: strerror(errno)))") }
-        defer { Glibc.close(descriptor) }
-        let bytes = Array(text.utf8)
-        guard Glibc.write(descriptor, bytes, bytes.count) == bytes.count, fsync(descriptor) == 0 else {
-            throw IdentityError(.invalidCertificate, "cannot write \(path): \(String(cString: strerror(errno)))")
-        }
+        try PrivateFile.write(text, to: path)
     }
 
     private static func decodeHex(_ text: String) -> [UInt8]? {
