@@ -1,9 +1,7 @@
 #if canImport(Glibc)
 import Glibc
-private typealias FileStatus = Glibc.stat
 #elseif canImport(Darwin)
 import Darwin
-private typealias FileStatus = Darwin.stat
 #endif
 import Synchronization
 
@@ -99,10 +97,13 @@ final class DataDirectoryLock: Sendable {
         let code = errno
         switch code {
         case EEXIST:
-            var info = FileStatus()
-            guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            // Opening it as a directory says whether it is one (no `struct stat`, whose
+            // owning module differs between builds once Foundation is in the graph).
+            let descriptor = open(path, O_RDONLY | O_DIRECTORY)
+            guard descriptor >= 0 else {
                 throw .unavailable("cannot create data directory \(dataDirectory): \(path) exists and is not a directory")
             }
+            close(descriptor)
         case ENOENT:
             let parent = parentDirectory(of: path)
             guard !parent.isEmpty, parent != path else {
