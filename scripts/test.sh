@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and end-to-end tests through the real `heddle` binary.
-# Installs what the tests talk to (curl, wrk; python3 with h2 and grpcio for the test peers)
-# when missing.
+# Installs what the tests talk to (curl, wrk, openssl; python3 with h2 and grpcio for the test
+# peers) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in curl wrk python3; do
+for tool in curl wrk openssl python3; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -14,7 +14,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl wrk python3 >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl wrk openssl python3 >/dev/null
 fi
 # The HTTP/2 and gRPC tests' peers: the `h2` library and grpcio.
 if ! python3 -c "import h2, grpc" >/dev/null 2>&1; then
