@@ -133,6 +133,22 @@ struct LifecycleTests {
         #expect(try curl(["http://127.0.0.1:\(inbound)/hello"]).output == "hello from local-app\n")
         #expect(try curl(["-H", "Host: anything", "http://127.0.0.1:\(inbound)/hello"]).output == "hello from local-app\n")
     }
+
+    @Test func theInboundListenerNeitherRetriesNorEjectsItsApp() async throws {
+        let app = try await Upstream(.http, name: "failing-app")
+        let proxy = try await HeddleProxyProcess(
+            config: Config.proxy(inbound: "address: 127.0.0.1:0\nappAddress: \(app.address)"),
+            expectListeners: ["outbound", "inbound", "admin"])
+        let inbound = proxy.ports["inbound"] ?? 0
+        // Ten 503s from the app reach the caller as they are, each sent to the app once: the
+        // caller's sidecar retries (elsewhere), not this one.
+        for _ in 0..<10 {
+            #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(inbound)/status/503"]).output == "503")
+        }
+        #expect(try curl(["http://127.0.0.1:\(app.port)/stats"]).output.trimmingCharacters(in: .whitespacesAndNewlines) == "10")
+        let metrics = try curl(["http://127.0.0.1:\(proxy.admin)/metrics"]).output
+        #expect(!metrics.contains("heddle_retries_total{") && !metrics.contains("heddle_outlier_ejections_total{"), "\(metrics)")
+    }
 }
 
 /// The configurations in `examples/` are the ones the documentation points to: each must be
