@@ -69,20 +69,7 @@ extension ControlPlane {
             let stored = StoredResource(kind: key.kind.rawValue, name: key.name, document: text, createRevision: previous?.createRevision ?? 0, revision: 0)
             entries[key] = ResourceEntry(stored: stored, resource: resource)
         }
-        let statuses = ResourceStatusEvaluator.evaluate(entries)
-        let items = plans.map { plan -> ApplyResult.Item in
-            switch plan {
-            case .refused(let item):
-                return item
-            case let .unchanged(document, key):
-                return ApplyResult.Item(document: document, kind: key.kind.rawValue, name: key.name, action: .unchanged, revision: resources[key]?.stored.revision, status: statuses[key])
-            case let .write(document, key, _, text, previous):
-                return ApplyResult.Item(
-                    document: document, kind: key.kind.rawValue, name: key.name, action: previous == nil ? .created : .updated, status: statuses[key],
-                    previous: previous?.document, proposed: previous == nil ? nil : text)
-            }
-        }
-        return ApplyResult(items: items, revision: revision, dryRun: true)
+        return ApplyResult(items: items(plans, statuses: ResourceStatusEvaluator.evaluate(entries), written: nil), revision: revision, dryRun: true)
     }
 
     private func carryOut(_ plans: [Plan]) async throws -> ApplyResult {
@@ -103,18 +90,24 @@ extension ControlPlane {
             throw error
         }
         if !revisions.isEmpty { resourcesChanged() }
-        let items = plans.map { plan -> ApplyResult.Item in
+        return ApplyResult(items: items(plans, statuses: statuses, written: revisions), revision: revision)
+    }
+
+    /// The result's items: for a carried-out apply, `written` holds the new revisions; for a
+    /// preview (nil), an update shows the document it would replace and the one it would store.
+    private func items(_ plans: [Plan], statuses: [ResourceKey: ResourceStatus], written: [ResourceKey: Int64]?) -> [ApplyResult.Item] {
+        plans.map { plan -> ApplyResult.Item in
             switch plan {
             case .refused(let item):
                 return item
             case let .unchanged(document, key):
                 return ApplyResult.Item(document: document, kind: key.kind.rawValue, name: key.name, action: .unchanged, revision: resources[key]?.stored.revision, status: statuses[key])
-            case let .write(document, key, _, _, previous):
+            case let .write(document, key, _, text, previous):
+                let preview = written == nil && previous != nil
                 return ApplyResult.Item(
-                    document: document, kind: key.kind.rawValue, name: key.name, action: previous == nil ? .created : .updated, revision: revisions[key],
-                    status: statuses[key])
+                    document: document, kind: key.kind.rawValue, name: key.name, action: previous == nil ? .created : .updated, revision: written?[key],
+                    status: statuses[key], previous: preview ? previous?.document : nil, proposed: preview ? text : nil)
             }
         }
-        return ApplyResult(items: items, revision: revision)
     }
 }

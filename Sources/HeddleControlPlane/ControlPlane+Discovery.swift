@@ -8,7 +8,7 @@ extension ControlPlane {
     /// a refused resource is left out. With `calls` (the hosts its app calls), only those
     /// services, the routes that may serve them and the services those routes send to.
     /// `version` is the store revision.
-    public func snapshot(for service: String? = nil, calls: [String]? = nil) -> ConfigPush {
+    public func snapshot(calls: [String]? = nil) -> ConfigPush {
         snapshot(scope: WatchScope(calls: calls.map(Set.init)))
     }
 

@@ -104,16 +104,7 @@ extension ProxyCommand {
     /// and follows the control plane's pushes.
     func runSidecar(_ options: SidecarOptions) async throws {
         let logger = LogSetup.bootstrap(level: logLevel)
-        let initial: MeshConfig
-        do {
-            initial = try Sidecar.initialConfig(options, logger: logger)
-        } catch {
-            var standardError = FileHandle.standardError
-            print("heddle: the sidecar's own configuration is refused:\n\(error)", to: &standardError)
-            throw ExitCode(1)
-        }
-        let server = try await ProxyServer(config: initial, workers: workers, randomSeed: randomSeed, logger: logger)
-        let sidecar = Sidecar(options: options, server: server, client: ControlPlaneClient(baseURL: options.controlPlane), logger: logger)
+        let (server, sidecar) = try await SidecarArguments.start(options, workers: workers, randomSeed: randomSeed, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [
@@ -129,6 +120,24 @@ extension ProxyCommand {
             logger.critical("proxy stopped: \(error)")
             throw ExitCode(1)
         }
+    }
+}
+
+extension SidecarArguments {
+    /// The proxy of a sidecar, from its last kept configuration (or none), and the sidecar that
+    /// registers it and follows the pushes; a refused configuration of its own ends the command
+    /// with the reason and exit code 1.
+    static func start(_ options: SidecarOptions, workers: Int? = nil, randomSeed: UInt64? = nil, logger: Logger) async throws -> (ProxyServer, Sidecar) {
+        let initial: MeshConfig
+        do {
+            initial = try Sidecar.initialConfig(options, logger: logger)
+        } catch {
+            var standardError = FileHandle.standardError
+            print("heddle: the sidecar's own configuration is refused:\n\(error)", to: &standardError)
+            throw ExitCode(1)
+        }
+        let server = try await ProxyServer(config: initial, workers: workers, randomSeed: randomSeed, logger: logger)
+        return (server, Sidecar(options: options, server: server, client: ControlPlaneClient(baseURL: options.controlPlane), logger: logger))
     }
 }
 

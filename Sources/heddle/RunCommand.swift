@@ -58,16 +58,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let options = try options()
         let logger = LogSetup.bootstrap(level: logLevel)
-        let initial: MeshConfig
-        do {
-            initial = try Sidecar.initialConfig(options, logger: logger)
-        } catch {
-            var standardError = FileHandle.standardError
-            print("heddle: the sidecar's own configuration is refused:\n\(error)", to: &standardError)
-            throw ExitCode(1)
-        }
-        let server = try await ProxyServer(config: initial, logger: logger)
-        let sidecar = Sidecar(options: options, server: server, client: ControlPlaneClient(baseURL: options.controlPlane), logger: logger)
+        let (server, sidecar) = try await SidecarArguments.start(options, logger: logger)
         let app = AppProcess(command: command, options: options, server: server, sidecar: sidecar, logger: logger)
         // Shutdown runs in reverse: deregister first (no new traffic), then stop the app, then
         // drain the proxy (the app's last calls included).

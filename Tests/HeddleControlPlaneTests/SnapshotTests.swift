@@ -22,7 +22,7 @@ struct SnapshotTests {
         _ = try await controlPlane.register(RegisterRequest(service: "web", address: "::1", port: 9000))
         _ = try await controlPlane.register(RegisterRequest(service: "web", address: "10.0.0.1", port: 8080, weight: 7))
 
-        let push = await controlPlane.snapshot(for: "web")
+        let push = await controlPlane.snapshot()
         #expect(push.version == 10)
         #expect(healthy.revision == 6)
         let config = try MeshConfig.load(yaml: proxyYAML + "\n---\n" + push.yaml)
@@ -91,11 +91,11 @@ struct SnapshotTests {
         for port in [8001, 8002, 8003] {
             _ = try await controlPlane.register(RegisterRequest(service: "web", address: "10.0.0.9", port: port, labels: ["b": "2", "a": "1"]))
         }
-        let first = await controlPlane.snapshot(for: nil)
-        #expect(first == (await controlPlane.snapshot(for: nil)))
+        let first = await controlPlane.snapshot()
+        #expect(first == (await controlPlane.snapshot()))
         #expect(!first.yaml.contains("a comment"))
         _ = try await controlPlane.apply(yaml: serviceYAML("web", endpoints: ["10.0.0.1:80"]))
-        let second = await controlPlane.snapshot(for: nil)
+        let second = await controlPlane.snapshot()
         #expect(second.version > first.version)
         #expect(second.yaml != first.yaml)
     }
@@ -103,7 +103,7 @@ struct SnapshotTests {
     @Test("An empty control plane pushes an empty snapshot that still loads")
     func empty() async throws {
         let controlPlane = try await makeControlPlane()
-        let push = await controlPlane.snapshot(for: nil)
+        let push = await controlPlane.snapshot()
         #expect(push == ConfigPush(version: 0, resources: []))
         _ = try MeshConfig.load(yaml: proxyYAML + "\n---\n" + push.yaml)
     }

@@ -8,7 +8,8 @@ import Testing
 struct WatchTests {
     @Test("A watch gets the current snapshot, then one push for a burst of writes")
     func initialThenCoalesced() async throws {
-        let controlPlane = try await makeControlPlane(settings: testSettings(pushDelay: .milliseconds(150)))
+        // A coalescing window wide enough for three writes even on a loaded 2-core machine.
+        let controlPlane = try await makeControlPlane(settings: testSettings(pushDelay: .milliseconds(500)))
         _ = try await controlPlane.apply(yaml: serviceYAML("web"))
         let watch = try await controlPlane.watch(proxyID: "p1", service: "web")
         let collector = PushCollector()
@@ -18,7 +19,7 @@ struct WatchTests {
                 try await eventually("the initial push") { collector.all.count == 1 }
                 #expect(collector.all.first?.version == 1)
                 // Let the push for the write before the watch go by (it changes nothing).
-                try await Task.sleep(for: .milliseconds(200))
+                try await Task.sleep(for: .milliseconds(600))
 
                 _ = try await controlPlane.apply(yaml: serviceYAML("api"))
                 _ = try await controlPlane.apply(yaml: routeYAML("shop", backends: ["api"]))

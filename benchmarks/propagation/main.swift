@@ -51,7 +51,7 @@ final class AckLog: Sendable {
 }
 
 func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    Double(duration.nanosecondsClamped) / 1e9
 }
 
 func percentile(_ values: [Double], _ q: Double) -> Double {

@@ -46,7 +46,7 @@ public enum IdentityFiles {
                 authority = try CertificateAuthority(trustDomain: trustDomain, certificatePEM: try read(certificateFile), privateKeyPEM: try read(keyFile))
             } else {
                 authority = try CertificateAuthority.createRoot(trustDomain: trustDomain, now: now)
-                try writePrivate(try authority.privateKeyPEM(), to: keyFile)
+                try PrivateFile.write(try authority.privateKeyPEM(), to: keyFile)
                 try write(try authority.certificate.serializeAsPEM().pemString + "\n", to: certificateFile)
             }
         }
@@ -58,7 +58,7 @@ public enum IdentityFiles {
             throw IdentityError(.invalidCertificate, "\(tokenFile) does not hold a 32-byte key in hex; remove it to make a new one (tokens given out so far stop working)")
         } else {
             key = SymmetricKey(size: .bits256)
-            try writePrivate(key.withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() } + "\n", to: tokenFile)
+            try PrivateFile.write(key.withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() } + "\n", to: tokenFile)
         }
         try write(trustDomain + "\n", to: domainFile)
         return WorkloadAuthority(authority: authority, tokens: JoinTokens(key: key))
@@ -78,10 +78,6 @@ public enum IdentityFiles {
         } catch {
             throw IdentityError(.invalidCertificate, "cannot write \(path): \(error.localizedDescription)")
         }
-    }
-
-    private static func writePrivate(_ text: String, to path: String) throws {
-        try PrivateFile.write(text, to: path)
     }
 
     private static func decodeHex(_ text: String) -> [UInt8]? {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HeddleCore
 import HeddleStats
 import ServiceLifecycle
 
@@ -89,7 +90,7 @@ struct DemoConductor: Service {
         while ContinuousClock.now - start < .seconds(30) {
             guard let failure = await probe.send(path: "/profile/0") else {
                 let elapsed = ContinuousClock.now - start
-                say("The mesh carries traffic (\(String(format: "%.1f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)) s after start): sending \(rate) requests/s to web through the loadgen sidecar.")
+                say("The mesh carries traffic (\(String(format: "%.1f", Double(elapsed.nanosecondsClamped) / 1e9)) s after start): sending \(rate) requests/s to web through the loadgen sidecar.")
                 if let window = failureWindow {
                     say("At \(window.start) s, \(DemoTopology.failingInstance) will start failing; the api sidecars retry it away and eject it; at \(window.end) s it recovers.")
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import HeddleCore
 import HeddleStats
 
 /// The demo's terminal view: golden metrics (rate, success, p50/p99 latency) per route and
@@ -10,7 +11,7 @@ struct DemoView {
 
     /// The frame for the traffic between `earlier` and `later`.
     static func frame(from earlier: MeshScrape, to later: MeshScrape, header: String, failing: String?, tally: LoadGenerator.Tally) -> String {
-        let seconds = max(0.001, Double((later.time - earlier.time).components.seconds) + Double((later.time - earlier.time).components.attoseconds) / 1e18)
+        let seconds = max(0.001, Double((later.time - earlier.time).nanosecondsClamped) / 1e9)
         var lines = [header, ""]
         lines.append("Routes, as the calling sidecars measure them (last \(Int(seconds.rounded())) s)")
         let before = earlier.byRoute
