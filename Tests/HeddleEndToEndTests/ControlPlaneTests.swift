@@ -224,6 +224,24 @@ struct ControlPlaneTests {
         #expect(refused.status != 0 && refused.output.contains("--calls: 'Not_A_Name' is not a valid service name"), "\(refused.output)")
     }
 
+    @Test func applyReadsStandardInputAndASidecarThatCallsNothingIsPushedNothing() async throws {
+        let cp = try await ControlPlaneProcess()
+        // `heddle apply -f -`, fed by a pipe, as docs/demo.md shows.
+        let piped = try ChildProcess(
+            name: "apply-stdin", executable: "/bin/sh",
+            arguments: ["-c", "'\(TestSupport.heddleBinary)' demo --print-resources | '\(TestSupport.heddleBinary)' apply -f - --control-plane \(cp.url)"])
+        #expect(await piped.waitForExit(timeout: .seconds(30)) == 0, "\(piped.stdout)\(piped.stderr)")
+        #expect(piped.stdout.contains("HTTPRoute/users created"), "\(piped.stdout)")
+        // `--calls ''`: the app calls nothing in the mesh; its sidecar is still configured, with
+        // no services.
+        let app = try await Upstream(.http, name: "leaf")
+        let leaf = try await SidecarProcess(controlPlane: cp.url, service: "leaf", appPort: app.port, extra: ["--calls", ""])
+        let config = try curl(["http://127.0.0.1:\(leaf.admin)/config"]).output
+        #expect(!config.contains("users-v1"), "\(config)")
+        let routes = try await cp.cli(["get", "HTTPRoute"])
+        #expect(routes.output.contains("accepted  0/0"), "no watching proxy takes the route: \(routes.output)")
+    }
+
     @Test func anInstanceWhoseSidecarDiesStopsGettingTrafficWhenItsLeaseRunsOut() async throws {
         let cp = try await ControlPlaneProcess()
         let a = try await Upstream(.http, name: "api-a")
