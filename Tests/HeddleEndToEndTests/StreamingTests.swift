@@ -37,16 +37,10 @@ struct StreamingTests {
     @Test func expectContinueIsHonoured() async throws {
         let app = try await Upstream(.http, name: "continue")
         let proxy = try await HeddleProxyProcess(config: Config.proxy() + Config.service("app", [app.address]))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestSupport.which("curl") ?? "/usr/bin/curl")
-        process.arguments = ["-sv", "--max-time", "10", "-H", "Host: app", "-H", "Expect: 100-continue", "--data-binary", String(repeating: "z", count: 5000), "http://127.0.0.1:\(proxy.outbound)/count"]
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let body = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let trace = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let (_, body, trace) = try runToFiles(
+            TestSupport.which("curl") ?? "/usr/bin/curl",
+            ["-sv", "--max-time", "10", "-H", "Host: app", "-H", "Expect: 100-continue", "--data-binary", String(repeating: "z", count: 5000), "http://127.0.0.1:\(proxy.outbound)/count"],
+            timeout: 20)
         #expect(body == "5000\n")
         #expect(trace.contains("HTTP/1.1 100 Continue"))
     }

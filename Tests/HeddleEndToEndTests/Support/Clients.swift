@@ -1,25 +1,47 @@
 import Foundation
 
 /// Runs curl (the real client) and returns its stdout; `-s` is always on.
+///
+/// Its output goes to a file, not a pipe: a pipe's write end can leak into another child that
+/// a parallel test spawns at that moment, and a read to end of file then waits for that child
+/// to exit (a whole CI run hung on it). Nor `waitUntilExit()`: with many children exiting at
+/// once, Foundation on Linux can miss one's exit. The wait is bounded instead.
 @discardableResult
 func curl(_ arguments: [String], timeout: Int = 30) throws -> (status: Int32, output: String) {
+    let result = try runToFiles(TestSupport.which("curl") ?? "/usr/bin/curl", ["-s", "--max-time", String(timeout)] + arguments, timeout: timeout + 10)
+    return (result.status, result.output)
+}
+
+/// Runs a short-lived tool with its output and errors in files; its status (-1 when it did not
+/// end within `timeout` seconds, and is killed), output and error output.
+func runToFiles(_ executable: String, _ arguments: [String], timeout: Int) throws -> (status: Int32, output: String, errors: String) {
+    let base = "\(TestSupport.scratchDirectory())/run-\(UUID().uuidString)"
+    _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
+    _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
+    defer {
+        try? FileManager.default.removeItem(atPath: base + ".out")
+        try? FileManager.default.removeItem(atPath: base + ".err")
+    }
+    let output = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
+    let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
+    defer {
+        try? output.close()
+        try? errors.close()
+    }
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: TestSupport.which("curl") ?? "/usr/bin/curl")
-    process.arguments = ["-s", "--max-time", String(timeout)] + arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardOutput = output
+    process.standardError = errors
     try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    // Not `waitUntilExit()`: with many children exiting at once, Foundation on Linux can miss
-    // one's exit and wait for ever (seen in CI, hanging the whole run). Curl has closed its
-    // output by now; its exit is a moment away, and a bounded wait is enough.
-    let deadline = ContinuousClock.now + .seconds(10)
+    let deadline = ContinuousClock.now + .seconds(timeout)
     while process.isRunning, ContinuousClock.now < deadline {
         usleep(5_000)
     }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     let status = process.isRunning ? -1 : process.terminationStatus
-    return (status, String(decoding: data, as: UTF8.self))
+    let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+    return (status, read(base + ".out"), read(base + ".err"))
 }
 
 /// A response as read off a raw socket.
