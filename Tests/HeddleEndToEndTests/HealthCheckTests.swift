@@ -42,11 +42,11 @@ struct HealthCheckTests {
         apps[1].child.signal(SIGSTOP)
         defer { apps[1].child.signal(SIGCONT) }
         try await Task.sleep(for: .seconds(1))
-        let stopped = try await ResilienceTests.load(proxy.outbound, host: "web", seconds: 2, connections: 2, rate: 100)
+        let stopped = try await ResilienceTests.load(proxy.outbound, host: "web", seconds: 20, connections: 2, rate: 100, count: 200)
         #expect(stopped["exceptions"] as? Int == 0, "\(stopped)")
         #expect((stopped["statuses"] as? [String: Int])?.keys.sorted() == ["200"], "\(stopped)")
         let total = try #require(stopped["total"] as? Int)
-        #expect(total > 100, "\(stopped)")
+        #expect(total == 200, "\(stopped)")
         #expect(stopped["served"] as? [String: Int] == ["a": total], "\(stopped)")
         var metrics = try ResilienceTests.metrics(proxy)
         #expect(ResilienceTests.value(metrics, #"heddle_endpoints_unhealthy{service="web"}"#) == 1, "\(metrics)")

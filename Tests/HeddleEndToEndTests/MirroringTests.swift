@@ -99,9 +99,9 @@ struct MirroringTests {
         let live = try await Upstream(.http, name: "live")
         let shadow = try await Upstream(.http, name: "shadow")
         let proxy = try await HeddleProxyProcess(config: Self.config(live: live.address, shadow: shadow.address, percent: 50))
-        let summary = try await ResilienceTests.load(proxy.outbound, host: "web", seconds: 2, connections: 4, rate: 200)
+        let summary = try await ResilienceTests.load(proxy.outbound, host: "web", seconds: 30, connections: 4, rate: 200, count: 400)
         let total = try #require(summary["total"] as? Int)
-        #expect(total >= 350 && summary["exceptions"] as? Int == 0, "\(summary)")
+        #expect(total == 400 && summary["exceptions"] as? Int == 0, "\(summary)")
         #expect((summary["served"] as? [String: Int]) == ["live": total], "\(summary)")
         let copies = try await Self.settledCount(shadow)
         // Binomial(n, ½): within four standard deviations, √(n/4).
@@ -123,9 +123,9 @@ struct MirroringTests {
 
         shadow.child.signal(SIGSTOP)
         defer { shadow.child.signal(SIGCONT) }
-        let summary = try await ResilienceTests.load(proxy.outbound, host: "web", seconds: 4, connections: 4, rate: 100)
+        let summary = try await ResilienceTests.load(proxy.outbound, host: "web", seconds: 30, connections: 4, rate: 100, count: 400)
         let total = try #require(summary["total"] as? Int)
-        #expect(total >= 300 && summary["exceptions"] as? Int == 0, "\(summary)")
+        #expect(total == 400 && summary["exceptions"] as? Int == 0, "\(summary)")
         #expect((summary["statuses"] as? [String: Int]) == ["200": total], "\(summary)")
         #expect((summary["served"] as? [String: Int]) == ["live": total], "\(summary)")
         // A live request that waited on its copy would take the copy's full second.

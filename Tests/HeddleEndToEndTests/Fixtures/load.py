@@ -2,7 +2,10 @@
 """A bounded load client for Heddle's end-to-end tests: keep-alive HTTP/1.1 connections sending
 requests at a steady total rate for a fixed time, then one JSON summary line.
 
-  load.py PORT HOST PATH SECONDS CONNECTIONS RATE
+  load.py PORT HOST PATH SECONDS CONNECTIONS RATE [COUNT]
+
+With COUNT, the run ends once COUNT requests have been sent (shared among the connections), and
+SECONDS is only a cap: on a loaded machine a time-bounded run sends fewer requests than asked.
 
 Summary: total requests, counts by status, by heddle-error value and by x-served-by, client-side
 exceptions (a reset or refused connection counts as a failed request), latency p50/p99/max in
@@ -16,6 +19,7 @@ import time
 
 port, host, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 seconds, connections, rate = float(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+limit = int(sys.argv[7]) if len(sys.argv) > 7 else None
 lock = threading.Lock()
 statuses, errors, served, latencies = {}, {}, {}, []
 exceptions = []
@@ -31,10 +35,13 @@ def worker(index):
     deadline = start + seconds
     next_at = start + index * interval / connections
     conn = None
+    quota = None if limit is None else limit // connections + (1 if index < limit % connections else 0)
     while True:
         now = time.monotonic()
-        if now >= deadline:
+        if now >= deadline or quota == 0:
             break
+        if quota is not None:
+            quota -= 1
         if next_at > now:
             time.sleep(next_at - now)
         next_at += interval
