@@ -21,8 +21,11 @@ public struct Instance: Codable, Hashable, Sendable {
     public var health: Health
     /// The store revision of the instance's last change.
     public var revision: Int64
+    /// Whether its proxy is reached over mutual TLS, proving the service's workload identity.
+    public var mutualTLS: Bool
 
-    public init(id: String, service: String, address: String, port: Int, protocol: String = "http2", labels: [String: String] = [:], weight: Int = 1, health: Health = .healthy, revision: Int64 = 0) {
+    public init(id: String, service: String, address: String, port: Int, protocol: String = "http2", labels: [String: String] = [:], weight: Int = 1, health: Health = .healthy, revision: Int64 = 0, mutualTLS: Bool = false) {
+        self.mutualTLS = mutualTLS
         self.id = id
         self.service = service
         self.address = address
@@ -47,8 +50,12 @@ public struct RegisterRequest: Codable, Hashable, Sendable {
     /// How long the instance stays without a heartbeat before it is marked unhealthy (and,
     /// after as long again, removed). Default 10 s.
     public var leaseSeconds: Int
+    /// The instance's proxy accepts mutual TLS with the service's workload identity: callers
+    /// must reach it that way (and check that identity). Default false.
+    public var mutualTLS: Bool
 
-    public init(service: String, address: String, port: Int, protocol: String = "http2", labels: [String: String] = [:], weight: Int = 1, leaseSeconds: Int = 10) {
+    public init(service: String, address: String, port: Int, protocol: String = "http2", labels: [String: String] = [:], weight: Int = 1, leaseSeconds: Int = 10, mutualTLS: Bool = false) {
+        self.mutualTLS = mutualTLS
         self.service = service
         self.address = address
         self.port = port
@@ -71,10 +78,10 @@ public struct HealthReport: Codable, Hashable, Sendable {
 
 extension RegisterRequest {
     private enum CodingKeys: String, CodingKey {
-        case service, address, port, `protocol`, labels, weight, leaseSeconds
+        case service, address, port, `protocol`, labels, weight, leaseSeconds, mutualTLS
     }
 
-    /// `protocol`, `labels`, `weight` and `leaseSeconds` may be left out (their defaults).
+    /// `protocol`, `labels`, `weight`, `leaseSeconds` and `mutualTLS` may be left out (their defaults).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = RegisterRequest(service: "", address: "", port: 0)
@@ -85,6 +92,7 @@ extension RegisterRequest {
             protocol: try container.decodeIfPresent(String.self, forKey: .protocol) ?? defaults.protocol,
             labels: try container.decodeIfPresent([String: String].self, forKey: .labels) ?? defaults.labels,
             weight: try container.decodeIfPresent(Int.self, forKey: .weight) ?? defaults.weight,
-            leaseSeconds: try container.decodeIfPresent(Int.self, forKey: .leaseSeconds) ?? defaults.leaseSeconds)
+            leaseSeconds: try container.decodeIfPresent(Int.self, forKey: .leaseSeconds) ?? defaults.leaseSeconds,
+            mutualTLS: try container.decodeIfPresent(Bool.self, forKey: .mutualTLS) ?? false)
     }
 }

@@ -129,7 +129,7 @@ extension ControlPlane {
         if let calls = scope.calls {
             (services, routes) = Self.needed(by: calls, services: services, routes: routes, specs: routeSpecs)
         }
-        return ConfigPush(version: revision, resources: SnapshotBuilder.resources(services: services, routes: routes))
+        return ConfigPush(version: revision, resources: SnapshotBuilder.resources(services: services, routes: routes, trustDomain: settings.trustDomain))
     }
 
     private static func validateProxyID(_ id: String) throws(ControlPlaneError) {

@@ -36,7 +36,9 @@ public struct ControlPlaneServer: Service {
     }
 
     public func run() async throws {
-        let controlPlane = try await ControlPlane(store: store, settings: configuration.settings, logger: logger)
+        var settings = configuration.settings
+        if let identity = configuration.identity { settings.trustDomain = identity.trustDomain }
+        let controlPlane = try await ControlPlane(store: store, settings: settings, logger: logger)
         let logger = self.logger
         let onListening = self.onListening
         let app = Application(

@@ -11,6 +11,9 @@ public struct ControlPlaneSettings: Hashable, Sendable {
     /// The lease of an instance loaded from the store at start, until it registers again (the
     /// lease asked for at registration is not stored).
     public var restoredLeaseSeconds = 10
+    /// The trust domain of the workload identities instances prove (`spiffe://<it>/service/…`),
+    /// pushed with each instance reached over mutual TLS.
+    public var trustDomain = "heddle.local"
 
     public init() {}
 }

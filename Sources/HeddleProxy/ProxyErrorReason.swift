@@ -8,6 +8,12 @@ public enum ProxyErrorReason: String, CaseIterable, Sendable {
     case noEndpoints = "no-endpoints"
     case connectFailed = "connect-failed"
     case connectTimeout = "connect-timeout"
+    /// The mutual-TLS handshake with a mesh peer failed: its certificate is not of this mesh,
+    /// names another service, has expired, or the peer refused ours.
+    case upstreamTLSFailed = "upstream-tls-failed"
+    /// The endpoint is a mesh peer reached over mutual TLS, and this proxy has no workload
+    /// certificate (yet) to present.
+    case noWorkloadIdentity = "no-workload-identity"
     case dnsFailed = "dns-failed"
     case upstreamReset = "upstream-reset"
     case upstreamTimeout = "upstream-timeout"
@@ -37,7 +43,8 @@ public enum ProxyErrorReason: String, CaseIterable, Sendable {
         switch self {
         case .noRoute: 404
         case .noEndpoints, .dnsFailed: 503
-        case .connectFailed, .upstreamReset, .upstreamProtocolError: 502
+        case .connectFailed, .upstreamReset, .upstreamProtocolError, .upstreamTLSFailed: 502
+        case .noWorkloadIdentity: 503
         case .connectTimeout, .upstreamTimeout: 504
         case .badRequest: 400
         case .headersTooLarge: 431
@@ -57,6 +64,8 @@ public enum ProxyErrorReason: String, CaseIterable, Sendable {
         case .noEndpoints: "destination_unavailable"
         case .connectFailed: "connection_refused"
         case .connectTimeout: "connection_timeout"
+        case .upstreamTLSFailed: "tls_certificate_error"
+        case .noWorkloadIdentity: "proxy_configuration_error"
         case .dnsFailed: "dns_error"
         case .upstreamReset: "connection_terminated"
         case .upstreamTimeout: "http_response_timeout"

@@ -28,8 +28,16 @@ public final class Sidecar: Service, Sendable {
         self.client = client
         self.logger = logger
         identity = WorkloadIdentityKeeper(
-            directory: options.identityDirectory ?? options.snapshotPath + ".identity", joinToken: options.joinToken, client: client,
-            metrics: server.metrics.registry, logger: logger)
+            directory: options.identityPath, joinToken: options.joinToken, client: client,
+            metrics: server.metrics.registry, meshTLS: server.meshTLS, logger: logger)
+        identity.installKept()
+    }
+
+    /// Why the sidecar cannot start as asked, or nil: an inbound listener that requires mutual
+    /// TLS needs a way to a workload identity.
+    public static func identityProblem(_ options: SidecarOptions) -> String? {
+        guard options.inboundTLS != .disabled, options.joinToken == nil, !WorkloadIdentityKeeper.keepsCertificate(in: options.identityPath) else { return nil }
+        return "the inbound listener requires mutual TLS (--inbound-tls \(options.inboundTLS.rawValue)), and the proxy has no way to a workload identity: give a join token (--join-token or HEDDLE_JOIN_TOKEN; `heddle token create --service \(options.service)` makes one), or --inbound-tls disabled for a plaintext mesh hop"
     }
 
     /// The configuration to start with: the proxy's own resource and the last pushed
@@ -74,14 +82,23 @@ public final class Sidecar: Service, Sendable {
     }
 
     /// Waits until the proxy runs a configuration from the control plane (pushed now, or kept
-    /// on disk from an earlier push); false when `timeout` passed first.
+    /// on disk from an earlier push) and, when it is to have a workload identity (a join token
+    /// or a kept certificate), holds its certificate, so the app's first call to a mesh peer
+    /// can be made; false when `timeout` passed first.
     public func waitUntilConfigured(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if await state.isConfigured { return true }
+            if await isReadyForApp { return true }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        return await state.isConfigured
+        return await isReadyForApp
+    }
+
+    private var isReadyForApp: Bool {
+        get async {
+            let expectsIdentity = options.joinToken != nil || WorkloadIdentityKeeper.keepsCertificate(in: options.identityPath)
+            return await state.isConfigured && (!expectsIdentity || server.meshTLS?.identity != nil)
+        }
     }
 
     /// The proxy's id on the watch stream and in acknowledgements.
@@ -117,11 +134,18 @@ public final class Sidecar: Service, Sendable {
                 await waitForApp()
                 if Task.isCancelled { return }
             }
+            // With mutual TLS on the inbound listener, callers are told to check this
+            // instance's identity: it registers once it has a certificate to prove it with.
+            if options.inboundTLS != .disabled {
+                await waitForIdentity()
+                if Task.isCancelled { return }
+            }
             let port = server.boundAddresses["inbound"]?.port ?? options.inbound.port
             let request = RegisterRequest(
                 service: options.service, address: options.registeredHost, port: port,
                 protocol: options.appProtocol == .grpc ? "grpc" : "http2",
-                labels: options.labels, weight: options.weight, leaseSeconds: options.leaseSeconds)
+                labels: options.labels, weight: options.weight, leaseSeconds: options.leaseSeconds,
+                mutualTLS: options.inboundTLS != .disabled)
             do {
                 let instance = try await client.register(request)
                 await state.setInstanceID(instance.id)
@@ -131,6 +155,18 @@ public final class Sidecar: Service, Sendable {
                 await state.setReachable(false, logger: logger, what: "\(error)")
                 try? await Task.sleep(for: backoff.next())
             }
+        }
+    }
+
+    /// Returns once the proxy has a workload certificate for mutual TLS (or the task is cancelled).
+    private func waitForIdentity() async {
+        var waited = 0
+        while !Task.isCancelled, server.meshTLS?.identity == nil {
+            if waited == 100 {
+                logger.notice("waiting for the workload certificate before registering (the inbound listener requires mutual TLS)")
+            }
+            waited += 1
+            try? await Task.sleep(for: .milliseconds(20))
         }
     }
 

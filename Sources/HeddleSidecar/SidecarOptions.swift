@@ -37,6 +37,12 @@ public struct SidecarOptions: Sendable {
     public var joinToken: String?
     /// Where the workload key and certificate are kept (default: beside the snapshot).
     public var identityDirectory: String?
+    /// Mutual TLS on the inbound listener: `strict` (the default) needs a workload identity
+    /// (a join token, or a certificate kept from an earlier run).
+    public var inboundTLS: InboundTLSMode = .strict
+
+    /// Where the workload identity is kept.
+    public var identityPath: String { identityDirectory ?? snapshotPath + ".identity" }
     /// Register the instance only once the app accepts connections on its port.
     public var waitForApp = true
     /// The app's health check: `GET` of this path (2xx or 3xx passes) for an `http1` app;
@@ -68,6 +74,7 @@ public struct SidecarOptions: Sendable {
             address: "\(inbound)"
             appAddress: "\(appHost):\(appPort)"
             appProtocol: \(appProtocol.rawValue)
+            tls: \(inboundTLS.rawValue)
           admin:
             address: "\(admin)"
         """ + (drainGracePeriod.map { "\n  http:\n    drainGracePeriod: \($0.configText)" } ?? "")

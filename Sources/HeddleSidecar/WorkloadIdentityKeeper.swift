@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HeddleAPI
 import HeddleIdentity
+import HeddleProxy
 import Logging
 import Prometheus
 import SwiftASN1
@@ -12,15 +13,17 @@ import X509
 /// directory), joins with a join token, and renews at half-life with jitter using the current
 /// certificate, well before it expires. Files in `directory`: `key.pem` (0600), `chain.pem`,
 /// `bundle.pem`. A certificate kept there from an earlier run is used, and renewed, without a
-/// token.
+/// token. Each certificate kept is installed in `meshTLS`, for the proxy's mutual TLS.
 final class WorkloadIdentityKeeper: Sendable {
     private let directory: String
     private let joinToken: String?
     private let client: ControlPlaneClient
     private let logger: Logger
     private let expiry: Gauge
+    private let meshTLS: MeshTLS?
 
-    init(directory: String, joinToken: String?, client: ControlPlaneClient, metrics: PrometheusCollectorRegistry, logger: Logger) {
+    init(directory: String, joinToken: String?, client: ControlPlaneClient, metrics: PrometheusCollectorRegistry, meshTLS: MeshTLS?, logger: Logger) {
+        self.meshTLS = meshTLS
         self.directory = directory
         self.joinToken = joinToken
         self.client = client
@@ -34,6 +37,34 @@ final class WorkloadIdentityKeeper: Sendable {
     var chainFile: String { "\(directory)/chain.pem" }
     var bundleFile: String { "\(directory)/bundle.pem" }
 
+    /// Whether `directory` keeps a certificate from an earlier run (it may have expired).
+    static func keepsCertificate(in directory: String) -> Bool {
+        FileManager.default.fileExists(atPath: "\(directory)/chain.pem") && FileManager.default.fileExists(atPath: "\(directory)/key.pem")
+    }
+
+    /// Installs a certificate kept from an earlier run (still valid) for mutual TLS at once, so
+    /// a proxy restarted while the control plane is away serves with it from its first request.
+    func installKept() {
+        guard meshTLS != nil, let current = currentCertificate(), current.leaf.notValidAfter > Date(),
+              let pem = try? String(contentsOfFile: keyFile, encoding: .utf8), let key = try? P256.Signing.PrivateKey(pemRepresentation: pem)
+        else { return }
+        var installed: String?
+        install(current.pem, key: key, installed: &installed)
+    }
+
+    /// Installs the kept certificate, key and bundle for mutual TLS, when they differ from
+    /// what was installed last (`installed`: that chain).
+    private func install(_ chain: String, key: P256.Signing.PrivateKey, installed: inout String?) {
+        guard let meshTLS, chain != installed else { return }
+        do {
+            let bundle = try String(contentsOfFile: bundleFile, encoding: .utf8)
+            try meshTLS.install(chainPEM: chain, keyPEM: key.pemRepresentation, bundlePEM: bundle)
+            installed = chain
+            logger.info("mutual TLS uses the workload certificate", metadata: ["identity": "\(meshTLS.identity.map { "\($0)" } ?? "?")"])
+        } catch {
+            logger.error("the workload certificate cannot be used for mutual TLS", metadata: ["error": "\(error)"])
+        }
+    }
     /// Runs until cancelled.
     func run() async {
         let key: P256.Signing.PrivateKey
@@ -44,11 +75,13 @@ final class WorkloadIdentityKeeper: Sendable {
             return
         }
         var failures = 0
+        var installed: String?
         while !Task.isCancelled {
             let current = currentCertificate()
             let now = Date()
             if let current, current.leaf.notValidAfter > now {
                 expiry.set(to: current.leaf.notValidAfter.timeIntervalSince1970)
+                install(current.pem, key: key, installed: &installed)
                 // Renew at half of the time the certificate had left when it was kept (not from
                 // its notBefore, which the CA backdates for clock skew), with up to a tenth of
                 // jitter so a fleet started together does not renew together; never sooner than a

@@ -73,8 +73,9 @@ struct ProxyCommand: AsyncParsableCommand {
             print("\(config): valid (\(loaded.services.count) services, \(loaded.routes.count) routes)")
             return
         }
+        let meshTLS = try staticIdentity(for: loaded)
         let logger = LogSetup.bootstrap(level: logLevel)
-        let server = try await ProxyServer(config: loaded, workers: workers, randomSeed: randomSeed, logger: logger)
+        let server = try await ProxyServer(config: loaded, workers: workers, randomSeed: randomSeed, meshTLS: meshTLS, logger: logger)
         let (reloads, continuation) = AsyncStream<Void>.makeStream()
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let signalTask = Task {
@@ -100,6 +101,30 @@ struct ProxyCommand: AsyncParsableCommand {
 }
 
 extension ProxyCommand {
+    /// A proxy run from a file has a workload identity when `--identity-dir` holds one
+    /// (`chain.pem`, `key.pem`, `bundle.pem`, as a sidecar keeps them; read at start). Its
+    /// inbound listener requires mutual TLS unless the file says `tls: disabled`: without an
+    /// identity that is refused here, with the ways out.
+    func staticIdentity(for config: MeshConfig) throws -> MeshTLS? {
+        var standardError = FileHandle.standardError
+        guard let directory = sidecar.identityDir else {
+            if let inbound = config.proxy.inbound, inbound.tls != .disabled {
+                print("heddle: the inbound listener requires mutual TLS (inbound.tls: \(inbound.tls.rawValue), the default) and this proxy has no workload identity: give --identity-dir DIR (chain.pem, key.pem, bundle.pem), run it as a sidecar with a join token, or set inbound.tls: disabled for a plaintext mesh hop", to: &standardError)
+                throw ExitCode(1)
+            }
+            return nil
+        }
+        let meshTLS = MeshTLS()
+        do {
+            let read = { (name: String) throws -> String in try String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8) }
+            try meshTLS.install(chainPEM: read("chain.pem"), keyPEM: read("key.pem"), bundlePEM: read("bundle.pem"))
+        } catch {
+            print("heddle: --identity-dir \(directory): \(error)", to: &standardError)
+            throw ExitCode(1)
+        }
+        return meshTLS
+    }
+
     /// Sidecar mode: the proxy starts from its last kept configuration (or none), registers,
     /// and follows the control plane's pushes.
     func runSidecar(_ options: SidecarOptions) async throws {
@@ -136,7 +161,12 @@ extension SidecarArguments {
             print("heddle: the sidecar's own configuration is refused:\n\(error)", to: &standardError)
             throw ExitCode(1)
         }
-        let server = try await ProxyServer(config: initial, workers: workers, randomSeed: randomSeed, logger: logger)
+        if let problem = Sidecar.identityProblem(options) {
+            var standardError = FileHandle.standardError
+            print("heddle: \(problem)", to: &standardError)
+            throw ExitCode(1)
+        }
+        let server = try await ProxyServer(config: initial, workers: workers, randomSeed: randomSeed, meshTLS: MeshTLS(), logger: logger)
         return (server, Sidecar(options: options, server: server, client: ControlPlaneClient(baseURL: options.controlPlane), logger: logger))
     }
 }
@@ -188,6 +218,9 @@ struct SidecarArguments: ParsableArguments {
     @Option(help: "Where the workload key and certificate are kept (default: the snapshot path + .identity).")
     var identityDir: String?
 
+    @Option(help: "Mutual TLS on the inbound listener: strict (only mesh peers with a certificate of this mesh), permissive (also plaintext, for migration) or disabled.")
+    var inboundTls = "strict"
+
     @Option(help: "The services the app calls, comma-separated ('' for none): the proxy is pushed only those, the routes that may serve them and what those routes send to (default: the whole mesh).")
     var calls: String?
 
@@ -230,6 +263,10 @@ struct SidecarArguments: ParsableArguments {
         options.leaseSeconds = leaseSeconds
         options.joinToken = joinToken ?? ProcessInfo.processInfo.environment["HEDDLE_JOIN_TOKEN"]
         options.identityDirectory = identityDir
+        guard let inboundTLS = InboundTLSMode(rawValue: inboundTls) else {
+            throw ValidationError("--inbound-tls must be strict, permissive or disabled, not '\(inboundTls)'")
+        }
+        options.inboundTLS = inboundTLS
         if let calls {
             // `--calls ''`: the app calls nothing in the mesh.
             let names = calls.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

@@ -104,7 +104,7 @@ final class AppProcess: Service, Sendable {
 
     func run() async throws {
         if !(await sidecar.waitUntilConfigured(timeout: .seconds(30))) {
-            logger.warning("no configuration from the control plane after 30 s; starting the app anyway (its calls fail with no-route until one arrives)")
+            logger.warning("no configuration (or no workload certificate) from the control plane after 30 s; starting the app anyway (its calls fail with no-route or no-workload-identity until they arrive)")
         }
         var outbound: Int?
         for _ in 0..<500 {

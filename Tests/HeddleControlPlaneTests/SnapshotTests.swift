@@ -37,6 +37,22 @@ struct SnapshotTests {
         #expect(config.routes.map(\.name) == ["shop"], "a refused route, and one only for a gateway's listener, are not pushed to sidecars")
     }
 
+    @Test("An instance reached over mutual TLS is pushed with the identity its proxy must prove; a plaintext one, and one of a tcp service, without")
+    func mutualTLSInstancesCarryTheirIdentity() async throws {
+        let controlPlane = try await makeControlPlane()
+        _ = try await controlPlane.apply(yaml: stream(serviceYAML("db", endpoints: [], protocol: "tcp")))
+        _ = try await controlPlane.register(RegisterRequest(service: "api", address: "10.0.1.1", port: 4143, mutualTLS: true))
+        _ = try await controlPlane.register(RegisterRequest(service: "api", address: "10.0.1.2", port: 4143))
+        _ = try await controlPlane.register(RegisterRequest(service: "db", address: "10.0.2.1", port: 5432, protocol: "tcp", mutualTLS: true))
+        let push = await controlPlane.snapshot()
+        let config = try MeshConfig.load(yaml: proxyYAML + "\n---\n" + push.yaml)
+        let api = try #require(config.services["api"])
+        #expect(Set(api.endpoints.map { "\($0.address) \($0.identity ?? "-")" }) == ["10.0.1.1:4143 spiffe://heddle.local/service/api", "10.0.1.2:4143 -"])
+        #expect(config.services["db"]?.endpoints.map(\.identity) == [nil])
+        let listed = await controlPlane.instances(service: "api").items
+        #expect(Set(listed.map { "\($0.address) \($0.mutualTLS)" }) == ["10.0.1.1 true", "10.0.1.2 false"])
+    }
+
     @Test("A proxy that declares what its app calls is pushed only that: the services, the routes that may serve them, and what those routes send to")
     func scopedToWhatTheAppCalls() async throws {
         let controlPlane = try await makeControlPlane()

@@ -43,6 +43,43 @@ struct ConfigValidationTests {
         #expect(found.line == line)
     }
 
+    @Test("An endpoint's identity is a Heddle SPIFFE ID, on a service spoken to over HTTP/2", arguments: [
+        ("spec:\n  protocol: http2\n  endpoints:\n    - address: 10.0.0.1:4143\n      identity: https://api.example/", "must be a workload identity, spiffe://<trust-domain>/service/<name>"),
+        ("spec:\n  protocol: http2\n  endpoints:\n    - address: 10.0.0.1:4143\n      identity: spiffe://heddle.local/api", "must be a workload identity, spiffe://<trust-domain>/service/<name>"),
+        ("spec:\n  endpoints:\n    - address: 10.0.0.1:4143\n      identity: spiffe://heddle.local/service/api", "an endpoint with an identity is a Heddle proxy, reached over mutual TLS and HTTP/2: the service's protocol must be http2 or grpc"),
+    ])
+    func endpointIdentity(spec: String, reason: String) throws {
+        let found = try error(at: "spec.endpoints[0].identity", in: decodeErrors("apiVersion: heddle.dev/v1alpha1\nkind: Service\nmetadata:\n  name: api\n\(spec)"))
+        #expect(found.reason == reason)
+    }
+
+    @Test("An endpoint's identity and the inbound listener's TLS mode are read; strict is the default")
+    func identityAndInboundTLS() throws {
+        let config = try MeshConfig.load(yaml: """
+            apiVersion: heddle.dev/v1alpha1
+            kind: Proxy
+            metadata:
+              name: p
+            spec:
+              inbound:
+                appAddress: 127.0.0.1:8080
+            ---
+            apiVersion: heddle.dev/v1alpha1
+            kind: Service
+            metadata:
+              name: api
+            spec:
+              protocol: grpc
+              endpoints:
+                - address: 10.0.0.1:4143
+                  identity: spiffe://prod.example/service/api
+            """)
+        #expect(config.proxy.inbound?.tls == .strict)
+        #expect(config.services["api"]?.endpoints.first?.identity == "spiffe://prod.example/service/api")
+        let permissive = try error(at: "spec.inbound.tls", in: decodeErrors("apiVersion: heddle.dev/v1alpha1\nkind: Proxy\nmetadata:\n  name: p\nspec:\n  inbound:\n    appAddress: 127.0.0.1:8080\n    tls: loose"))
+        #expect(permissive.reason.contains("strict, permissive, disabled"), "\(permissive.reason)")
+    }
+
     @Test("A value of the wrong type is refused with the type expected", arguments: [
         ("spec:\n  endpoints:\n    - address: 10.0.0.1:80\n      weight: heavy", "spec.endpoints[0].weight", "must be an integer"),
         ("spec:\n  endpoints:\n    - address: 10.0.0.1:80\n      weight: 1.5", "spec.endpoints[0].weight", "must be an integer"),

@@ -83,7 +83,19 @@ struct IdentityTests {
     @Test func aSidecarWithoutATokenSaysItHasNoIdentity() async throws {
         let cp = try await ControlPlaneProcess()
         let api = try await Upstream(.http, name: "api")
-        let sidecar = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: api.port)
+        // Mutual TLS is the default: without a way to an identity the sidecar does not start,
+        // and says how to give it one.
+        let refused = try ChildProcess(
+            name: "no-identity-\(UUID().uuidString.prefix(6))", executable: TestSupport.heddleBinary,
+            arguments: [
+                "proxy", "--control-plane", cp.url, "--service", "api", "--app-port", String(api.port),
+                "--outbound", "127.0.0.1:0", "--inbound", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+                "--snapshot", "\(TestSupport.scratchDirectory())/no-identity-\(UUID().uuidString.prefix(6)).yaml",
+            ])
+        #expect(await refused.waitForExit(timeout: .seconds(30)) == 1)
+        #expect(refused.stderr.contains("requires mutual TLS") && refused.stderr.contains("heddle token create --service api"), "\(refused.stderr)")
+        // A plaintext mesh hop needs no identity, and the sidecar says it has none.
+        let sidecar = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: api.port, extra: ["--inbound-tls", "disabled"])
         _ = try await sidecar.child.waitForOutput { $0.contains("no join token (--join-token): the proxy runs without a workload identity") }
         let forged = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: api.port, extra: ["--join-token", "hjt1.e30.AAAA"])
         _ = try await forged.child.waitForOutput { $0.contains("could not get a workload certificate") && $0.contains("not issued by this control plane") }

@@ -12,7 +12,8 @@ struct RunTests {
                 "run", "--control-plane", cp.url, "--service", service, "--app-port", String(appPort),
                 "--outbound", "127.0.0.1:0", "--inbound", "127.0.0.1:0", "--admin", "127.0.0.1:0",
                 "--snapshot", "\(TestSupport.scratchDirectory())/run-\(service)-\(UUID().uuidString.prefix(6)).yaml",
-                "--lease-seconds", "2", "--drain-grace-period", "2", "--",
+                "--lease-seconds", "2", "--drain-grace-period", "2",
+                "--join-token", try joinToken(controlPlane: cp.url, service: service), "--",
             ] + command)
     }
 

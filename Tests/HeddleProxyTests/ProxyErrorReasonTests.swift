@@ -12,6 +12,8 @@ struct ProxyErrorReasonTests {
         (.noEndpoints, 503, "no-endpoints", "destination_unavailable", "Service Unavailable"),
         (.connectFailed, 502, "connect-failed", "connection_refused", "Bad Gateway"),
         (.connectTimeout, 504, "connect-timeout", "connection_timeout", "Gateway Timeout"),
+        (.upstreamTLSFailed, 502, "upstream-tls-failed", "tls_certificate_error", "Bad Gateway"),
+        (.noWorkloadIdentity, 503, "no-workload-identity", "proxy_configuration_error", "Service Unavailable"),
         (.dnsFailed, 503, "dns-failed", "dns_error", "Service Unavailable"),
         (.upstreamReset, 502, "upstream-reset", "connection_terminated", "Bad Gateway"),
         (.upstreamTimeout, 504, "upstream-timeout", "http_response_timeout", "Gateway Timeout"),

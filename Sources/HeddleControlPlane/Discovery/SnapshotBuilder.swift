@@ -15,8 +15,9 @@ enum SnapshotBuilder {
     }
 
     /// The documents, keyed: services then routes (each given with its name), in order.
-    static func resources(services: [(name: String, input: ServiceInput)], routes: [(name: String, document: String)]) -> [PushedResource] {
-        services.map { PushedResource(key: "Service/\($0.name)", document: terminated(render($0.input))) }
+    /// `trustDomain`: of the identities of instances reached over mutual TLS.
+    static func resources(services: [(name: String, input: ServiceInput)], routes: [(name: String, document: String)], trustDomain: String = "heddle.local") -> [PushedResource] {
+        services.map { PushedResource(key: "Service/\($0.name)", document: terminated(render($0.input, trustDomain: trustDomain))) }
             + routes.map { PushedResource(key: "HTTPRoute/\($0.name)", document: terminated(normalised($0.document))) }
     }
 
@@ -24,7 +25,7 @@ enum SnapshotBuilder {
         document.hasSuffix("\n") ? document : document + "\n"
     }
 
-    private static func render(_ service: ServiceInput) -> String {
+    private static func render(_ service: ServiceInput, trustDomain: String) -> String {
         guard var root = try? Yams.compose(yaml: service.document), case .mapping(let mapping) = root,
             case .mapping(var spec)? = mapping.first(where: { $0.key.string == "spec" })?.value
         else { return service.document }
@@ -32,15 +33,18 @@ enum SnapshotBuilder {
         if case .sequence(let written)? = spec.first(where: { $0.key.string == "endpoints" })?.value {
             endpoints = Array(written)
         }
-        let written = Set(service.spec.endpoints.map(\.address))
-        for instance in service.instances.sorted(by: { $0.stored.id < $1.stored.id }) where !written.contains(instance.address) {
-            endpoints.append(endpoint(instance))
-        }
-        var pairs = replacing("endpoints", with: .sequence(Node.Sequence(endpoints)), in: Array(spec))
         // Registered instances are sidecars, reached on their inbound listener over HTTP/2 (the
         // mesh hop); a service declared `http1` (the default) is spoken to them as `http2`,
         // and they restore HTTP/1.1 for the app. `grpc` stays `grpc`.
-        if !service.instances.isEmpty, service.spec.protocol == .http1, service.instances.contains(where: { $0.stored.protocol == "http2" }) {
+        let spokenAsHTTP2 = !service.instances.isEmpty && service.spec.protocol == .http1 && service.instances.contains { $0.stored.protocol == "http2" }
+        // Mutual TLS is for the mesh hop only (a `tcp` service's instances are not sidecars).
+        let meshHop = spokenAsHTTP2 || service.spec.protocol == .http2 || service.spec.protocol == .grpc
+        let written = Set(service.spec.endpoints.map(\.address))
+        for instance in service.instances.sorted(by: { $0.stored.id < $1.stored.id }) where !written.contains(instance.address) {
+            endpoints.append(endpoint(instance, trustDomain: meshHop ? trustDomain : nil))
+        }
+        var pairs = replacing("endpoints", with: .sequence(Node.Sequence(endpoints)), in: Array(spec))
+        if spokenAsHTTP2 {
             pairs = replacing("protocol", with: Node("http2"), in: pairs.map { (key: $0.0, value: $0.1) })
         }
         spec = Node.Mapping(pairs, spec.tag, spec.style)
@@ -48,11 +52,16 @@ enum SnapshotBuilder {
         return (try? Yams.serialize(node: root)) ?? service.document
     }
 
-    private static func endpoint(_ instance: RegisteredInstance) -> Node {
+    /// An instance reached over mutual TLS carries the identity its proxy must prove: the
+    /// workload identity of the service it registered in.
+    private static func endpoint(_ instance: RegisteredInstance, trustDomain: String?) -> Node {
         var pairs: [(Node, Node)] = [
             (Node("address"), quoted(instance.address.description)),
             (Node("weight"), Node(String(instance.stored.weight))),
         ]
+        if instance.stored.mutualTLS, let trustDomain {
+            pairs.append((Node("identity"), quoted("spiffe://\(trustDomain)/service/\(instance.stored.service)")))
+        }
         if !instance.stored.labels.isEmpty {
             let labels = instance.stored.labels.sorted { $0.key < $1.key }.map { (quoted($0.key), quoted($0.value)) }
             pairs.append((Node("labels"), Node(labels)))

@@ -73,6 +73,12 @@ extension SQLiteStore {
                 );
                 """)
         }
+        migrator.registerMigration("v2: instances reached over mutual TLS") { db in
+            try db.execute(sql: """
+                ALTER TABLE instances ADD COLUMN mutual_tls INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE changes ADD COLUMN mutual_tls INTEGER;
+                """)
+        }
         return migrator
     }()
 }

@@ -198,18 +198,18 @@ public final class SQLiteStore: Store {
             stored.revision = try self.nextRevision(db)
             let arguments: StatementArguments = [
                 stored.revision, stored.id, stored.service, stored.address, stored.port, stored.protocol, labels,
-                stored.weight, stored.health,
+                stored.weight, stored.health, stored.mutualTLS,
             ]
             try db.execute(
                 sql: """
-                    INSERT OR REPLACE INTO instances (revision, id, service, address, port, protocol, labels, weight, health)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT OR REPLACE INTO instances (revision, id, service, address, port, protocol, labels, weight, health, mutual_tls)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: arguments)
             try db.execute(
                 sql: """
-                    INSERT INTO changes (revision, instance_id, service, address, port, protocol, labels, weight, health, kind_of_change)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'instance_put')
+                    INSERT INTO changes (revision, instance_id, service, address, port, protocol, labels, weight, health, mutual_tls, kind_of_change)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'instance_put')
                     """,
                 arguments: arguments)
             return stored
@@ -328,7 +328,8 @@ public final class SQLiteStore: Store {
             labels: try decodeLabels(try row.decode(forColumn: "labels")),
             weight: try row.decode(forColumn: "weight"),
             health: try row.decode(forColumn: "health"),
-            revision: try row.decode(forColumn: "revision"))
+            revision: try row.decode(forColumn: "revision"),
+            mutualTLS: (try row.decode(Int?.self, forColumn: "mutual_tls") ?? 0) != 0)
     }
 
     private func change(from row: Row) throws -> StoreChange {

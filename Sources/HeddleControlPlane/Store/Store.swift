@@ -68,8 +68,11 @@ public struct StoredInstance: Hashable, Sendable {
     /// `healthy` or `unhealthy`.
     public var health: String
     public var revision: Int64
+    /// Reached over mutual TLS, with the service's workload identity.
+    public var mutualTLS: Bool
 
-    public init(id: String, service: String, address: String, port: Int, protocol: String, labels: [String: String] = [:], weight: Int = 1, health: String = "healthy", revision: Int64 = 0) {
+    public init(id: String, service: String, address: String, port: Int, protocol: String, labels: [String: String] = [:], weight: Int = 1, health: String = "healthy", revision: Int64 = 0, mutualTLS: Bool = false) {
+        self.mutualTLS = mutualTLS
         self.id = id
         self.service = service
         self.address = address

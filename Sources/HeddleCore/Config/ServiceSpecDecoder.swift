@@ -10,7 +10,7 @@ enum ServiceSpecDecoder {
         if let list = node.child("endpoints")?.list() {
             var seen: Set<HostPort> = []
             for item in list {
-                item.allowOnly(["address", "weight", "labels"])
+                item.allowOnly(["address", "weight", "labels", "identity"])
                 guard let addressNode = item.child("address") else {
                     item.fail("address is required")
                     continue
@@ -20,7 +20,18 @@ enum ServiceSpecDecoder {
                 if !seen.insert(address).inserted { addressNode.fail("endpoint \(address) is listed twice") }
                 let weight = item.child("weight")?.int(in: 0...1_000_000, "relative weight") ?? 1
                 let labels = item.child("labels")?.stringMap() ?? [:]
-                endpoints.append(EndpointSpec(address: address, weight: weight, labels: labels))
+                var identity: String?
+                if let identityNode = item.child("identity"), let uri = identityNode.string() {
+                    if EndpointSpec.isMeshIdentity(uri) {
+                        identity = uri
+                        if proto != .http2, proto != .grpc {
+                            identityNode.fail("an endpoint with an identity is a Heddle proxy, reached over mutual TLS and HTTP/2: the service's protocol must be http2 or grpc")
+                        }
+                    } else {
+                        identityNode.fail("must be a workload identity, spiffe://<trust-domain>/service/<name>")
+                    }
+                }
+                endpoints.append(EndpointSpec(address: address, weight: weight, labels: labels, identity: identity))
             }
         } else if node.child("endpoints") == nil {
             node.fail("endpoints is required (a list of {address: host:port})")

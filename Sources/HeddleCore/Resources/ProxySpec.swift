@@ -62,6 +62,18 @@ public struct ListenerSpec: Hashable, Sendable, Codable {
     }
 }
 
+/// Whether the inbound listener requires mutual TLS from the proxies that call it.
+public enum InboundTLSMode: String, CaseIterable, Sendable, Codable {
+    /// Only TLS 1.3 with a client certificate of this mesh (the default): a plaintext or
+    /// wrongly-signed peer is refused, and the refusal logged with its reason.
+    case strict
+    /// Mutual TLS from mesh peers, and plaintext from anything else (no `heddle-client-id`):
+    /// for migrating callers into the mesh; never the default.
+    case permissive
+    /// Plaintext only: for a proxy without a workload identity.
+    case disabled
+}
+
 /// The listener for traffic from the mesh to the app beside this proxy.
 public struct InboundListenerSpec: Hashable, Sendable, Codable {
     public var address: HostPort
@@ -73,11 +85,13 @@ public struct InboundListenerSpec: Hashable, Sendable, Codable {
     public var appProtocol: UpstreamProtocol
     /// A limit on the requests the app is sent; nil means none.
     public var rateLimit: RateLimitSpec?
+    public var tls: InboundTLSMode
 
     public init(
         address: HostPort = HostPort(host: "0.0.0.0", port: 4143), appAddress: HostPort, protocol: ListenerProtocol = .auto,
-        appProtocol: UpstreamProtocol = .http1, rateLimit: RateLimitSpec? = nil
+        appProtocol: UpstreamProtocol = .http1, rateLimit: RateLimitSpec? = nil, tls: InboundTLSMode = .strict
     ) {
+        self.tls = tls
         self.address = address
         self.appAddress = appAddress
         self.protocol = `protocol`

@@ -53,11 +53,23 @@ public struct EndpointSpec: Hashable, Sendable, Codable {
     /// Relative share of traffic; 0 takes the endpoint out of rotation.
     public var weight: Int
     public var labels: [String: String]
+    /// The workload identity (SPIFFE ID) of the Heddle proxy at this address: when set, the
+    /// connection is mutual TLS and the peer's certificate must name exactly this identity.
+    public var identity: String?
 
-    public init(address: HostPort, weight: Int = 1, labels: [String: String] = [:]) {
+    public init(address: HostPort, weight: Int = 1, labels: [String: String] = [:], identity: String? = nil) {
         self.address = address
         self.weight = weight
         self.labels = labels
+        self.identity = identity
+    }
+
+    /// Whether `uri` has the shape of a Heddle workload identity,
+    /// `spiffe://<trust-domain>/service/<name>` (the peer's certificate is checked in full).
+    public static func isMeshIdentity(_ uri: String) -> Bool {
+        guard uri.hasPrefix("spiffe://") else { return false }
+        let parts = uri.dropFirst("spiffe://".count).split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 3 && !parts[0].isEmpty && parts[1] == "service" && !parts[2].isEmpty
     }
 }
 

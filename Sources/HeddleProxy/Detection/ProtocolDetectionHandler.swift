@@ -26,8 +26,11 @@ final class ProtocolDetectionHandler: ChannelInboundHandler, RemovableChannelHan
     private var timer: Scheduled<Void>?
     private var decided = false
 
-    init(loop: LoopContext, listener: String, tcpService: String?, logger: Logger) {
+    private let peer: PeerCheck?
+
+    init(loop: LoopContext, listener: String, tcpService: String?, logger: Logger, peer: PeerCheck? = nil) {
         self.loop = loop
+        self.peer = peer
         self.listener = listener
         self.tcpService = tcpService
         self.logger = logger
@@ -100,8 +103,8 @@ final class ProtocolDetectionHandler: ChannelInboundHandler, RemovableChannelHan
         let next: any ChannelHandler = switch verdict {
         case .tcp: TCPProxyHandler(loop: loop, listener: listener, service: tcpService ?? "", logger: logger)
         // Installs the HTTP/2 codec in front of itself (after this handler) when added.
-        case .http2: HTTP2ServerConnectionHandler(loop: loop, listener: listener, logger: logger)
-        case .http1, .needMoreBytes: HTTP1ProxyHandler(loop: loop, listener: listener, logger: logger)
+        case .http2: HTTP2ServerConnectionHandler(loop: loop, listener: listener, logger: logger, peer: peer)
+        case .http1, .needMoreBytes: HTTP1ProxyHandler(loop: loop, listener: listener, logger: logger, peer: peer)
         }
         do {
             try context.pipeline.syncOperations.addHandler(next, position: .after(self))

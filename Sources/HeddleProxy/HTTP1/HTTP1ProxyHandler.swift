@@ -153,9 +153,14 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     /// A precise timer for deadlines shorter than the sweeper's tick can honour, and when it fires.
     var preciseTimerAt: UInt64 = .max
 
-    init(loop: LoopContext, listener: String, logger: Logger) {
+    /// On the inbound listener: the mesh peer's proven identity, passed to the app in
+    /// `heddle-client-id` (which is otherwise removed).
+    private let clientIdentity: (inbound: Bool, peer: PeerCheck?)
+
+    init(loop: LoopContext, listener: String, logger: Logger, peer: PeerCheck? = nil) {
         self.loop = loop
         self.listener = listener
+        clientIdentity = (listener == "inbound", peer)
         self.logger = logger
         snapshot = loop.snapshot
         let http = loop.snapshot.http
@@ -431,7 +436,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             return
         }
         let deadlineValue = callerDeadline == .max ? nil : Deadline.formatHeddleDeadline(.nanoseconds(Int64(clamping: overallDeadline(now: now) &- now)))
-        outgoingHead = UpstreamRequestHead.make(from: head, match: found, service: service, deadline: deadlineValue)
+        outgoingHead = UpstreamRequestHead.make(
+            from: head, match: found, service: service, deadline: deadlineValue,
+            clientIdentity: .forRequest(inbound: clientIdentity.inbound, peer: clientIdentity.peer))
         if let pooled = loop.pool.take(chosen.key) {
             reusedConnection = true
             attach(pooled)
@@ -746,7 +753,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     /// the response back as HTTP/1.1 bytes through `upstreamRead`, so the rest of the exchange
     /// runs as on the raw path. Client reads pause until the stream is open.
     private func openBridge(_ head: HTTP1Head, match: RouteMatch, to target: ResolvedEndpoint, deadline: String?) {
-        let opened = HTTP1ToHTTP2Bridge(owner: self, head: head, match: match, endpoint: target, keepAlive: requestKeepAlive, deadline: deadline)
+        let opened = HTTP1ToHTTP2Bridge(
+            owner: self, head: head, match: match, endpoint: target, keepAlive: requestKeepAlive, deadline: deadline,
+            clientIdentity: .forRequest(inbound: clientIdentity.inbound, peer: clientIdentity.peer))
         bridge = opened
         if attempt > 1, let replay = replayBody, replay.readableBytes > 0 {
             opened.sendRequestBytes(replay)
@@ -1029,7 +1038,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
         } else {
             let failure = failure ?? ProxyFailure(.upstreamReset, "\(endpoint?.key ?? "upstream") closed the connection before responding")
             let kind: AttemptFailure = switch failure.reason {
-            case .connectFailed: .connectFailed
+            case .connectFailed, .upstreamTLSFailed, .noWorkloadIdentity: .connectFailed
             case .connectTimeout: .connectTimeout
             default: .resetBeforeResponse
             }

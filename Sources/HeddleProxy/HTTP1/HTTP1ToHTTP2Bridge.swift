@@ -60,7 +60,7 @@ final class HTTP1ToHTTP2Bridge: HTTP2UpstreamStreamOwner {
 
     /// `deadline`: the `heddle-deadline` value (time left, in milliseconds) the next proxy
     /// enforces and passes on.
-    init(owner: HTTP1ProxyHandler, head: HTTP1Head, match: RouteMatch, endpoint: ResolvedEndpoint, keepAlive: Bool, deadline: String?) {
+    init(owner: HTTP1ProxyHandler, head: HTTP1Head, match: RouteMatch, endpoint: ResolvedEndpoint, keepAlive: Bool, deadline: String?, clientIdentity: ClientIdentityField = .untouched) {
         self.owner = owner
         endpointKey = endpoint.key
         headRequest = head.methodKind == .head
@@ -72,6 +72,7 @@ final class HTTP1ToHTTP2Bridge: HTTP2UpstreamStreamOwner {
         var headers = HTTP1MessageTranslation.requestHeaders(
             head, path: path, authority: match.rule.rewrite?.hostname, modifier: match.rule.requestHeaders)
         if let deadline { headers.replaceOrAdd(name: Deadline.heddleDeadlineHeader, value: deadline) }
+        clientIdentity.apply(to: &headers)
         switch head.bodyFraming {
         case .none, .untilClose:
             requestBody = .counted(remaining: 0)

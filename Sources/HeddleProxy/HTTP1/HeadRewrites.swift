@@ -11,16 +11,27 @@ enum UpstreamRequestHead {
 
     /// `deadline`: a `heddle-deadline` value (the time left, in milliseconds) to send in
     /// place of the one received.
-    static func make(from head: HTTP1Head, match: RouteMatch, service: ResolvedService, deadline: String? = nil) -> ByteBuffer {
+    /// `clientIdentity`: on the inbound listener, `heddle-client-id` is replaced.
+    static func make(from head: HTTP1Head, match: RouteMatch, service: ResolvedService, deadline: String? = nil, clientIdentity: ClientIdentityField = .untouched) -> ByteBuffer {
         let rule = match.rule
         let newPath = match.rewrittenPath(Substring(head.pathRange.isEmpty ? "/" : head.path))
         let hasHopByHop = head.fields.contains { head.isHopByHop($0) }
-        if head.targetForm == .origin, !hasHopByHop, rule.requestHeaders == nil, rule.rewrite == nil, deadline == nil {
+        var identityToSet: String?
+        var replacesIdentity = false
+        if case .replaced(let identity) = clientIdentity {
+            identityToSet = identity
+            replacesIdentity = identity != nil || head.fields.contains { head.bytesEqual($0.name, lowercaseASCII: ClientIdentityField.name) }
+        }
+        if head.targetForm == .origin, !hasHopByHop, rule.requestHeaders == nil, rule.rewrite == nil, deadline == nil, !replacesIdentity {
             return head.bytes
         }
         let modifier = rule.requestHeaders
         var removed = Set((modifier?.remove ?? []) + (modifier?.set.map { $0.name.lowercased() } ?? []))
         var extra: [HTTP1HeadWriter.Field] = []
+        if replacesIdentity {
+            removed.insert(ClientIdentityField.name)
+            if let identityToSet { extra.append(.init(name: .init(ClientIdentityField.name), value: .init(identityToSet))) }
+        }
         if head.isUpgrade {
             extra.append(.init(name: "Connection", value: "Upgrade"))
         }

@@ -18,7 +18,7 @@ struct GRPCStatus: Hashable, Sendable {
     init(for reason: ProxyErrorReason) {
         self = switch reason {
         case .noRoute, .notImplemented: .unimplemented
-        case .noEndpoints, .connectFailed, .dnsFailed, .upstreamReset: .unavailable
+        case .noEndpoints, .connectFailed, .dnsFailed, .upstreamReset, .upstreamTLSFailed, .noWorkloadIdentity: .unavailable
         case .upstreamTimeout, .connectTimeout, .requestHeaderTimeout: .deadlineExceeded
         case .headersTooLarge: .resourceExhausted
         case .badRequest, .upstreamProtocolError, .unsupportedVersion: .internal

@@ -3,13 +3,23 @@ import Logging
 import NIOCore
 import NIOHTTP2
 import NIOPosix
+import NIOSSL
 
 /// HTTP/2 connections from one event loop to each endpoint, shared by every stream on the loop
 /// (so a stream and its upstream stream share a thread and need no lock). One connection per
 /// endpoint carries streams up to the peer's concurrency limit; another is opened when it is
 /// full or going away. Connections with no stream are closed after `upstreamIdleTimeout`.
+/// An endpoint with a workload identity is a mesh peer: its connections are mutual TLS 1.3,
+/// and the peer must prove that identity.
 final class HTTP2ConnectionPool {
     private var connections: [String: [HTTP2UpstreamConnection]] = [:]
+    private let tls: MeshTLS?
+    private let metrics: ProxyMetrics
+
+    init(tls: MeshTLS?, metrics: ProxyMetrics) {
+        self.tls = tls
+        self.metrics = metrics
+    }
 
     /// Opens a stream to `endpoint` for `owner`: on a connection with room, else on a new one.
     /// `completion` gets the stream's handler once the stream channel is ready, or why not.
@@ -18,7 +28,7 @@ final class HTTP2ConnectionPool {
         eventLoop: any EventLoop, logger: Logger,
         completion: @escaping (Result<HTTP2UpstreamStreamHandler, ProxyFailure>) -> Void
     ) {
-        let connection = connections[endpoint.key]?.first { $0.acceptsStreams }
+        let connection = connections[endpoint.poolKey]?.first { $0.acceptsStreams }
             ?? connect(to: endpoint, http: http, eventLoop: eventLoop, logger: logger)
         connection.reserveStream { result in
             switch result {
@@ -50,15 +60,39 @@ final class HTTP2ConnectionPool {
     }
 
     private func connect(to endpoint: ResolvedEndpoint, http: HTTPSettings, eventLoop: any EventLoop, logger: Logger) -> HTTP2UpstreamConnection {
-        let connection = HTTP2UpstreamConnection(key: endpoint.key, pool: self, logger: logger)
-        connections[endpoint.key, default: []].append(connection)
+        var tlsHandler: NIOSSLClientHandler?
+        var check: PeerCheck?
+        if let expected = endpoint.identity {
+            guard let credentials = tls?.credentials else {
+                let connection = HTTP2UpstreamConnection(key: endpoint.key, pool: self, logger: logger)
+                connection.connectFailed(ProxyFailure(.noWorkloadIdentity, "\(endpoint.key) is a mesh peer (\(expected)) reached over mutual TLS, and this proxy has no workload certificate yet"))
+                return connection
+            }
+            let peer = PeerCheck(expected: expected)
+            do {
+                tlsHandler = try NIOSSLClientHandler(
+                    context: credentials.clientContext, serverHostname: nil,
+                    customVerificationCallback: peer.callback(verifier: credentials.verifier, now: tls!.clock(), eventLoop: eventLoop))
+            } catch {
+                let connection = HTTP2UpstreamConnection(key: endpoint.key, pool: self, logger: logger)
+                connection.connectFailed(ProxyFailure(.upstreamTLSFailed, "cannot start TLS to \(endpoint.key): \(error)"))
+                return connection
+            }
+            check = peer
+        }
+        let connection = HTTP2UpstreamConnection(key: endpoint.poolKey, pool: self, logger: logger, tls: check.map { ($0, metrics) })
+        connections[endpoint.poolKey, default: []].append(connection)
         let configuration = HTTP2Configuration.client(http)
         let bound = NIOLoopBound(connection, eventLoop: eventLoop)
+        let boundTLS = NIOLoopBound(tlsHandler, eventLoop: eventLoop)
         ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(http.connectTimeout.nanosecondsClamped))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let handler = boundTLS.value {
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
                     try channel.pipeline.syncOperations.addHandler(FlushCoalescingHandler())
                     let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
                         mode: .client, connectionConfiguration: configuration.connection,
@@ -75,7 +109,7 @@ final class HTTP2ConnectionPool {
             .whenComplete { result in
                 switch result {
                 case .success:
-                    bound.value.connected()
+                    bound.value.tcpConnected()
                 case .failure(let error):
                     bound.value.connectFailed(Self.failure(connecting: endpoint, error: error, http: http))
                 }

@@ -7,13 +7,17 @@ import NIOHPACK
 /// unless the route edits its headers. Names the route gives are lowercased, as HTTP/2 requires.
 enum HTTP2HeaderRewrites {
     /// The request header block for the upstream.
-    static func request(_ request: HTTP2RouteRequest, match: RouteMatch) -> HPACKHeaders {
+    /// `clientIdentity`: on the inbound listener, `heddle-client-id` is replaced.
+    static func request(_ request: HTTP2RouteRequest, match: RouteMatch, clientIdentity: ClientIdentityField = .untouched) -> HPACKHeaders {
         let rule = match.rule
         let newPath = match.rewrittenPath(request.path)
         let hostname = rule.rewrite?.hostname
         let modifier = rule.requestHeaders
         if newPath == nil, hostname == nil, modifier == nil {
-            return request.headers
+            guard case .replaced = clientIdentity else { return request.headers }
+            var headers = request.headers
+            clientIdentity.apply(to: &headers)
+            return headers
         }
         var out = HPACKHeaders()
         out.reserveCapacity(request.headers.count + 4)
@@ -30,6 +34,7 @@ enum HTTP2HeaderRewrites {
             }
         }
         append(modifier, to: &out)
+        clientIdentity.apply(to: &out)
         return out
     }
 

@@ -30,8 +30,12 @@ final class HTTP2ServerConnectionHandler: ChannelInboundHandler, DeadlineHolder 
     private var deadlineKind = DeadlineKind.idle
     var sweepSlot = -1
 
-    init(loop: LoopContext, listener: String, logger: Logger) {
+    /// The mesh peer's handshake, for the streams' `heddle-client-id`.
+    private let peer: PeerCheck?
+
+    init(loop: LoopContext, listener: String, logger: Logger, peer: PeerCheck? = nil) {
         self.loop = loop
+        self.peer = peer
         self.listener = listener
         self.logger = logger
     }
@@ -48,13 +52,14 @@ final class HTTP2ServerConnectionHandler: ChannelInboundHandler, DeadlineHolder 
         let loop = self.loop
         let listener = self.listener
         let logger = self.logger
+        let peer = self.peer.map { NIOLoopBound($0, eventLoop: context.eventLoop) }
         let codec = NIOHTTP2Handler(
             mode: .server, eventLoop: context.eventLoop,
             connectionConfiguration: configuration.connection, streamConfiguration: configuration.stream,
             streamDelegate: delegate
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(HTTP2StreamProxyHandler(loop: loop, listener: listener, logger: logger))
+                try stream.pipeline.syncOperations.addHandler(HTTP2StreamProxyHandler(loop: loop, listener: listener, logger: logger, peer: peer?.value))
             }
         }
         do {

@@ -87,9 +87,14 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolde
     /// fails without a message can still be retried.
     private var heldResponseHeaders: HPACKHeaders?
 
-    init(loop: LoopContext, listener: String, logger: Logger) {
+    /// On the inbound listener: the mesh peer's proven identity, passed to the app in
+    /// `heddle-client-id` (which is otherwise removed).
+    private let clientIdentity: (inbound: Bool, peer: PeerCheck?)
+
+    init(loop: LoopContext, listener: String, logger: Logger, peer: PeerCheck? = nil) {
         self.loop = loop
         self.listener = listener
+        clientIdentity = (listener == "inbound", peer)
         self.logger = logger
         snapshot = loop.snapshot
     }
@@ -218,7 +223,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolde
         // Frames are kept for a retry, or for a copy until the mirrors are drawn.
         if resilience.retry.maxAttempts <= 1, resilience.mirrors.isEmpty { replayFrames = nil }
         let outgoing = HTTP2HeaderRewrites.withDeadline(
-            HTTP2HeaderRewrites.request(view, match: found), grpc: grpc,
+            HTTP2HeaderRewrites.request(view, match: found, clientIdentity: .forRequest(inbound: clientIdentity.inbound, peer: clientIdentity.peer)), grpc: grpc,
             remaining: callerDeadline == .max ? nil : overallDeadline() &- now)
         let headersFrame = HTTP2Frame.FramePayload.headers(.init(headers: outgoing, endStream: endStream))
         waitingFrames.append(headersFrame)
@@ -351,7 +356,8 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolde
         guard phase == .connecting, endpoint == target else { return }
         let kind: AttemptFailure = switch failure.reason {
         case .connectTimeout: .connectTimeout
-        case .connectFailed: .connectFailed
+        // Nothing of the request reached the peer: as safe to retry as a refused connection.
+        case .connectFailed, .upstreamTLSFailed, .noWorkloadIdentity: .connectFailed
         default: .resetBeforeResponse
         }
         attemptFailed(kind, failure)
@@ -622,7 +628,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolde
         upstream = nil
         guard phase == .forwarding || phase == .connecting else { return }
         if !responseStarted {
-            attemptFailed(failure.reason == .connectFailed ? .connectFailed : .resetBeforeResponse, failure)
+            attemptFailed(failure.reason == .connectFailed || failure.reason == .upstreamTLSFailed ? .connectFailed : .resetBeforeResponse, failure)
             return
         }
         // Part of the response is out: the client learns of the failure by a reset with the

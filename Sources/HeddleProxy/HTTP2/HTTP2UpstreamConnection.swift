@@ -1,9 +1,12 @@
 import Logging
 import NIOCore
 import NIOHTTP2
+import NIOSSL
+import NIOTLS
+import Prometheus
 
-/// One HTTP/2 cleartext (prior knowledge) connection from this event loop to one endpoint,
-/// multiplexing the streams of many downstream requests. It sits after the HTTP/2 codec and
+/// One HTTP/2 connection (prior knowledge; over mutual TLS to a mesh peer) from this event
+/// loop to one endpoint, multiplexing the streams of many downstream requests. It sits after the HTTP/2 codec and
 /// watches the connection: the peer's `SETTINGS_MAX_CONCURRENT_STREAMS`, `GOAWAY` (no new
 /// streams; the ones in flight finish) and the close.
 final class HTTP2UpstreamConnection: ChannelInboundHandler {
@@ -29,12 +32,24 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
     private(set) var maxStreams = 100
     private(set) var idleSince: UInt64 = 0
     /// Streams asked for while connecting, opened once connected (or failed).
+    /// Why the connection could not be made, for streams asked for after it failed.
+    private var failure: ProxyFailure?
     private var waiting: [(Result<NIOHTTP2Handler.StreamMultiplexer, ProxyFailure>) -> Void] = []
 
-    init(key: String, pool: HTTP2ConnectionPool, logger: Logger) {
+    /// For a mesh peer: the handshake's check of its identity, and where handshakes are
+    /// counted. Such a connection is ready once the handshake completes, not at TCP connect.
+    private let tls: (check: PeerCheck, metrics: ProxyMetrics)?
+
+    init(key: String, pool: HTTP2ConnectionPool, logger: Logger, tls: (check: PeerCheck, metrics: ProxyMetrics)? = nil) {
         self.key = key
         self.pool = pool
         self.logger = logger
+        self.tls = tls
+    }
+
+    /// The TCP connection is up: ready now, or once the TLS handshake completes.
+    func tcpConnected() {
+        if tls == nil { connected() }
     }
 
     /// Whether another stream may be opened on this connection now or once it connects.
@@ -56,7 +71,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
         case .connecting:
             waiting.append(body)
         case .goingAway, .closed:
-            body(.failure(ProxyFailure(.upstreamReset, "connection to \(key) is closing")))
+            body(.failure(failure ?? ProxyFailure(.upstreamReset, "connection to \(key) is closing")))
         }
     }
 
@@ -82,6 +97,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
 
     func connectFailed(_ failure: ProxyFailure) {
         state = .closed
+        self.failure = failure
         pool.remove(self)
         let waiters = waiting
         waiting = []
@@ -125,6 +141,14 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
         }
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tls, let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            tls.metrics.tlsOutboundAccepted.increment()
+            connected()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         let wasConnecting = state == .connecting
         state = .closed
@@ -136,6 +160,15 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let tls, state == .connecting {
+            // The mutual-TLS handshake failed: the waiting streams learn why.
+            let reason = tls.check.explain(error)
+            tls.metrics.tlsOutboundRefused.increment()
+            logger.warning("mutual TLS with a mesh peer failed", metadata: ["endpoint": "\(key)", "expected": "\(tls.check.expected ?? "")", "reason": "\(reason)"])
+            connectFailed(ProxyFailure(.upstreamTLSFailed, "mutual TLS with \(key) failed: \(reason)"))
+            context.close(promise: nil)
+            return
+        }
         // A connection-level protocol error: the codec has sent GOAWAY; streams in flight see
         // the close.
         logger.notice("HTTP/2 upstream connection error", metadata: ["endpoint": "\(key)", "error": "\(error)"])

@@ -17,6 +17,12 @@ public final class ProxyMetrics: Sendable {
     let downstreamConnections: Gauge
     let configReloadsAccepted: Counter
     let configReloadsRefused: Counter
+    /// Mutual-TLS handshakes by side (`inbound`: peers calling this proxy; `outbound`: this
+    /// proxy calling peers) and result (`accepted`, `refused`).
+    let tlsInboundAccepted: Counter
+    let tlsInboundRefused: Counter
+    let tlsOutboundAccepted: Counter
+    let tlsOutboundRefused: Counter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -36,6 +42,13 @@ public final class ProxyMetrics: Sendable {
             helpText: "Configuration loads, by result")
         configReloadsAccepted = registry.makeCounter(descriptor: reloads, labels: [("result", "accepted")])
         configReloadsRefused = registry.makeCounter(descriptor: reloads, labels: [("result", "refused")])
+        let handshakes = MetricNameDescriptor(
+            namespace: "heddle", metricName: "tls_handshakes", unitName: "total",
+            helpText: "Mutual-TLS handshakes with mesh peers, by side and result")
+        tlsInboundAccepted = registry.makeCounter(descriptor: handshakes, labels: [("side", "inbound"), ("result", "accepted")])
+        tlsInboundRefused = registry.makeCounter(descriptor: handshakes, labels: [("side", "inbound"), ("result", "refused")])
+        tlsOutboundAccepted = registry.makeCounter(descriptor: handshakes, labels: [("side", "outbound"), ("result", "accepted")])
+        tlsOutboundRefused = registry.makeCounter(descriptor: handshakes, labels: [("side", "outbound"), ("result", "refused")])
     }
 
     func recordError(_ reason: ProxyErrorReason) {

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import HeddleCore
 
@@ -29,14 +24,15 @@ public enum ConfigFile {
         return try MeshConfig.load(yaml: text)
     }
 
-    /// Modification time and size, to notice a changed file without reading it.
+    /// Modification time, size and inode, to notice a changed (or replaced) file without
+    /// reading it. (Through `FileManager`: a `struct stat`'s owning module differs between
+    /// clean and incremental builds once Foundation is in the graph.)
     static func fingerprint(_ path: String) -> [Int] {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return [] }
-        #if canImport(Glibc)
-        return [Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec), Int(info.st_size), Int(info.st_ino)]
-        #else
-        return [Int(info.st_mtimespec.tv_sec), Int(info.st_mtimespec.tv_nsec), Int(info.st_size), Int(info.st_ino)]
-        #endif
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return [] }
+        let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        return [
+            Int(modified.rounded(.down)), Int((modified - modified.rounded(.down)) * 1_000_000_000),
+            (attributes[.size] as? NSNumber)?.intValue ?? 0, (attributes[.systemFileNumber] as? NSNumber)?.intValue ?? 0,
+        ]
     }
 }

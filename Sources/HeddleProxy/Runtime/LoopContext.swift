@@ -22,7 +22,7 @@ final class LoopContext: @unchecked Sendable {
     var listenerLimiters: [String: TokenBucket] = [:]
     let pool = UpstreamPool()
     /// HTTP/2 connections to `http2` and `grpc` endpoints, multiplexing this loop's streams.
-    let h2Pool = HTTP2ConnectionPool()
+    let h2Pool: HTTP2ConnectionPool
     /// HTTP/1.1 connections for HTTP/2 streams whose backend speaks HTTP/1.1.
     let h1ClientPool = HTTP1ClientPool()
     /// Copies of requests for mirror services, on connections of their own.
@@ -38,8 +38,13 @@ final class LoopContext: @unchecked Sendable {
     private var maintenance: RepeatedTask?
     let accessLog: AccessLog
 
-    init(eventLoop: any EventLoop, snapshot: ProxySnapshot, metrics: ProxyMetrics, accessLog: AccessLog, seed: UInt64, loopCount: Int = 1) {
+    /// The workload identity for mutual TLS with mesh peers, when the proxy has one.
+    let meshTLS: MeshTLS?
+
+    init(eventLoop: any EventLoop, snapshot: ProxySnapshot, metrics: ProxyMetrics, accessLog: AccessLog, seed: UInt64, loopCount: Int = 1, meshTLS: MeshTLS? = nil) {
         self.eventLoop = eventLoop
+        self.meshTLS = meshTLS
+        h2Pool = HTTP2ConnectionPool(tls: meshTLS, metrics: metrics)
         self.snapshot = snapshot
         self.metrics = metrics
         self.accessLog = accessLog

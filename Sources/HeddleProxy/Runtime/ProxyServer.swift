@@ -18,6 +18,8 @@ public final class ProxyServer: Sendable {
     private let logger: Logger
     private let state: NIOLockedValueBox<State>
     private let firstConfig: MeshConfig
+    /// The workload identity for mutual TLS with mesh peers, when the proxy has one.
+    public let meshTLS: MeshTLS?
 
     private struct State {
         var generation = 1
@@ -31,8 +33,11 @@ public final class ProxyServer: Sendable {
 
     /// Builds the event loops and installs `config` on each; call `start()` to bind.
     /// `randomSeed` makes balancing and splits reproducible (tests); by default it is random.
-    public init(config: MeshConfig, workers: Int? = nil, randomSeed: UInt64? = nil, metrics: ProxyMetrics = ProxyMetrics(), logger: Logger) async throws {
+    /// `meshTLS`: the proxy's workload identity, for mutual TLS on the inbound listener and to
+    /// endpoints that name an identity; nil for a proxy without one.
+    public init(config: MeshConfig, workers: Int? = nil, randomSeed: UInt64? = nil, metrics: ProxyMetrics = ProxyMetrics(), meshTLS: MeshTLS? = nil, logger: Logger) async throws {
         self.metrics = metrics
+        self.meshTLS = meshTLS
         self.logger = logger
         self.firstConfig = config
         let loopCount = max(1, workers ?? System.coreCount)
@@ -44,7 +49,7 @@ public final class ProxyServer: Sendable {
         var seed = randomSeed ?? UInt64.random(in: 0 ... .max)
         for loop in group.makeIterator() {
             seed &+= 0x9E37_79B9_7F4A_7C15
-            map[ObjectIdentifier(loop)] = LoopContext(eventLoop: loop, snapshot: snapshot, metrics: metrics, accessLog: accessLog, seed: seed, loopCount: loopCount)
+            map[ObjectIdentifier(loop)] = LoopContext(eventLoop: loop, snapshot: snapshot, metrics: metrics, accessLog: accessLog, seed: seed, loopCount: loopCount, meshTLS: meshTLS)
         }
         let contexts = LoopContexts(map)
         self.contexts = contexts
@@ -82,7 +87,7 @@ public final class ProxyServer: Sendable {
                 bound[listener.name] = channel.localAddress
             }
             if let inbound = spec.inbound {
-                let channel = try await bind(inbound.address, name: "inbound", protocol: inbound.protocol, tcpService: inbound.protocol == .tcp ? ProxySnapshot.inboundAppName : nil)
+                let channel = try await bind(inbound.address, name: "inbound", protocol: inbound.protocol, tcpService: inbound.protocol == .tcp ? ProxySnapshot.inboundAppName : nil, tls: inbound.tls)
                 channels.append(channel)
                 bound["inbound"] = channel.localAddress
             }
@@ -105,9 +110,11 @@ public final class ProxyServer: Sendable {
         }
     }
 
-    private func bind(_ address: HostPort, name: String, protocol listenerProtocol: ListenerProtocol, tcpService: String?) async throws -> any Channel {
+    private func bind(_ address: HostPort, name: String, protocol listenerProtocol: ListenerProtocol, tcpService: String?, tls: InboundTLSMode = .disabled) async throws -> any Channel {
         let contexts = self.contexts
         let logger = self.logger
+        let meshTLS = self.meshTLS
+        let metrics = self.metrics
         do {
             return try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
@@ -117,10 +124,11 @@ public final class ProxyServer: Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         guard let context = contexts[channel.eventLoop] else { throw ChannelError.ioOnClosedChannel }
-                        let handler = ListenerPipeline.firstHandler(
-                            protocol: listenerProtocol, listener: name, tcpService: tcpService,
-                            context: context, logger: logger)
-                        try channel.pipeline.syncOperations.addHandler(handler)
+                        try InboundTLS.configure(channel, mode: tls, tls: meshTLS, metrics: metrics, logger: logger) { peer in
+                            ListenerPipeline.firstHandler(
+                                protocol: listenerProtocol, listener: name, tcpService: tcpService,
+                                context: context, logger: logger, peer: peer)
+                        }
                     }
                 }
                 .bind(host: address.host, port: address.port)
@@ -230,7 +238,7 @@ public final class ProxyServer: Sendable {
                     for endpoint in endpoints {
                         do {
                             for address in try DNSResolver.resolve(endpoint.address) {
-                                resolved.append(ResolvedEndpoint(address: address, weight: endpoint.weight, configured: endpoint.address))
+                                resolved.append(ResolvedEndpoint(address: address, weight: endpoint.weight, configured: endpoint.address, identity: endpoint.identity))
                             }
                         } catch {
                             failures.append("\(error)")

@@ -115,11 +115,21 @@ struct ResolvedEndpoint: Sendable, Hashable {
     let weight: Int
     /// The endpoint as configured (a DNS name, or the same IP).
     let configured: HostPort
+    /// The workload identity of the mesh peer at this address, reached over mutual TLS; nil
+    /// for a plain endpoint.
+    let identity: String?
+    /// The key of the endpoint's pooled connections: its address and, for a mesh peer, the
+    /// identity the connection proved — a connection verified as one service is never reused
+    /// for another registered at the same address.
+    let poolKey: String
 
-    init(address: SocketAddress, weight: Int, configured: HostPort) {
+    init(address: SocketAddress, weight: Int, configured: HostPort, identity: String? = nil) {
+        self.identity = identity
         self.address = address
-        self.key = address.ipAddress.map { ip in ip.contains(":") ? "[\(ip)]:\(address.port ?? 0)" : "\(ip):\(address.port ?? 0)" } ?? address.description
+        let key = address.ipAddress.map { ip in ip.contains(":") ? "[\(ip)]:\(address.port ?? 0)" : "\(ip):\(address.port ?? 0)" } ?? address.description
+        self.key = key
         self.weight = weight
         self.configured = configured
+        poolKey = identity.map { "\(key) \($0)" } ?? key
     }
 }

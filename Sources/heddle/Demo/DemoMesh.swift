@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HeddleAPI
 import HeddleControlPlane
 import HeddleCore
 import HeddleProxy
@@ -43,11 +44,13 @@ final class DemoMesh: Sendable {
         self.workDirectory = workDirectory
         let store = try SQLiteStore(directory: "\(workDirectory)/control-plane")
         self.store = store
+        // The mesh's certificate authority: every sidecar joins with a token and talks mutual TLS.
+        let authority = try IdentityFiles.load(directory: "\(workDirectory)/control-plane/identity", trustDomain: "heddle.local")
 
         var started: (BackgroundServices, HostPort)?
         for port in controlPlanePort == 0 ? [0] : [controlPlanePort, 0] {
             do {
-                started = try await Self.startControlPlane(store: store, port: port, logger: logger)
+                started = try await Self.startControlPlane(store: store, authority: authority, port: port, logger: logger)
                 break
             } catch where port != 0 {
                 logger.notice("the control plane's port is taken; using a free one", metadata: ["port": "\(port)", "error": "\(error)"])
@@ -99,9 +102,10 @@ final class DemoMesh: Sendable {
             options.leaseSeconds = 5
             options.calls = instance.calls
             options.drainGracePeriod = .seconds(2)
+            options.joinToken = try authority.token(TokenRequest(service: instance.service, ttlSeconds: 600)).token
             var proxyLogger = logger
             proxyLogger[metadataKey: "instance"] = "\(instance.name)"
-            let proxy = try await ProxyServer(config: Sidecar.initialConfig(options, logger: proxyLogger), workers: 1, logger: proxyLogger)
+            let proxy = try await ProxyServer(config: Sidecar.initialConfig(options, logger: proxyLogger), workers: 1, meshTLS: MeshTLS(), logger: proxyLogger)
             proxies.mutate { $0[instance.name] = proxy }
             let sidecar = Sidecar(options: options, server: proxy, client: ControlPlaneClient(baseURL: controlPlaneURL), logger: proxyLogger)
             members.append(Member(instance: instance, appPort: appPort, proxy: proxy, sidecar: sidecar, failure: failures[instance.name]!))
@@ -132,9 +136,10 @@ final class DemoMesh: Sendable {
         try? FileManager.default.removeItem(atPath: workDirectory)
     }
 
-    private static func startControlPlane(store: SQLiteStore, port: Int, logger: Logger) async throws -> (BackgroundServices, HostPort) {
+    private static func startControlPlane(store: SQLiteStore, authority: WorkloadAuthority, port: Int, logger: Logger) async throws -> (BackgroundServices, HostPort) {
         var configuration = ControlPlaneServer.Configuration()
         configuration.port = port
+        configuration.identity = authority
         let (listening, report) = AsyncStream<HostPort>.makeStream()
         let server = ControlPlaneServer(store: store, configuration: configuration, logger: logger) { report.yield($0) }
         let services = BackgroundServices([server], logger: logger)

@@ -14,14 +14,19 @@ func curl(_ arguments: [String], timeout: Int = 30) throws -> (status: Int32, ou
 
 /// Runs a short-lived tool with its output and errors in files; its status (-1 when it did not
 /// end within `timeout` seconds, and is killed), output and error output.
-func runToFiles(_ executable: String, _ arguments: [String], timeout: Int) throws -> (status: Int32, output: String, errors: String) {
+/// `input`: what the tool reads on its standard input (else nothing: /dev/null).
+func runToFiles(_ executable: String, _ arguments: [String], timeout: Int, input: String? = nil) throws -> (status: Int32, output: String, errors: String) {
     let base = "\(TestSupport.scratchDirectory())/run-\(UUID().uuidString)"
     _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
     _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
+    _ = FileManager.default.createFile(atPath: base + ".in", contents: Data((input ?? "").utf8))
     defer {
         try? FileManager.default.removeItem(atPath: base + ".out")
         try? FileManager.default.removeItem(atPath: base + ".err")
+        try? FileManager.default.removeItem(atPath: base + ".in")
     }
+    let standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: base + ".in"))
+    defer { try? standardInput.close() }
     let output = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
     let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
     defer {
@@ -33,6 +38,7 @@ func runToFiles(_ executable: String, _ arguments: [String], timeout: Int) throw
     process.arguments = arguments
     process.standardOutput = output
     process.standardError = errors
+    process.standardInput = standardInput
     try process.run()
     let deadline = ContinuousClock.now + .seconds(timeout)
     while process.isRunning, ContinuousClock.now < deadline {

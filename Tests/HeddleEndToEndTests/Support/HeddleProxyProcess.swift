@@ -59,7 +59,9 @@ enum Config {
             address: 127.0.0.1:0
 
         """
-        if let inbound { spec += "  inbound:\n" + inbound.indented(4) + "\n" }
+        // A proxy run from a file has no workload identity: its inbound listener is plaintext
+        // unless the test says otherwise.
+        if let inbound { spec += "  inbound:\n" + (inbound.contains("tls:") ? inbound : inbound + "\ntls: disabled").indented(4) + "\n" }
         if let gateways { spec += "  gateways:\n" + gateways.indented(4) + "\n" }
         if let accessLog { spec += "  accessLog:\n" + accessLog.indented(4) + "\n" }
         if !extra.isEmpty { spec += "  http:\n" + extra.indented(4) + "\n" }

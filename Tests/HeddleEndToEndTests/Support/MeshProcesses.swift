@@ -41,7 +41,18 @@ final class ControlPlaneProcess: @unchecked Sendable {
     }
 }
 
-/// `heddle proxy` in sidecar mode in front of an app, every listener on port 0.
+/// A join token for one proxy of `service`, from the control plane's API.
+func joinToken(controlPlane: String, service: String) throws -> String {
+    let answer = try curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", #"{"service":"\#(service)"}"#, "\(controlPlane)/v1/tokens"]).output
+    guard let data = answer.data(using: .utf8),
+          let token = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["token"] as? String
+    else { throw TestFailure("no join token for \(service): \(answer)") }
+    return token
+}
+
+/// `heddle proxy` in sidecar mode in front of an app, every listener on port 0. Unless `extra`
+/// gives a join token or an inbound TLS mode, the sidecar joins with a token from the control
+/// plane (the mesh's default: mutual TLS).
 final class SidecarProcess: @unchecked Sendable {
     let child: ChildProcess
     let snapshot: String
@@ -49,6 +60,12 @@ final class SidecarProcess: @unchecked Sendable {
 
     init(controlPlane: String, service: String, appPort: Int, appProtocol: String = "http1", snapshot: String? = nil, extra: [String] = [], waitForConfig: Bool = true) async throws {
         self.snapshot = snapshot ?? "\(TestSupport.scratchDirectory())/sidecar-\(service)-\(UUID().uuidString.prefix(6)).yaml"
+        var extra = extra
+        // A sidecar restarted on its snapshot keeps its certificate beside it.
+        let keepsIdentity = FileManager.default.fileExists(atPath: "\(self.snapshot).identity/chain.pem")
+        if !extra.contains("--join-token"), !extra.contains("--inbound-tls"), !keepsIdentity {
+            extra += ["--join-token", try joinToken(controlPlane: controlPlane, service: service)]
+        }
         child = try ChildProcess(
             name: "sidecar-\(service)-\(UUID().uuidString.prefix(6))", executable: TestSupport.heddleBinary,
             arguments: [
@@ -74,5 +91,8 @@ final class SidecarProcess: @unchecked Sendable {
     }
 
     var outbound: Int { ports["outbound"] ?? 0 }
+    var inbound: Int { ports["inbound"] ?? 0 }
+    /// Where the sidecar keeps its workload key, chain and trust bundle.
+    var identityDirectory: String { snapshot + ".identity" }
     var admin: Int { ports["admin"] ?? 0 }
 }

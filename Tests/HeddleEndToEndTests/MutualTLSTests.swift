@@ -1,0 +1,241 @@
+import Foundation
+import Testing
+
+/// Mutual TLS between sidecars through the real binary: checked from outside with openssl
+/// (the protocol on the wire, a plaintext client, forged client certificates) and curl, not by
+/// trusting the configuration.
+@Suite(.serialized)
+struct MutualTLSTests {
+    /// Two sidecars of one control plane: `web` (the caller) and `api` (in front of an app that
+    /// echoes request heads).
+    struct Mesh {
+        let cp: ControlPlaneProcess
+        let app: Upstream
+        let api: SidecarProcess
+        let web: SidecarProcess
+    }
+
+    static func mesh(cpExtra: [String] = [], apiExtra: [String] = []) async throws -> Mesh {
+        let cp = try await ControlPlaneProcess(extra: cpExtra)
+        let app = try await Upstream(.http, name: "api")
+        var apiExtra = apiExtra
+        if apiExtra.contains("--inbound-tls") { apiExtra += ["--join-token", try joinToken(controlPlane: cp.url, service: "api")] }
+        let api = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: app.port, extra: apiExtra)
+        let webApp = try await Upstream(.http, name: "web")
+        let web = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: webApp.port)
+        for _ in 0..<100 where try curl(["-H", "Host: api", "http://127.0.0.1:\(web.outbound)/hello"]).output != "hello from api\n" {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return Mesh(cp: cp, app: app, api: api, web: web)
+    }
+
+    static func openssl(_ arguments: [String], input: String? = nil) throws -> String {
+        let result = try runToFiles(TestSupport.which("openssl") ?? "/usr/bin/openssl", arguments, timeout: 20, input: input)
+        return result.output + result.errors
+    }
+
+    static func metric(_ port: Int, _ name: String) throws -> Double {
+        let text = try curl(["http://127.0.0.1:\(port)/metrics"]).output
+        return ResilienceTests.value(text, name) ?? 0
+    }
+
+    @Test func sidecarsTalkTLS13WithClientCertificatesAndTheAppLearnsItsCaller() async throws {
+        let mesh = try await Self.mesh()
+        // The app behind api sees who called, and a caller cannot claim another identity.
+        let headers = try curl([
+            "-H", "Host: api", "-H", "heddle-client-id: spiffe://heddle.local/service/admin", "http://127.0.0.1:\(mesh.web.outbound)/headers",
+        ]).output.lowercased()
+        #expect(headers.contains("heddle-client-id: spiffe://heddle.local/service/web"), "\(headers)")
+        #expect(!headers.contains("service/admin"), "\(headers)")
+        // Both sides counted a mutual-TLS handshake.
+        #expect(try Self.metric(mesh.web.admin, #"heddle_tls_handshakes_total{side="outbound",result="accepted"}"#) >= 1)
+        #expect(try Self.metric(mesh.api.admin, #"heddle_tls_handshakes_total{side="inbound",result="accepted"}"#) >= 1)
+
+        // On the wire, as openssl sees it with web's certificate: TLS 1.3, api's certificate
+        // verified against the trust bundle, and a request answered through it.
+        let identity = mesh.web.identityDirectory
+        let session = try Self.openssl([
+            "s_client", "-connect", "127.0.0.1:\(mesh.api.inbound)", "-tls1_3", "-brief", "-ign_eof",
+            "-cert", "\(identity)/chain.pem", "-key", "\(identity)/key.pem", "-CAfile", "\(identity)/bundle.pem",
+        ], input: "GET /headers HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n")
+        #expect(session.contains("Protocol version: TLSv1.3") && session.contains("Verification: OK"), "\(session)")
+        #expect(session.lowercased().contains("heddle-client-id: spiffe://heddle.local/service/web"), "\(session)")
+        let serverCertificate = try Self.openssl(["s_client", "-connect", "127.0.0.1:\(mesh.api.inbound)", "-showcerts",
+            "-cert", "\(identity)/chain.pem", "-key", "\(identity)/key.pem"])
+        let pem = serverCertificate.components(separatedBy: "-----BEGIN CERTIFICATE-----").dropFirst().first.map { "-----BEGIN CERTIFICATE-----" + $0.components(separatedBy: "-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n" } ?? ""
+        let text = try Self.openssl(["x509", "-noout", "-ext", "subjectAltName"], input: pem)
+        #expect(text.contains("URI:spiffe://heddle.local/service/api"), "\(text)")
+
+        // TLS 1.2, no client certificate, plaintext: refused, each logged with its reason.
+        let old = try Self.openssl([
+            "s_client", "-connect", "127.0.0.1:\(mesh.api.inbound)", "-tls1_2", "-brief",
+            "-cert", "\(identity)/chain.pem", "-key", "\(identity)/key.pem",
+        ], input: "GET /hello HTTP/1.1\r\nHost: api\r\n\r\n")
+        #expect(!old.contains("hello from api") && !old.contains("Protocol version: TLSv1.2"), "\(old)")
+        let anonymous = try Self.openssl(["s_client", "-connect", "127.0.0.1:\(mesh.api.inbound)", "-tls1_3", "-brief", "-ign_eof"],
+            input: "GET /hello HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n")
+        #expect(!anonymous.contains("hello from api"), "\(anonymous)")
+        let plaintext = try curl(["-w", "%{http_code}", "http://127.0.0.1:\(mesh.api.inbound)/hello"])
+        #expect(!plaintext.output.contains("hello from api"), "\(plaintext)")
+        let log = try await mesh.api.child.waitForOutput {
+            $0.contains("does not speak TLS 1.3") && $0.contains("sent no client certificate") && $0.contains("did not speak TLS (a plaintext client?)")
+        }
+        #expect(log.contains("refused a mesh connection"))
+        #expect(try Self.metric(mesh.api.admin, #"heddle_tls_handshakes_total{side="inbound",result="refused"}"#) >= 3)
+    }
+
+    /// Certificates forged with openssl, presented to api's inbound listener: each is refused,
+    /// and api's log names why.
+    @Test func forgedClientCertificatesAreRefusedEachWithItsReason() async throws {
+        let mesh = try await Self.mesh()
+        let forge = try Forge(caDirectory: "\(mesh.cp.dataDir)/identity")
+        let cases: [(name: String, certificate: Forge.Leaf, reason: String)] = [
+            ("expired", try forge.leaf(uris: ["spiffe://heddle.local/service/web"], start: "20200101000000Z", end: "20200102000000Z"), "expired at"),
+            ("another CA", try forge.leaf(uris: ["spiffe://heddle.local/service/web"], signer: forge.otherCA), "not signed by this mesh's certificate authority"),
+            ("another trust domain", try forge.leaf(uris: ["spiffe://evil.example/service/web"]), "belongs to trust domain 'evil.example'"),
+            ("two URI SANs", try forge.leaf(uris: ["spiffe://heddle.local/service/web", "spiffe://heddle.local/service/admin"]), "has 2 URI SANs"),
+            ("a CA certificate", try forge.leaf(uris: ["spiffe://heddle.local/service/web"], isCA: true), "is a CA certificate"),
+            ("no SPIFFE ID", try forge.leaf(uris: ["https://web.example/"]), "not a Heddle SPIFFE ID"),
+        ]
+        for (name, leaf, reason) in cases {
+            let session = try Self.openssl([
+                "s_client", "-connect", "127.0.0.1:\(mesh.api.inbound)", "-tls1_3", "-brief", "-ign_eof",
+                "-cert", leaf.certificate, "-key", leaf.key,
+            ], input: "GET /hello HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n")
+            #expect(!session.contains("hello from api"), "\(name): \(session)")
+            _ = try await mesh.api.child.waitForOutput(timeout: .seconds(10)) { $0.contains(reason) }
+        }
+        #expect(try Self.metric(mesh.api.admin, #"heddle_tls_handshakes_total{side="inbound",result="refused"}"#) >= Double(cases.count))
+        // The mesh's own traffic still flows.
+        #expect(try curl(["-H", "Host: api", "http://127.0.0.1:\(mesh.web.outbound)/hello"]).output == "hello from api\n")
+    }
+
+    /// An instance registered as `pay` at api's address: api's proxy proves it is api, so web
+    /// refuses to send pay's requests to it, with the reason.
+    @Test func aPeerThatIsNotTheDestinationServiceIsRefused() async throws {
+        let mesh = try await Self.mesh()
+        let body = #"{"service":"pay","address":"127.0.0.1","port":\#(mesh.api.inbound),"mutualTLS":true,"leaseSeconds":300}"#
+        let registered = try curl(["-w", " %{http_code}", "-H", "Content-Type: application/json", "-d", body, "\(mesh.cp.url)/v1/instances"]).output
+        #expect(registered.hasSuffix(" 201"), "\(registered)")
+        var answer = ""
+        for _ in 0..<100 {
+            answer = try curl(["-i", "-H", "Host: pay", "http://127.0.0.1:\(mesh.web.outbound)/hello"]).output
+            if !answer.contains("no-route") { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 502"), "\(answer)")
+        #expect(answer.contains("heddle-error: upstream-tls-failed"), "\(answer)")
+        #expect(answer.contains("the peer is spiffe://heddle.local/service/api, not spiffe://heddle.local/service/pay"), "\(answer)")
+        #expect(!answer.contains("hello from api"))
+        _ = try await mesh.web.child.waitForOutput { $0.contains("mutual TLS with a mesh peer failed") }
+    }
+
+    @Test func aPermissiveListenerAlsoTakesPlaintextButTrustsNoHeaderFromIt() async throws {
+        let mesh = try await Self.mesh(apiExtra: ["--inbound-tls", "permissive"])
+        // Mesh callers still come over mutual TLS, with their identity.
+        let meshCall = try curl(["-H", "Host: api", "http://127.0.0.1:\(mesh.web.outbound)/headers"]).output.lowercased()
+        #expect(meshCall.contains("heddle-client-id: spiffe://heddle.local/service/web"), "\(meshCall)")
+        // A plaintext client is served, and cannot pass itself off as anyone.
+        let plain = try curl(["-H", "heddle-client-id: spiffe://heddle.local/service/admin", "http://127.0.0.1:\(mesh.api.inbound)/headers"]).output.lowercased()
+        #expect(plain.contains("get /headers") && !plain.contains("heddle-client-id"), "\(plain)")
+    }
+
+    @Test func certificatesRotatingUnderLoadFailNoRequest() async throws {
+        // Certificates live 4 s: each sidecar renews about every 2 s while requests flow.
+        let mesh = try await Self.mesh(cpExtra: ["--certificate-lifetime", "4"])
+        let summary = try await ResilienceTests.load(mesh.web.outbound, host: "api", seconds: 40, connections: 4, rate: 50, count: 400)
+        #expect(summary["total"] as? Int == 400 && summary["exceptions"] as? Int == 0, "\(summary)")
+        #expect((summary["statuses"] as? [String: Int]) == ["200": 400], "\(summary)")
+        for sidecar in [mesh.api, mesh.web] {
+            let renewals = (sidecar.child.stdout + sidecar.child.stderr).components(separatedBy: "workload certificate renewed").count - 1
+            #expect(renewals >= 2, "renewals: \(renewals)")
+        }
+        // New connections after the renewals present the new certificate and are accepted.
+        let identity = mesh.web.identityDirectory
+        let session = try Self.openssl([
+            "s_client", "-connect", "127.0.0.1:\(mesh.api.inbound)", "-tls1_3", "-brief", "-ign_eof",
+            "-cert", "\(identity)/chain.pem", "-key", "\(identity)/key.pem", "-CAfile", "\(identity)/bundle.pem",
+        ], input: "GET /hello HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n")
+        #expect(session.contains("hello from api"), "\(session)")
+    }
+}
+
+/// Forges certificates with openssl: leaves signed by the control plane's CA (or another one),
+/// with the dates, names and constraints a test asks for.
+struct Forge {
+    struct Leaf {
+        let certificate: String
+        let key: String
+    }
+
+    let directory: String
+    let caCertificate: String
+    let caKey: String
+    let otherCA: (certificate: String, key: String)
+
+    init(caDirectory: String) throws {
+        directory = "\(TestSupport.scratchDirectory())/forge-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        caCertificate = "\(caDirectory)/ca.pem"
+        caKey = "\(caDirectory)/ca-key.pem"
+        let other = (certificate: "\(directory)/other-ca.pem", key: "\(directory)/other-ca-key.pem")
+        _ = try Self.openssl([
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", other.key,
+            "-out", other.certificate, "-subj", "/CN=another CA", "-days", "30",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        ])
+        otherCA = other
+        try "".write(toFile: "\(directory)/index.txt", atomically: true, encoding: .utf8)
+        try "1000\n".write(toFile: "\(directory)/serial", atomically: true, encoding: .utf8)
+        try """
+            [ca]
+            default_ca = forge
+            [forge]
+            database = \(directory)/index.txt
+            new_certs_dir = \(directory)
+            serial = \(directory)/serial
+            default_md = sha256
+            policy = anything
+            unique_subject = no
+            copy_extensions = none
+            [anything]
+            commonName = optional
+            """.write(toFile: "\(directory)/ca.cnf", atomically: true, encoding: .utf8)
+    }
+
+    static func openssl(_ arguments: [String]) throws -> String {
+        let result = try runToFiles(TestSupport.which("openssl") ?? "/usr/bin/openssl", arguments, timeout: 20)
+        guard result.status == 0 else { throw TestFailure("openssl \(arguments.prefix(2)) failed: \(result.output)\(result.errors)") }
+        return result.output
+    }
+
+    /// A leaf for a fresh key, naming `uris`, signed by the mesh's CA unless `signer` is given,
+    /// valid from `start` to `end` (openssl's YYYYMMDDHHMMSSZ; default: now for a day).
+    func leaf(uris: [String], signer: (certificate: String, key: String)? = nil, isCA: Bool = false, start: String? = nil, end: String? = nil) throws -> Leaf {
+        let name = "leaf-\(UUID().uuidString.prefix(8))"
+        let key = "\(directory)/\(name)-key.pem"
+        let request = "\(directory)/\(name).csr"
+        let certificate = "\(directory)/\(name).pem"
+        _ = try Self.openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-subj", "/CN=forged", "-out", request])
+        let extensions = "\(directory)/\(name).ext"
+        try """
+            [leaf]
+            basicConstraints = critical,\(isCA ? "CA:TRUE" : "CA:FALSE")
+            keyUsage = critical,digitalSignature\(isCA ? ",keyCertSign" : "")
+            extendedKeyUsage = serverAuth,clientAuth
+            subjectAltName = \(uris.map { "URI:\($0)" }.joined(separator: ","))
+            """.write(toFile: extensions, atomically: true, encoding: .utf8)
+        let signer = signer ?? (caCertificate, caKey)
+        var arguments = [
+            "ca", "-batch", "-notext", "-config", "\(directory)/ca.cnf", "-cert", signer.certificate, "-keyfile", signer.key,
+            "-in", request, "-out", certificate, "-extfile", extensions, "-extensions", "leaf",
+        ]
+        if let start, let end {
+            arguments += ["-startdate", start, "-enddate", end]
+        } else {
+            arguments += ["-days", "1"]
+        }
+        _ = try Self.openssl(arguments)
+        return Leaf(certificate: certificate, key: key)
+    }
+}
