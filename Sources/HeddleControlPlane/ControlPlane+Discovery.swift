@@ -8,8 +8,8 @@ extension ControlPlane {
     /// a refused resource is left out. With `calls` (the hosts its app calls), only those
     /// services, the routes that may serve them and the services those routes send to.
     /// `version` is the store revision.
-    public func snapshot(calls: [String]? = nil) -> ConfigPush {
-        snapshot(scope: WatchScope(calls: calls.map(Set.init)))
+    public func snapshot(calls: [String]? = nil, service: String? = nil) -> ConfigPush {
+        snapshot(scope: WatchScope(calls: calls.map(Set.init), service: service))
     }
 
     /// Opens a watch for the proxy `proxyID` (`service`: the service it serves, when it is a
@@ -24,7 +24,7 @@ extension ControlPlane {
         if let bad = calls?.first(where: { !ResourceMetadata.isValidName($0) }) {
             throw ControlPlaneError(.invalid, "calls: '\(bad)' is not a valid service name")
         }
-        let scope = WatchScope(calls: calls.map(Set.init))
+        let scope = WatchScope(calls: calls.map(Set.init), service: service)
         guard let mailbox = hub.open(proxyID: proxyID, service: service, scope: scope, initial: snapshot(scope: scope)) else {
             throw ControlPlaneError(.unavailable, "the control plane is shutting down")
         }
@@ -103,6 +103,7 @@ extension ControlPlane {
         var services: [(name: String, input: SnapshotBuilder.ServiceInput)] = []
         var routes: [(name: String, document: String)] = []
         var routeSpecs: [String: HTTPRouteSpec] = [:]
+        var policies: [(name: String, document: String, target: String)] = []
         var declared: Set<String> = []
         for (key, entry) in resources.sorted(by: { $0.key < $1.key }) where statuses[key]?.state == .accepted {
             switch entry.resource {
@@ -115,6 +116,8 @@ extension ControlPlane {
                 guard Self.isPushedToSidecars(entry) else { continue }
                 routes.append((key.name, entry.stored.document))
                 routeSpecs[key.name] = spec
+            case .authorizationPolicy(_, let spec)?:
+                policies.append((key.name, entry.stored.document, spec.targetService))
             case .proxy?, nil:
                 continue
             }
@@ -128,8 +131,10 @@ extension ControlPlane {
         }
         if let calls = scope.calls {
             (services, routes) = Self.needed(by: calls, services: services, routes: routes, specs: routeSpecs)
+            policies = policies.filter { $0.target == scope.service }
         }
-        return ConfigPush(version: revision, resources: SnapshotBuilder.resources(services: services, routes: routes, trustDomain: settings.trustDomain))
+        return ConfigPush(version: revision, resources: SnapshotBuilder.resources(
+            services: services, routes: routes, policies: policies.map { ($0.name, $0.document) }, trustDomain: settings.trustDomain))
     }
 
     private static func validateProxyID(_ id: String) throws(ControlPlaneError) {

@@ -86,11 +86,12 @@ extension ControlPlane {
         return rollout
     }
 
-    /// Whether sidecars receive the resource (when accepted): every `Service`; an `HTTPRoute`
-    /// unless it is attached only to gateway listeners (sidecars have `outbound` and `inbound`).
+    /// Whether sidecars receive the resource (when accepted): every `Service` and
+    /// `AuthorizationPolicy`; an `HTTPRoute` unless it is attached only to gateway listeners
+    /// (sidecars have `outbound` and `inbound`).
     static func isPushedToSidecars(_ entry: ResourceEntry) -> Bool {
         switch entry.resource {
-        case .service?: true
+        case .service?, .authorizationPolicy?: true
         case .httpRoute(_, let spec)?: spec.parentRefs.isEmpty || spec.parentRefs.contains("outbound")
         case .proxy?, nil: false
         }

@@ -35,6 +35,8 @@ public enum ProxyErrorReason: String, CaseIterable, Sendable {
     case rateLimited = "rate-limited"
     /// A route's fault injection aborted the request (for chaos tests).
     case faultInjected = "fault-injected"
+    /// An `AuthorizationPolicy` of the destination service denies the caller this request.
+    case deniedByPolicy = "denied-by-policy"
 
     /// The `heddle-error` header value.
     public var identifier: String { rawValue }
@@ -54,6 +56,7 @@ public enum ProxyErrorReason: String, CaseIterable, Sendable {
         case .deadlineExceeded: 504
         case .retryBudgetExhausted, .circuitOpen, .faultInjected: 503
         case .rateLimited: 429
+        case .deniedByPolicy: 403
         }
     }
 
@@ -77,6 +80,7 @@ public enum ProxyErrorReason: String, CaseIterable, Sendable {
         case .circuitOpen: "connection_limit_reached"
         case .rateLimited: "http_request_denied"
         case .faultInjected: "proxy_internal_response"
+        case .deniedByPolicy: "http_request_denied"
         }
     }
 

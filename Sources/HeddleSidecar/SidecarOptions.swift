@@ -75,6 +75,7 @@ public struct SidecarOptions: Sendable {
             appAddress: "\(appHost):\(appPort)"
             appProtocol: \(appProtocol.rawValue)
             tls: \(inboundTLS.rawValue)
+            service: \(service)
           admin:
             address: "\(admin)"
         """ + (drainGracePeriod.map { "\n  http:\n    drainGracePeriod: \($0.configText)" } ?? "")

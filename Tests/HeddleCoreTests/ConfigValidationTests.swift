@@ -514,7 +514,7 @@ struct ConfigValidationTests {
             errors.first { $0.resource == resource && $0.path == path }?.reason
         }
         #expect(reason("document 1", "")?.hasPrefix("kind is required") == true)
-        #expect(reason("Gateway/b", "kind") == "'Gateway' is not one of: Proxy, Service, HTTPRoute")
+        #expect(reason("Gateway/b", "kind") == "'Gateway' is not one of: Proxy, Service, HTTPRoute, AuthorizationPolicy")
         #expect(reason("Service/c", "") == "apiVersion is required (heddle.dev/v1alpha1)")
         #expect(reason("Service/Not_Valid", "metadata.name")?.hasPrefix("'Not_Valid' is not a valid name") == true)
         #expect(reason("Service", "") == "metadata.name is required")

@@ -28,6 +28,7 @@ struct ProxyErrorReasonTests {
         (.circuitOpen, 503, "circuit-open", "connection_limit_reached", "Service Unavailable"),
         (.rateLimited, 429, "rate-limited", "http_request_denied", "Too Many Requests"),
         (.faultInjected, 503, "fault-injected", "proxy_internal_response", "Service Unavailable"),
+        (.deniedByPolicy, 403, "denied-by-policy", "http_request_denied", "Forbidden"),
     ]
 
     /// The proxy error types registered by RFC 9209 §2.3.

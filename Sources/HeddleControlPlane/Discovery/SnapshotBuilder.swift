@@ -16,9 +16,13 @@ enum SnapshotBuilder {
 
     /// The documents, keyed: services then routes (each given with its name), in order.
     /// `trustDomain`: of the identities of instances reached over mutual TLS.
-    static func resources(services: [(name: String, input: ServiceInput)], routes: [(name: String, document: String)], trustDomain: String = "heddle.local") -> [PushedResource] {
+    static func resources(
+        services: [(name: String, input: ServiceInput)], routes: [(name: String, document: String)],
+        policies: [(name: String, document: String)] = [], trustDomain: String = "heddle.local"
+    ) -> [PushedResource] {
         services.map { PushedResource(key: "Service/\($0.name)", document: terminated(render($0.input, trustDomain: trustDomain))) }
             + routes.map { PushedResource(key: "HTTPRoute/\($0.name)", document: terminated(normalised($0.document))) }
+            + policies.map { PushedResource(key: "AuthorizationPolicy/\($0.name)", document: terminated(normalised($0.document))) }
     }
 
     private static func terminated(_ document: String) -> String {

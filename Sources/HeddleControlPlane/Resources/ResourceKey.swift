@@ -15,7 +15,7 @@ struct ResourceKey: Hashable, Comparable, Sendable {
 
 extension ResourceKey {
     /// The kinds the control plane stores: proxies are configured by their own file and flags.
-    static let storedKinds: [ResourceKind] = [.service, .httpRoute]
+    static let storedKinds: [ResourceKind] = [.service, .httpRoute, .authorizationPolicy]
 
     /// Reads a kind named in a request (`Service`, `service`, `HTTPRoute`, `httproute`).
     static func kind(_ text: String) throws(ControlPlaneError) -> ResourceKind {

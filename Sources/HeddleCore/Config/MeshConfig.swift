@@ -7,6 +7,20 @@ public struct MeshConfig: Sendable, Encodable {
     /// Routes in the order they were given; precedence among their rules is decided by the
     /// route table, not by this order.
     public var routes: [NamedRoute]
+    /// Every `AuthorizationPolicy`; the inbound listener applies those whose target is its
+    /// service.
+    public var authorizationPolicies: [NamedAuthorizationPolicy]
+
+    /// An `AuthorizationPolicy` with its name.
+    public struct NamedAuthorizationPolicy: Hashable, Sendable, Encodable {
+        public var name: String
+        public var spec: AuthorizationPolicySpec
+
+        public init(name: String, spec: AuthorizationPolicySpec) {
+            self.name = name
+            self.spec = spec
+        }
+    }
 
     /// An `HTTPRoute` with its name.
     public struct NamedRoute: Hashable, Sendable, Encodable {
@@ -14,10 +28,18 @@ public struct MeshConfig: Sendable, Encodable {
         public var spec: HTTPRouteSpec
     }
 
-    public init(proxy: ProxySpec = ProxySpec(), services: [String: ServiceSpec] = [:], routes: [NamedRoute] = []) {
+    public init(proxy: ProxySpec = ProxySpec(), services: [String: ServiceSpec] = [:], routes: [NamedRoute] = [], authorizationPolicies: [NamedAuthorizationPolicy] = []) {
         self.proxy = proxy
         self.services = services
         self.routes = routes
+        self.authorizationPolicies = authorizationPolicies
+    }
+
+    /// The policies that decide the inbound listener's requests: those whose target is the
+    /// inbound listener's service, in name order.
+    public var inboundAuthorizationPolicies: [NamedAuthorizationPolicy] {
+        guard let service = proxy.inbound?.service else { return [] }
+        return authorizationPolicies.filter { $0.spec.targetService == service }.sorted { $0.name < $1.name }
     }
 
     /// Parses and validates YAML; throws every problem found, so nothing half-valid is used.
@@ -49,6 +71,8 @@ public struct MeshConfig: Sendable, Encodable {
                 config.services[metadata.name] = spec
             case .httpRoute(let metadata, let spec):
                 config.routes.append(NamedRoute(name: metadata.name, spec: spec))
+            case .authorizationPolicy(let metadata, let spec):
+                config.authorizationPolicies.append(NamedAuthorizationPolicy(name: metadata.name, spec: spec))
             }
         }
         let listenerNames = Set(config.proxy.routingListeners.map(\.name))
@@ -103,7 +127,7 @@ public struct MeshConfig: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case proxy, services, routes
+        case proxy, services, routes, authorizationPolicies
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -111,5 +135,6 @@ public struct MeshConfig: Sendable, Encodable {
         try container.encode(proxy, forKey: .proxy)
         try container.encode(services, forKey: .services)
         try container.encode(routes, forKey: .routes)
+        try container.encode(authorizationPolicies, forKey: .authorizationPolicies)
     }
 }

@@ -9,17 +9,20 @@ enum ProxySpecDecoder {
             spec.outbound = decodeListener(outbound, name: "outbound", defaultAddress: spec.outbound.address)
         }
         if let inbound = node.child("inbound") {
-            inbound.allowOnly(["address", "appAddress", "appProtocol", "protocol", "rateLimit", "tls"])
+            inbound.allowOnly(["address", "appAddress", "appProtocol", "protocol", "rateLimit", "tls", "service"])
             let address = inbound.child("address")?.hostPort() ?? HostPort(host: "0.0.0.0", port: 4143)
             let proto = inbound.child("protocol")?.oneOf(ListenerProtocol.self) ?? .auto
             let rateLimit = inbound.child("rateLimit").flatMap(RateLimitSpecDecoder.decode)
             let tls = inbound.child("tls")?.oneOf(InboundTLSMode.self) ?? .strict
+            let serviceNode = inbound.child("service")
+            let service = serviceNode?.string()
+            if let service, !ResourceMetadata.isValidName(service) { serviceNode?.fail("'\(service)' is not a valid service name") }
             let appProtocolNode = inbound.child("appProtocol")
             let appProtocol = appProtocolNode?.oneOf(UpstreamProtocol.self) ?? .http1
             if appProtocol == .tcp { appProtocolNode?.fail("must be http1, http2 or grpc (opaque TCP to the app needs no protocol: a tcp listener relays it)") }
             if let app = inbound.child("appAddress") {
                 if let appAddress = app.hostPort() {
-                    spec.inbound = InboundListenerSpec(address: address, appAddress: appAddress, protocol: proto, appProtocol: appProtocol, rateLimit: rateLimit, tls: tls)
+                    spec.inbound = InboundListenerSpec(address: address, appAddress: appAddress, protocol: proto, appProtocol: appProtocol, rateLimit: rateLimit, tls: tls, service: service)
                 }
             } else {
                 inbound.fail("appAddress is required: the local app's host:port")

@@ -72,6 +72,8 @@ public enum ResourceDecoder {
             return spec.flatMap(ServiceSpecDecoder.decode).map { .service(metadata, $0) }
         case .httpRoute:
             return spec.flatMap(HTTPRouteSpecDecoder.decode).map { .httpRoute(metadata, $0) }
+        case .authorizationPolicy:
+            return spec.flatMap(AuthorizationPolicySpecDecoder.decode).map { .authorizationPolicy(metadata, $0) }
         }
     }
 

@@ -86,12 +86,16 @@ public struct InboundListenerSpec: Hashable, Sendable, Codable {
     /// A limit on the requests the app is sent; nil means none.
     public var rateLimit: RateLimitSpec?
     public var tls: InboundTLSMode
+    /// The service this proxy's app is: the `AuthorizationPolicy` resources that target it
+    /// decide who may call (nil: none apply).
+    public var service: String?
 
     public init(
         address: HostPort = HostPort(host: "0.0.0.0", port: 4143), appAddress: HostPort, protocol: ListenerProtocol = .auto,
-        appProtocol: UpstreamProtocol = .http1, rateLimit: RateLimitSpec? = nil, tls: InboundTLSMode = .strict
+        appProtocol: UpstreamProtocol = .http1, rateLimit: RateLimitSpec? = nil, tls: InboundTLSMode = .strict, service: String? = nil
     ) {
         self.tls = tls
+        self.service = service
         self.address = address
         self.appAddress = appAddress
         self.protocol = `protocol`

@@ -10,6 +10,7 @@ public enum ResourceKind: String, CaseIterable, Sendable, Codable {
     case proxy = "Proxy"
     case service = "Service"
     case httpRoute = "HTTPRoute"
+    case authorizationPolicy = "AuthorizationPolicy"
 }
 
 /// A resource's name and labels, as in Kubernetes' `metadata`.

@@ -15,7 +15,7 @@ enum ListenerPipeline {
             // Installs the HTTP/2 codec in front of itself when added.
             return HTTP2ServerConnectionHandler(loop: context, listener: listener, logger: logger, peer: peer)
         case .tcp:
-            return TCPProxyHandler(loop: context, listener: listener, service: tcpService ?? "", logger: logger)
+            return TCPProxyHandler(loop: context, listener: listener, service: tcpService ?? "", logger: logger, peer: peer)
         case .auto:
             return ProtocolDetectionHandler(loop: context, listener: listener, tcpService: tcpService, logger: logger, peer: peer)
         }

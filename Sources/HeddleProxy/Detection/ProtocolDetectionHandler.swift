@@ -101,7 +101,7 @@ final class ProtocolDetectionHandler: ChannelInboundHandler, RemovableChannelHan
         timer?.cancel()
         timer = nil
         let next: any ChannelHandler = switch verdict {
-        case .tcp: TCPProxyHandler(loop: loop, listener: listener, service: tcpService ?? "", logger: logger)
+        case .tcp: TCPProxyHandler(loop: loop, listener: listener, service: tcpService ?? "", logger: logger, peer: peer)
         // Installs the HTTP/2 codec in front of itself (after this handler) when added.
         case .http2: HTTP2ServerConnectionHandler(loop: loop, listener: listener, logger: logger, peer: peer)
         case .http1, .needMoreBytes: HTTP1ProxyHandler(loop: loop, listener: listener, logger: logger, peer: peer)

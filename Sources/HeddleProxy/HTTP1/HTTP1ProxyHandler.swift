@@ -349,6 +349,11 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             return
         }
         let view = HTTP1RouteRequest(head: head)
+        if clientIdentity.inbound, snapshot.inboundAuthorization != nil,
+           let denied = loop.authorize(identity: clientIdentity.peer?.identity, method: view.method, path: view.path, port: context.channel.localAddress?.port ?? 0, logger: logger) {
+            failExchange(denied, closeAfter: hasBody)
+            return
+        }
         let choice = loop.chooseTarget(
             for: view, listener: listener, snapshot: snapshot, now: requestStart,
             admit: { [loop] rule in loop.rateLimit(listener: nil, rule: rule, now: now) },

@@ -6,6 +6,7 @@ struct GRPCStatus: Hashable, Sendable {
 
     static let ok = GRPCStatus(code: 0)
     static let deadlineExceeded = GRPCStatus(code: 4)
+    static let permissionDenied = GRPCStatus(code: 7)
     static let resourceExhausted = GRPCStatus(code: 8)
     static let unimplemented = GRPCStatus(code: 12)
     static let `internal` = GRPCStatus(code: 13)
@@ -25,6 +26,7 @@ struct GRPCStatus: Hashable, Sendable {
         case .deadlineExceeded: .deadlineExceeded
         case .retryBudgetExhausted, .circuitOpen, .faultInjected: .unavailable
         case .rateLimited: .resourceExhausted
+        case .deniedByPolicy: .permissionDenied
         }
     }
 

@@ -191,6 +191,11 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolde
             fail(limited)
             return
         }
+        if clientIdentity.inbound, snapshot.inboundAuthorization != nil,
+           let denied = loop.authorize(identity: clientIdentity.peer?.identity, method: view.method, path: view.path, port: context?.channel.parent?.localAddress?.port ?? 0, logger: logger) {
+            fail(denied)
+            return
+        }
         let choice = loop.chooseTarget(
             for: view, listener: listener, snapshot: snapshot, now: now,
             admit: { [loop] rule in loop.rateLimit(listener: nil, rule: rule, now: now) })

@@ -63,6 +63,14 @@ public final class ProxyMetrics: Sendable {
             labels: [("service", service), ("reason", reason)]).increment()
     }
 
+    /// A request or connection an authorization policy denied, by the policy that denied it
+    /// (`default-deny` when no ALLOW policy matched).
+    func recordDenial(policy: String) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "authorization_denials", unitName: "total", helpText: "Requests and connections denied by an AuthorizationPolicy, by policy"),
+            labels: [("policy", policy)]).increment()
+    }
+
     /// A retry that was due but refused by the service's retry budget.
     func recordBudgetExhausted(service: String) {
         registry.makeCounter(

@@ -1,5 +1,6 @@
 import HeddleCore
 import HeddlePolicy
+import Logging
 import NIOCore
 
 /// Everything the data path keeps per event loop: the snapshot in force, balancer and
@@ -135,6 +136,20 @@ final class LoopContext: @unchecked Sendable {
         let instant = Instant(nanoseconds: now)
         destinations[index].balancer.requestFinished(ticket, now: instant, latency: .nanoseconds(Int64(clamping: now &- startedAt)))
         recordOutcome(service: index, ticket: ticket, success: success, now: now)
+    }
+
+    /// The `denied-by-policy` failure when the inbound listener's authorization policies deny
+    /// the caller `identity` this request (`method` and `path` nil for a TCP connection) on
+    /// `port`, else nil. A denial is counted by policy and logged with it.
+    func authorize(identity: String?, method: Substring?, path: Substring?, port: Int, logger: Logger) -> ProxyFailure? {
+        guard let table = snapshot.inboundAuthorization else { return nil }
+        let decision = table.decide(AuthorizationRequest(identity: identity, method: method, path: path, port: port))
+        guard case .denied(let policy, let reason) = decision else { return nil }
+        metrics.recordDenial(policy: policy)
+        logger.notice("denied by policy", metadata: [
+            "policy": "\(policy)", "caller": "\(identity ?? "unauthenticated")", "reason": "\(reason)",
+        ])
+        return ProxyFailure(.deniedByPolicy, reason)
     }
 
     /// The `rate-limited` failure when the listener's (`listener`) or the rule's (`rule`) token

@@ -22,6 +22,9 @@ final class ProxySnapshot: Sendable {
     let serviceIndex: [String: Int]
     /// Listener rate limits by listener name (`inbound` for the inbound listener).
     let listenerRateLimits: [String: RateLimitSpec]
+    /// The `AuthorizationPolicy` resources of the inbound listener's service; nil when none
+    /// apply (every caller is allowed).
+    let inboundAuthorization: AuthorizationTable?
 
     init(generation: Int, config: MeshConfig, resolved: Resolution) {
         self.generation = generation
@@ -59,6 +62,12 @@ final class ProxySnapshot: Sendable {
         }
         if let limit = config.proxy.inbound?.rateLimit { limits["inbound"] = limit }
         listenerRateLimits = limits
+        if let service = config.proxy.inbound?.service {
+            let table = AuthorizationTable(service: service, policies: config.authorizationPolicies)
+            inboundAuthorization = table.isEmpty ? nil : table
+        } else {
+            inboundAuthorization = nil
+        }
         self.services = services
         serviceIndex = Dictionary(uniqueKeysWithValues: services.enumerated().map { ($1.name, $0) })
     }

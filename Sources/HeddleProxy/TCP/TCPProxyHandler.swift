@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import Prometheus
 import NIOPosix
+import NIOTLS
 
 /// Relays an opaque TCP connection to an endpoint of the listener's TCP service, picked by the
 /// service's balancer: bytes both ways unchanged, backpressure both ways, half-close passed on.
@@ -23,19 +24,37 @@ final class TCPProxyHandler: ChannelInboundHandler {
     private var ticket: BalancerTicket?
     private var started: UInt64 = 0
     private var inputClosed = false
+    /// On the inbound listener over mutual TLS: the handshake's check of the caller.
+    private let peer: PeerCheck?
+    private var began = false
 
-    init(loop: LoopContext, listener: String, service: String, logger: Logger) {
+    init(loop: LoopContext, listener: String, service: String, logger: Logger, peer: PeerCheck? = nil) {
         self.loop = loop
         self.listener = listener
         self.serviceName = service
         self.logger = logger
+        self.peer = peer
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        // Over TLS the caller is known once the handshake completes (a `tcp` listener adds
+        // this handler before it): the connection starts then.
+        if peer != nil, peer?.identity == nil { return }
+        start(context: context)
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard !began else { return }
+        began = true
         try? context.channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: true)
         try? context.channel.syncOptions?.setOption(.autoRead, value: false)
         let snapshot = loop.snapshot
+        if listener == "inbound", snapshot.inboundAuthorization != nil,
+           let denied = loop.authorize(identity: peer?.identity, method: nil, path: nil, port: context.channel.localAddress?.port ?? 0, logger: logger) {
+            refuse(denied.reason, denied.details)
+            return
+        }
         guard let index = snapshot.serviceIndex[serviceName] else {
             refuse(.noRoute, "no TCP service '\(serviceName)' is configured")
             return
@@ -112,6 +131,9 @@ final class TCPProxyHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event, !began {
+            start(context: context)
+        }
         if case ChannelEvent.inputClosed = event {
             inputClosed = true
             upstream?.closeOutput()

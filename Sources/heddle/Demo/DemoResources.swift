@@ -9,6 +9,9 @@ enum DemoResources {
         #
         # While the demo runs (`heddle demo --duration 0`), change the split and watch it shift:
         #   sed 's/weight: 90/weight: 50/; s/weight: 10/weight: 50/' examples/demo.yaml | heddle apply -f -
+        #
+        # Every hop is mutual TLS; the users services take calls from api only (try it from web's
+        # sidecar: 403, heddle-error: denied-by-policy).
         apiVersion: heddle.dev/v1alpha1
         kind: Service
         metadata:
@@ -46,5 +49,25 @@ enum DemoResources {
               retry:
                 attempts: 3
                 codes: [502, 503]
+        ---
+        apiVersion: heddle.dev/v1alpha1
+        kind: AuthorizationPolicy
+        metadata:
+          name: users-v1-from-api
+        spec:
+          targetService: users-v1
+          rules:
+            - from:
+                services: [api]
+        ---
+        apiVersion: heddle.dev/v1alpha1
+        kind: AuthorizationPolicy
+        metadata:
+          name: users-v2-from-api
+        spec:
+          targetService: users-v2
+          rules:
+            - from:
+                services: [api]
         """
 }
