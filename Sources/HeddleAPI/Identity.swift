@@ -55,3 +55,47 @@ public struct CertificateResponse: Codable, Hashable, Sendable {
         self.notAfter = notAfter
     }
 }
+
+/// `POST /v1/ca/rotation`: the next phase of a root rotation — `prepare` (a new root joins the
+/// trust bundle), `activate` (certificates are signed under the new root; proxies renew),
+/// `finish` (the old root leaves the trust bundle).
+public struct CARotationRequest: Codable, Hashable, Sendable {
+    public var phase: String
+
+    public init(phase: String) {
+        self.phase = phase
+    }
+}
+
+/// One CA certificate, as `GET /v1/ca` describes it.
+public struct CACertificateSummary: Codable, Hashable, Sendable {
+    public var subject: String
+    /// The subject key identifier, hex: what certificates it signs name as their issuer key.
+    public var keyID: String
+    public var notAfter: Int64
+
+    public init(subject: String, keyID: String, notAfter: Int64) {
+        self.subject = subject
+        self.keyID = keyID
+        self.notAfter = notAfter
+    }
+}
+
+/// `GET /v1/ca`: the certificate authority's state — what signs, what is trusted, and where a
+/// root rotation stands (`steady`, `prepared`, `activated`).
+public struct CAStatus: Codable, Hashable, Sendable {
+    public var trustDomain: String
+    public var signer: CACertificateSummary
+    public var trustBundle: [CACertificateSummary]
+    public var rotation: String
+    /// The root `activate` will sign with (after `prepare`).
+    public var pending: CACertificateSummary?
+
+    public init(trustDomain: String, signer: CACertificateSummary, trustBundle: [CACertificateSummary], rotation: String, pending: CACertificateSummary? = nil) {
+        self.trustDomain = trustDomain
+        self.signer = signer
+        self.trustBundle = trustBundle
+        self.rotation = rotation
+        self.pending = pending
+    }
+}

@@ -111,6 +111,19 @@ public struct CertificateAuthority: Sendable {
         return IssuedCertificate(identity: identity, leaf: leaf, intermediates: intermediates)
     }
 
+    /// This CA trusting `roots` instead (a root rotation adds a new root beside the old one,
+    /// then drops the old one).
+    public func trusting(_ roots: [Certificate]) -> CertificateAuthority {
+        CertificateAuthority(trustDomain: trustDomain, certificate: certificate, privateKey: privateKey, intermediates: intermediates, trustBundle: roots)
+    }
+
+    /// The key identifier of the CA certificate (what the certificates it signs name as their
+    /// authority key identifier), in hex.
+    public var keyIdentifierHex: String {
+        let identifier = (try? certificate.extensions.subjectKeyIdentifier)?.keyIdentifier ?? SubjectKeyIdentifier(hash: certificate.publicKey).keyIdentifier
+        return identifier.map { String(format: "%02x", $0) }.joined()
+    }
+
     /// The CA's private key as PEM (to keep it on disk, readable by the control plane only).
     public func privateKeyPEM() throws -> String {
         try privateKey.serializeAsPEM().pemString

@@ -128,6 +128,24 @@ public struct ControlPlaneClient: Sendable {
         try await send(.POST, "/v1/certificates", body: request, expecting: [201])
     }
 
+    /// The trust bundle (PEM) and the key identifier of the CA that signs now (hex; nil from a
+    /// control plane that does not say).
+    public func trustBundle() async throws -> (pem: String, signerKeyID: String?) {
+        let response = try await execute(.GET, "/v1/trust-bundle", body: nil)
+        try await Self.check(response, expecting: [200], what: "GET /v1/trust-bundle", baseURL: baseURL)
+        let bytes = try await response.body.collect(upTo: 4 * 1024 * 1024)
+        return (String(buffer: bytes), response.headers.first(name: "Heddle-Signer-Key-ID"))
+    }
+
+    /// The certificate authority's state and root rotation.
+    public func caStatus() async throws -> CAStatus {
+        try await get("/v1/ca")
+    }
+
+    public func rotateRoot(_ phase: String) async throws -> CAStatus {
+        try await send(.POST, "/v1/ca/rotation", body: CARotationRequest(phase: phase), expecting: [200])
+    }
+
     /// Reports what the sidecar finds of its app: an unhealthy instance gets no traffic.
     public func reportHealth(_ id: String, healthy: Bool) async throws -> Instance {
         try await send(.POST, "/v1/instances/\(Self.escape(id))/health", body: HealthReport(healthy: healthy), expecting: [200])

@@ -29,7 +29,7 @@ public final class Sidecar: Service, Sendable {
         self.logger = logger
         identity = WorkloadIdentityKeeper(
             directory: options.identityPath, joinToken: options.joinToken, client: client,
-            metrics: server.metrics.registry, meshTLS: server.meshTLS, logger: logger)
+            metrics: server.metrics.registry, meshTLS: server.meshTLS, trustRefreshInterval: options.trustRefreshInterval, logger: logger)
         identity.installKept()
     }
 

@@ -40,6 +40,9 @@ public struct SidecarOptions: Sendable {
     /// Mutual TLS on the inbound listener: `strict` (the default) needs a workload identity
     /// (a join token, or a certificate kept from an earlier run).
     public var inboundTLS: InboundTLSMode = .strict
+    /// How often the trust bundle is fetched from the control plane: a root rotation's phases
+    /// reach the proxy within it.
+    public var trustRefreshInterval: Duration = .seconds(30)
 
     /// Where the workload identity is kept.
     public var identityPath: String { identityDirectory ?? snapshotPath + ".identity" }

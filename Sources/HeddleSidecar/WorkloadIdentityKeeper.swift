@@ -21,9 +21,15 @@ final class WorkloadIdentityKeeper: Sendable {
     private let logger: Logger
     private let expiry: Gauge
     private let meshTLS: MeshTLS?
+    /// How often the trust bundle is fetched (a root rotation reaches the proxy within it).
+    private let trustRefreshInterval: Duration
 
-    init(directory: String, joinToken: String?, client: ControlPlaneClient, metrics: PrometheusCollectorRegistry, meshTLS: MeshTLS?, logger: Logger) {
+    init(
+        directory: String, joinToken: String?, client: ControlPlaneClient, metrics: PrometheusCollectorRegistry, meshTLS: MeshTLS?,
+        trustRefreshInterval: Duration = .seconds(30), logger: Logger
+    ) {
         self.meshTLS = meshTLS
+        self.trustRefreshInterval = trustRefreshInterval
         self.directory = directory
         self.joinToken = joinToken
         self.client = client
@@ -53,13 +59,12 @@ final class WorkloadIdentityKeeper: Sendable {
     }
 
     /// Installs the kept certificate, key and bundle for mutual TLS, when they differ from
-    /// what was installed last (`installed`: that chain).
+    /// what was installed last (`installed`: that chain and bundle).
     private func install(_ chain: String, key: P256.Signing.PrivateKey, installed: inout String?) {
-        guard let meshTLS, chain != installed else { return }
+        guard let meshTLS, let bundle = try? String(contentsOfFile: bundleFile, encoding: .utf8), chain + bundle != installed else { return }
         do {
-            let bundle = try String(contentsOfFile: bundleFile, encoding: .utf8)
             try meshTLS.install(chainPEM: chain, keyPEM: key.pemRepresentation, bundlePEM: bundle)
-            installed = chain
+            installed = chain + bundle
             logger.info("mutual TLS uses the workload certificate", metadata: ["identity": "\(meshTLS.identity.map { "\($0)" } ?? "?")"])
         } catch {
             logger.error("the workload certificate cannot be used for mutual TLS", metadata: ["error": "\(error)"])
@@ -76,25 +81,35 @@ final class WorkloadIdentityKeeper: Sendable {
         }
         var failures = 0
         var installed: String?
+        var jitter: (pem: String, fraction: Double)?
+        var nextRefresh = Date()
+        var signerChanged = false
         while !Task.isCancelled {
             let current = currentCertificate()
             let now = Date()
             if let current, current.leaf.notValidAfter > now {
                 expiry.set(to: current.leaf.notValidAfter.timeIntervalSince1970)
+                if now >= nextRefresh {
+                    signerChanged = await refreshTrustBundle(leaf: current.leaf)
+                    nextRefresh = Date().addingTimeInterval(Double(trustRefreshInterval.components.seconds))
+                }
                 install(current.pem, key: key, installed: &installed)
                 // Renew at half of the time the certificate had left when it was kept (not from
                 // its notBefore, which the CA backdates for clock skew), with up to a tenth of
                 // jitter so a fleet started together does not renew together; never sooner than a
-                // second after it was kept.
+                // second after it was kept. At once when another CA signs now (a root rotation).
+                if jitter?.pem != current.pem { jitter = (current.pem, Double.random(in: 0...0.1)) }
                 let kept = current.kept
                 let remaining = current.leaf.notValidAfter.timeIntervalSince(kept)
-                let renewAt = max(kept.addingTimeInterval(1), kept.addingTimeInterval(remaining / 2 + Double.random(in: 0...(remaining / 10))))
-                if renewAt > now, failures == 0 {
-                    try? await Task.sleep(for: .seconds(renewAt.timeIntervalSince(now)))
+                let renewAt = max(kept.addingTimeInterval(1), kept.addingTimeInterval(remaining * (0.5 + (jitter?.fraction ?? 0))))
+                if renewAt > now, failures == 0, !signerChanged {
+                    let wake = min(renewAt, nextRefresh)
+                    try? await Task.sleep(for: .seconds(max(0.01, wake.timeIntervalSince(now))))
                     continue
                 }
-                if await obtain(key: key, proof: .certificate(current.pem), what: "renewed") {
+                if await obtain(key: key, proof: .certificate(current.pem), what: signerChanged ? "renewed under the new signing CA" : "renewed") {
                     failures = 0
+                    signerChanged = false
                 } else {
                     failures += 1
                     try? await Task.sleep(for: .seconds(min(30, 0.5 * Double(1 << min(failures, 6)))))
@@ -117,6 +132,32 @@ final class WorkloadIdentityKeeper: Sendable {
                 try? await Task.sleep(for: .seconds(min(30, 0.5 * Double(1 << min(failures, 6)))))
             }
         }
+    }
+
+    /// Fetches the trust bundle; keeps and installs it when it changed (a root joined or left
+    /// it). True when the CA that signs now is not the one that signed `leaf`: the
+    /// certificate is renewed at once.
+    private func refreshTrustBundle(leaf: Certificate) async -> Bool {
+        let fetched: (pem: String, signerKeyID: String?)
+        do {
+            fetched = try await client.trustBundle()
+        } catch {
+            logger.debug("could not refresh the trust bundle", metadata: ["error": "\(error)"])
+            return false
+        }
+        let kept = try? String(contentsOfFile: bundleFile, encoding: .utf8)
+        if fetched.pem != kept, (try? PEMDocument.parseMultiple(pemString: fetched.pem))?.isEmpty == false {
+            do {
+                try write(fetched.pem, to: bundleFile)
+                logger.notice("trust bundle changed", metadata: ["roots": "\((try? PEMDocument.parseMultiple(pemString: fetched.pem).count) ?? 0)"])
+            } catch {
+                logger.warning("could not keep the new trust bundle", metadata: ["error": "\(error)"])
+            }
+        }
+        guard let signer = fetched.signerKeyID,
+              let issuer = (try? leaf.extensions.authorityKeyIdentifier)??.keyIdentifier
+        else { return false }
+        return issuer.map { String(format: "%02x", $0) }.joined() != signer.lowercased()
     }
 
     private enum Proof {

@@ -70,9 +70,8 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         var configuration = ControlPlaneServer.Configuration()
         do {
             let operatorCA = caCert.map { IdentityFiles.OperatorCA(certificateFile: $0, privateKeyFile: caKey ?? "", intermediatesFile: caIntermediates, trustBundleFile: trustBundle) }
-            var identity = try IdentityFiles.load(directory: "\(dataDir)/identity", trustDomain: trustDomain, operatorCA: operatorCA)
-            identity.certificateLifetime = .seconds(certificateLifetime)
-            configuration.identity = identity
+            let identity = try IdentityFiles.load(directory: "\(dataDir)/identity", trustDomain: trustDomain, operatorCA: operatorCA)
+            configuration.identity = identity.withCertificateLifetime(.seconds(certificateLifetime))
         } catch {
             var standardError = FileHandle.standardError
             print("heddle: cannot set up the certificate authority: \(error)", to: &standardError)

@@ -221,6 +221,9 @@ struct SidecarArguments: ParsableArguments {
     @Option(help: "Mutual TLS on the inbound listener: strict (only mesh peers with a certificate of this mesh), permissive (also plaintext, for migration) or disabled.")
     var inboundTls = "strict"
 
+    @Option(help: "Seconds between fetches of the trust bundle (a root rotation's phases reach the proxy within it).")
+    var trustRefreshInterval = 30
+
     @Option(help: "The services the app calls, comma-separated ('' for none): the proxy is pushed only those, the routes that may serve them and what those routes send to (default: the whole mesh).")
     var calls: String?
 
@@ -267,6 +270,8 @@ struct SidecarArguments: ParsableArguments {
             throw ValidationError("--inbound-tls must be strict, permissive or disabled, not '\(inboundTls)'")
         }
         options.inboundTLS = inboundTLS
+        guard (1...3600).contains(trustRefreshInterval) else { throw ValidationError("--trust-refresh-interval must be between 1 and 3600 seconds") }
+        options.trustRefreshInterval = .seconds(trustRefreshInterval)
         if let calls {
             // `--calls ''`: the app calls nothing in the mesh.
             let names = calls.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

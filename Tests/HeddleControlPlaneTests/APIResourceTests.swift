@@ -104,7 +104,7 @@ struct APIResourceTests {
                 #expect(try decode(ItemList<ResourceEnvelope>.self, response).items.map(\.name) == ["web"])
             }
             try await client.execute(uri: "/v1/resources?kind=Gadget", method: .get) { response async throws in
-                #expect(try apiError(response, .badRequest).message == "unknown kind 'Gadget' (the control plane keeps Service, HTTPRoute)")
+                #expect(try apiError(response, .badRequest).message == "unknown kind 'Gadget' (the control plane keeps Service, HTTPRoute, AuthorizationPolicy)")
             }
             try await client.execute(uri: "/v1/resources/HTTPRoute/shop", method: .get) { response async throws in
                 let envelope = try decode(ResourceEnvelope.self, response)

@@ -24,7 +24,7 @@ struct ResourceCRUDTests {
         let controlPlane = try await makeControlPlane()
         let unknown = await controlPlaneError { _ = try await controlPlane.get(kind: "Gadget", name: "x") }
         #expect(unknown?.code == .invalid)
-        #expect(unknown?.message == "unknown kind 'Gadget' (the control plane keeps Service, HTTPRoute)")
+        #expect(unknown?.message == "unknown kind 'Gadget' (the control plane keeps Service, HTTPRoute, AuthorizationPolicy)")
         let proxy = await controlPlaneError { _ = try await controlPlane.list(kind: "Proxy") }
         #expect(proxy?.code == .invalid)
         let missing = await controlPlaneError { _ = try await controlPlane.get(kind: "Service", name: "web") }

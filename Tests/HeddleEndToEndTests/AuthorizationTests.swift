@@ -115,3 +115,40 @@ struct AuthorizationTests {
         #expect(ResilienceTests.value(metrics, #"heddle_proxy_errors_total{reason="denied-by-policy"}"#) == 1, "\(metrics)")
     }
 }
+
+/// `heddle check` through the real binary: the mesh's CA, instances and policies, and one
+/// proxy's identity, certificate, trust bundle and policies.
+@Suite(.serialized)
+struct CheckTests {
+    @Test func checkReportsTheMeshAndAProxyAndFailsOnAProblem() async throws {
+        let cp = try await ControlPlaneProcess()
+        let api = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: try await Upstream(.http, name: "api").port)
+        _ = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: try await Upstream(.http, name: "web").port)
+        #expect(try await cp.apply(AuthorizationTests.policies).status == 0)
+        // Until api's sidecar runs the policies.
+        for _ in 0..<100 where !(try curl(["http://127.0.0.1:\(api.admin)/identity"]).output.contains("api-deny-admin")) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+
+        let checked = try await cp.cli(["check", "--proxy", "127.0.0.1:\(api.admin)"])
+        #expect(checked.status == 0, "\(checked.output)")
+        for expected in [
+            "Certificate authority (trust domain heddle.local)", "✓ no root rotation under way", "all reached over mutual TLS",
+            "✓ api: default deny (only what api-allow-web allows); denied first: api-deny-admin", "✓ no policy, every caller allowed: web",
+            "Proxy 127.0.0.1:\(api.admin) (service api)", "✓ identity spiffe://heddle.local/service/api", "✓ certificate valid until",
+            "✓ the certificate chains to its trust bundle (1 root) and follows the mesh's rules", "✓ its trust bundle is the control plane's",
+            "✓ inbound listener: mutual TLS required (strict)",
+            "✓ authorization for api: default deny, allowed by api-allow-web; denied first by api-deny-admin", "0 problems, 0 warnings",
+        ] {
+            #expect(checked.output.contains(expected), "missing '\(expected)' in:\n\(checked.output)")
+        }
+
+        // A rotation under way is worth a look; an unreachable proxy is a problem (exit 1).
+        #expect(try await cp.cli(["ca", "rotate", "prepare"]).status == 0)
+        let rotating = try await cp.cli(["check", "--proxy", "127.0.0.1:\(TestSupport.freePort())"])
+        #expect(rotating.status == 1, "\(rotating.output)")
+        #expect(rotating.output.contains("! root rotation prepared: run `heddle ca rotate activate`"), "\(rotating.output)")
+        #expect(rotating.output.contains("✗ its admin endpoint cannot be read"), "\(rotating.output)")
+        #expect(rotating.output.contains("1 problem, 1 warning"), "\(rotating.output)")
+    }
+}

@@ -15,14 +15,14 @@ struct MutualTLSTests {
         let web: SidecarProcess
     }
 
-    static func mesh(cpExtra: [String] = [], apiExtra: [String] = []) async throws -> Mesh {
+    static func mesh(cpExtra: [String] = [], apiExtra: [String] = [], sidecarExtra: [String] = []) async throws -> Mesh {
         let cp = try await ControlPlaneProcess(extra: cpExtra)
         let app = try await Upstream(.http, name: "api")
         var apiExtra = apiExtra
         if apiExtra.contains("--inbound-tls") { apiExtra += ["--join-token", try joinToken(controlPlane: cp.url, service: "api")] }
-        let api = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: app.port, extra: apiExtra)
+        let api = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: app.port, extra: apiExtra + sidecarExtra)
         let webApp = try await Upstream(.http, name: "web")
-        let web = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: webApp.port)
+        let web = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: webApp.port, extra: sidecarExtra)
         for _ in 0..<100 where try curl(["-H", "Host: api", "http://127.0.0.1:\(web.outbound)/hello"]).output != "hello from api\n" {
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -157,6 +157,61 @@ struct MutualTLSTests {
             "-cert", "\(identity)/chain.pem", "-key", "\(identity)/key.pem", "-CAfile", "\(identity)/bundle.pem",
         ], input: "GET /hello HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n")
         #expect(session.contains("hello from api"), "\(session)")
+    }
+}
+
+extension MutualTLSTests {
+    /// A root rotation, each phase while requests flow: the new root joins the trust bundle,
+    /// signs (both sidecars renew under it), and the old root leaves — no request fails, and at
+    /// the end only the new root is trusted.
+    @Test func theRootRotatesUnderLoadWithNoFailedRequest() async throws {
+        let mesh = try await Self.mesh(sidecarExtra: ["--trust-refresh-interval", "1"])
+        let identityDirectory = "\(mesh.cp.dataDir)/identity"
+        let oldRoot = try String(contentsOfFile: "\(identityDirectory)/ca.pem", encoding: .utf8)
+        let forge = try Forge(caDirectory: identityDirectory)
+        // A leaf the old root signs, kept to present once that root is gone.
+        let oldLeaf = try forge.leaf(uris: ["spiffe://heddle.local/service/web"])
+
+        async let load = ResilienceTests.load(mesh.web.outbound, host: "api", seconds: 60, connections: 4, rate: 40, count: 560)
+        try await Task.sleep(for: .seconds(2))
+        for phase in ["prepare", "activate", "finish"] {
+            let step = try await mesh.cp.cli(["ca", "rotate", phase])
+            #expect(step.status == 0, "\(phase): \(step.output)")
+            try await Task.sleep(for: .seconds(3))
+        }
+        let summary = try await load
+        #expect(summary["total"] as? Int == 560 && summary["exceptions"] as? Int == 0, "\(summary)")
+        #expect((summary["statuses"] as? [String: Int]) == ["200": 560], "\(summary)")
+
+        let status = try await mesh.cp.cli(["ca", "status"])
+        #expect(status.output.contains("rotation: steady") && status.output.components(separatedBy: "CN=").count == 3, "one signer, one root: \(status.output)")
+        let newRoot = try String(contentsOfFile: "\(identityDirectory)/ca.pem", encoding: .utf8)
+        #expect(newRoot != oldRoot)
+        let newRootFile = "\(forge.directory)/new-root.pem"
+        try newRoot.write(toFile: newRootFile, atomically: true, encoding: .utf8)
+        for sidecar in [mesh.api, mesh.web] {
+            // Each sidecar renewed under the new root and trusts only it.
+            let verified = try Self.openssl(["verify", "-CAfile", newRootFile, "\(sidecar.identityDirectory)/chain.pem"])
+            #expect(verified.contains(": OK"), "\(verified)")
+            #expect(try String(contentsOfFile: "\(sidecar.identityDirectory)/bundle.pem", encoding: .utf8) == newRoot)
+            _ = try await sidecar.child.waitForOutput { $0.contains("renewed under the new signing CA") && $0.contains("trust bundle changed") }
+        }
+        // A certificate of the old root is refused now; the new one is taken.
+        let refused = try Self.openssl([
+            "s_client", "-connect", "127.0.0.1:\(mesh.api.inbound)", "-tls1_3", "-brief", "-ign_eof", "-cert", oldLeaf.certificate, "-key", oldLeaf.key,
+        ], input: "GET /hello HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n")
+        #expect(!refused.contains("hello from api"), "\(refused)")
+        _ = try await mesh.api.child.waitForOutput { $0.contains("not signed by this mesh's certificate authority") }
+        let identity = mesh.web.identityDirectory
+        let accepted = try Self.openssl([
+            "s_client", "-connect", "127.0.0.1:\(mesh.api.inbound)", "-tls1_3", "-brief", "-ign_eof",
+            "-cert", "\(identity)/chain.pem", "-key", "\(identity)/key.pem", "-CAfile", newRootFile,
+        ], input: "GET /hello HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n")
+        #expect(accepted.contains("Verification: OK") && accepted.contains("hello from api"), "\(accepted)")
+
+        // Out of order, a phase is refused with the reason.
+        let early = try await mesh.cp.cli(["ca", "rotate", "finish"])
+        #expect(early.status != 0 && early.output.contains("nothing to finish"), "\(early.output)")
     }
 }
 

@@ -1,11 +1,16 @@
 import HeddleAPI
 import HeddleIdentity
+import HTTPTypes
 import Hummingbird
 import NIOCore
 
 /// Workload identity: `POST /v1/tokens` (a join token), `POST /v1/certificates` (sign a proxy's
-/// CSR on proof of its service), `GET /v1/trust-bundle` (the roots, PEM).
+/// CSR on proof of its service), `GET /v1/trust-bundle` (the roots, PEM; `Heddle-Signer-Key-ID`
+/// names the CA that signs now, so a proxy whose certificate another CA signed renews),
+/// `GET /v1/ca` and `POST /v1/ca/rotation` (root rotation).
 enum IdentityRoutes {
+    static let signerKeyIDField = HTTPField.Name("Heddle-Signer-Key-ID")!
+
     static func add(to router: Router<BasicRequestContext>, authority: WorkloadAuthority, maxBodyBytes: Int) {
         router.post("/v1/tokens") { request, _ in
             let asked = try await JSONBody.decode(TokenRequest.self, from: request, limit: maxBodyBytes)
@@ -16,8 +21,21 @@ enum IdentityRoutes {
             return JSONBody.response(try await authority.certificate(asked), status: .created)
         }
         router.get("/v1/trust-bundle") { _, _ in
-            let pem = try authority.authority.trustBundlePEM()
-            return Response(status: .ok, headers: [.contentType: "application/x-pem-file"], body: ResponseBody(byteBuffer: ByteBuffer(string: pem)))
+            let signer = authority.authority
+            let pem = try signer.trustBundlePEM()
+            var headers: HTTPFields = [.contentType: "application/x-pem-file"]
+            headers[signerKeyIDField] = signer.keyIdentifierHex
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: pem)))
+        }
+        router.get("/v1/ca") { _, _ in
+            JSONBody.response(authority.status(), status: .ok)
+        }
+        router.post("/v1/ca/rotation") { request, _ in
+            let asked = try await JSONBody.decode(CARotationRequest.self, from: request, limit: maxBodyBytes)
+            guard let phase = WorkloadAuthority.RotationPhase(rawValue: asked.phase) else {
+                throw ControlPlaneError(.invalid, "phase: '\(asked.phase)' is not one of prepare, activate, finish")
+            }
+            return JSONBody.response(try authority.rotate(phase), status: .ok)
         }
     }
 }

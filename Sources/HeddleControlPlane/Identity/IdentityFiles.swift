@@ -35,6 +35,8 @@ public enum IdentityFiles {
             throw IdentityError(.invalidIdentity, "the data directory's identities belong to trust domain '\(recorded)', not '\(trustDomain)' (\(domainFile))")
         }
         let authority: CertificateAuthority
+        var pending: CertificateAuthority?
+        var previous: Certificate?
         if let operatorCA {
             authority = try CertificateAuthority(
                 trustDomain: trustDomain, certificatePEM: try read(operatorCA.certificateFile), privateKeyPEM: try read(operatorCA.privateKeyFile),
@@ -43,7 +45,18 @@ public enum IdentityFiles {
             let certificateFile = "\(directory)/ca.pem"
             let keyFile = "\(directory)/ca-key.pem"
             if fileManager.fileExists(atPath: certificateFile) {
-                authority = try CertificateAuthority(trustDomain: trustDomain, certificatePEM: try read(certificateFile), privateKeyPEM: try read(keyFile))
+                // A root rotation under way (`WorkloadAuthority+Rotation`) resumes as it stood.
+                let bundleFile = "\(directory)/trust-bundle.pem"
+                let bundle = fileManager.fileExists(atPath: bundleFile) ? try read(bundleFile) : nil
+                authority = try CertificateAuthority(trustDomain: trustDomain, certificatePEM: try read(certificateFile), privateKeyPEM: try read(keyFile), trustBundlePEM: bundle)
+                if fileManager.fileExists(atPath: "\(directory)/ca-next.pem") {
+                    pending = try CertificateAuthority(
+                        trustDomain: trustDomain, certificatePEM: try read("\(directory)/ca-next.pem"), privateKeyPEM: try read("\(directory)/ca-next-key.pem"),
+                        trustBundlePEM: bundle)
+                }
+                if fileManager.fileExists(atPath: "\(directory)/ca-previous.pem") {
+                    previous = try Certificate(pemEncoded: try read("\(directory)/ca-previous.pem"))
+                }
             } else {
                 authority = try CertificateAuthority.createRoot(trustDomain: trustDomain, now: now)
                 try PrivateFile.write(try authority.privateKeyPEM(), to: keyFile)
@@ -61,7 +74,8 @@ public enum IdentityFiles {
             try PrivateFile.write(key.withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() } + "\n", to: tokenFile)
         }
         try write(trustDomain + "\n", to: domainFile)
-        return WorkloadAuthority(authority: authority, tokens: JoinTokens(key: key))
+        return WorkloadAuthority(
+            authority: authority, tokens: JoinTokens(key: key), directory: operatorCA == nil ? directory : nil, pending: pending, previous: previous)
     }
 
     private static func read(_ path: String) throws -> String {

@@ -2,24 +2,52 @@ import Foundation
 import HeddleAPI
 import HeddleIdentity
 import SwiftASN1
+import Synchronization
 import X509
 
 /// The control plane's side of workload identity: gives out join tokens, and signs a proxy's
 /// certificate when it proves which service it runs — with a join token, or (to renew with the
-/// same key) with its current certificate. Stateless over the CA and the token key, so it is
-/// not on the control plane's actor.
-public struct WorkloadAuthority: Sendable {
-    public let authority: CertificateAuthority
+/// same key) with its current certificate. Its only state is the CA (which a root rotation
+/// changes, under a lock), so it is not on the control plane's actor.
+public final class WorkloadAuthority: Sendable {
     let tokens: JoinTokens
     let now: @Sendable () -> Date
     /// How long a workload certificate lives.
-    public var certificateLifetime: Duration = .seconds(86_400)
+    public let certificateLifetime: Duration
+    /// Where a rotation keeps its roots (the control plane's own CA); nil for an operator's CA,
+    /// which is rotated in its own PKI.
+    let directory: String?
+    let state: Mutex<RootState>
 
-    public init(authority: CertificateAuthority, tokens: JoinTokens, now: @escaping @Sendable () -> Date = { Date() }) {
-        self.authority = authority
+    /// The signing CA (with the trust bundle), the root a rotation has prepared, and the root
+    /// it has retired from signing but still trusts.
+    struct RootState: Sendable {
+        var signer: CertificateAuthority
+        var pending: CertificateAuthority?
+        var previous: Certificate?
+    }
+
+    public init(
+        authority: CertificateAuthority, tokens: JoinTokens, certificateLifetime: Duration = .seconds(86_400), directory: String? = nil,
+        pending: CertificateAuthority? = nil, previous: Certificate? = nil, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.tokens = tokens
         self.now = now
+        self.certificateLifetime = certificateLifetime
+        self.directory = directory
+        state = Mutex(RootState(signer: authority, pending: pending, previous: previous))
     }
+
+    /// The same authority with certificates living `lifetime`.
+    public func withCertificateLifetime(_ lifetime: Duration) -> WorkloadAuthority {
+        let current = state.withLock { $0 }
+        return WorkloadAuthority(
+            authority: current.signer, tokens: tokens, certificateLifetime: lifetime, directory: directory,
+            pending: current.pending, previous: current.previous, now: now)
+    }
+
+    /// The CA that signs now, with the trust bundle.
+    public var authority: CertificateAuthority { state.withLock { $0.signer } }
 
     public var trustDomain: String { authority.trustDomain }
 
@@ -68,7 +96,8 @@ public struct WorkloadAuthority: Sendable {
                 throw ControlPlaneError(.invalid, "currentCertificate: not PEM certificates: \(error)")
             }
             guard !chain.isEmpty else { throw ControlPlaneError(.invalid, "currentCertificate: not PEM certificates: no certificate found") }
-            let verifier = PeerVerifier(trustDomain: authority.trustDomain, trustBundle: authority.trustBundle)
+            let current = authority
+            let verifier = PeerVerifier(trustDomain: current.trustDomain, trustBundle: current.trustBundle)
             do {
                 service = try await verifier.verify(chain: chain, now: at).service
             } catch {
@@ -85,9 +114,10 @@ public struct WorkloadAuthority: Sendable {
             throw ControlPlaneError(.invalid, "give a join token or the current certificate, not both")
         }
         do {
-            let issued = try authority.issue(csr, for: service, now: at, lifetime: certificateLifetime)
+            let signer = authority
+            let issued = try signer.issue(csr, for: service, now: at, lifetime: certificateLifetime)
             return CertificateResponse(
-                identity: issued.identity.uri, certificateChain: try issued.chainPEM(), trustBundle: try authority.trustBundlePEM(),
+                identity: issued.identity.uri, certificateChain: try issued.chainPEM(), trustBundle: try signer.trustBundlePEM(),
                 notAfter: Int64(issued.leaf.notValidAfter.timeIntervalSince1970))
         } catch let error as IdentityError {
             throw ControlPlaneError(error.kind == .invalidRequest ? .invalid : .unavailable, "csr: \(error.message)")

@@ -5,8 +5,8 @@ import Prometheus
 import NIOHTTP1
 import NIOPosix
 
-/// The admin endpoint: `/live`, `/ready`, `/metrics` (Prometheus text) and `/config` (the
-/// configuration in force, JSON). Off the data path, so it uses NIOHTTP1's full pipeline.
+/// The admin endpoint: `/live`, `/ready`, `/metrics` (Prometheus text), `/config` (the
+/// configuration in force, JSON) and `/identity` (`IdentityReport`, JSON). Off the data path, so it uses NIOHTTP1's full pipeline.
 enum AdminServer {
     static func bind(_ address: HostPort, group: any EventLoopGroup, server: ProxyServer) async throws -> any Channel {
         do {
@@ -85,8 +85,13 @@ final class AdminHandler: ChannelInboundHandler {
             let document = ConfigDocument(generation: server.currentGeneration, config: server.config)
             let body = (try? encoder.encode(document)).map(Array.init) ?? Array("{}".utf8)
             return (.ok, "application/json", body + [UInt8(ascii: "\n")])
+        case "/identity":
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let body = (try? encoder.encode(IdentityReport(tls: server.meshTLS, config: server.config))).map(Array.init) ?? Array("{}".utf8)
+            return (.ok, "application/json", body + [UInt8(ascii: "\n")])
         default:
-            return (.notFound, "text/plain", Array("not found: try /live, /ready, /metrics, /config\n".utf8))
+            return (.notFound, "text/plain", Array("not found: try /live, /ready, /metrics, /config, /identity\n".utf8))
         }
     }
 }

@@ -13,7 +13,10 @@ public final class MeshTLS: Sendable {
     /// One installed set of credentials, read once per new connection.
     struct Credentials: Sendable {
         let identity: SPIFFEID
+        let notBefore: Date
         let notAfter: Date
+        let chainPEM: String
+        let bundlePEM: String
         let serverContext: NIOSSLContext
         let clientContext: NIOSSLContext
         let verifier: PeerVerifier
@@ -88,7 +91,8 @@ public final class MeshTLS: Sendable {
             let serverContext = try NIOSSLContext(configuration: server)
             let clientContext = try NIOSSLContext(configuration: client)
             return Credentials(
-                identity: identity, notAfter: leaf.notValidAfter, serverContext: serverContext, clientContext: clientContext,
+                identity: identity, notBefore: leaf.notValidBefore, notAfter: leaf.notValidAfter, chainPEM: chainPEM, bundlePEM: bundlePEM,
+                serverContext: serverContext, clientContext: clientContext,
                 verifier: PeerVerifier(trustDomain: identity.trustDomain, trustBundle: roots))
         } catch {
             throw IdentityError(.invalidCertificate, "the workload certificate, key or trust bundle cannot be used for TLS (does the key match the certificate?): \(error)")
