@@ -35,7 +35,7 @@ enum ProxySpecDecoder {
         if let gateways = node.child("gateways")?.list() {
             var names: Set<String> = ["outbound", "inbound"]
             for gateway in gateways {
-                gateway.allowOnly(["name", "address", "protocol", "tcpService", "rateLimit"])
+                gateway.allowOnly(["name", "address", "protocol", "tcpService", "rateLimit", "tls"])
                 guard let nameNode = gateway.child("name") else {
                     gateway.fail("name is required")
                     continue
@@ -53,7 +53,9 @@ enum ProxySpecDecoder {
                     gateway.fail("address is required")
                     continue
                 }
-                spec.gateways.append(decodeListener(gateway, name: name, defaultAddress: nil))
+                var listener = decodeListener(gateway, name: name, defaultAddress: nil)
+                listener.tls = gateway.child("tls").flatMap(decodeGatewayTLS)
+                spec.gateways.append(listener)
             }
         }
         if let log = node.child("accessLog") {
@@ -67,6 +69,38 @@ enum ProxySpecDecoder {
             spec.http = decodeHTTPSettings(http)
         }
         return spec
+    }
+
+    static func decodeGatewayTLS(_ node: ConfigNode) -> GatewayTLSSpec? {
+        node.allowOnly(["certificates", "minimumVersion"])
+        let minimum = node.child("minimumVersion")?.oneOf(GatewayTLSSpec.MinimumVersion.self) ?? .tls12
+        guard let list = node.child("certificates")?.list() else {
+            if node.child("certificates") == nil { node.fail("certificates is required (a list of {hosts, certificate, privateKey})") }
+            return nil
+        }
+        if list.isEmpty { node.child("certificates")?.fail("give at least one certificate") }
+        var certificates: [GatewayTLSSpec.CertificateSpec] = []
+        var seenHosts: Set<String> = []
+        for item in list {
+            item.allowOnly(["hosts", "certificate", "privateKey"])
+            let hosts = item.child("hosts")?.listOfDistinct { value -> String? in
+                guard let host = value.string()?.lowercased() else { return nil }
+                let bare = host.hasPrefix("*.") ? String(host.dropFirst(2)) : host
+                if bare.isEmpty || bare.contains("*") || !bare.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "-" }) {
+                    value.fail("'\(host)' is not a host name (exact, or *.domain)")
+                } else if !seenHosts.insert(host).inserted {
+                    value.fail("'\(host)' is served by another certificate already")
+                }
+                return host
+            } ?? []
+            if item.child("hosts") == nil { item.fail("hosts is required: the names this certificate serves") }
+            guard let certificate = item.child("certificate")?.string(), let key = item.child("privateKey")?.string() else {
+                item.fail("certificate and privateKey (PEM files) are required")
+                continue
+            }
+            certificates.append(GatewayTLSSpec.CertificateSpec(hosts: hosts, certificate: certificate, privateKey: key))
+        }
+        return GatewayTLSSpec(certificates: certificates, minimumVersion: minimum)
     }
 
     static func decodeListener(_ node: ConfigNode, name: String, defaultAddress: HostPort?) -> ListenerSpec {

@@ -52,13 +52,49 @@ public struct ListenerSpec: Hashable, Sendable, Codable {
     public var tcpService: String?
     /// A limit on the requests the listener accepts, all routes together; nil means none.
     public var rateLimit: RateLimitSpec?
+    /// TLS for external clients (gateway listeners only): the operator's certificates, chosen
+    /// by the name the client asks for (SNI). Nil: plaintext.
+    public var tls: GatewayTLSSpec?
 
-    public init(name: String, address: HostPort, protocol: ListenerProtocol = .auto, tcpService: String? = nil, rateLimit: RateLimitSpec? = nil) {
+    public init(name: String, address: HostPort, protocol: ListenerProtocol = .auto, tcpService: String? = nil, rateLimit: RateLimitSpec? = nil, tls: GatewayTLSSpec? = nil) {
+        self.tls = tls
         self.name = name
         self.address = address
         self.protocol = `protocol`
         self.tcpService = tcpService
         self.rateLimit = rateLimit
+    }
+}
+
+/// A gateway listener's TLS termination: certificates by host name, the first being the one
+/// served to a client that names no host (or one no certificate lists).
+public struct GatewayTLSSpec: Hashable, Sendable, Codable {
+    public struct CertificateSpec: Hashable, Sendable, Codable {
+        /// Host names it serves: exact (`shop.example.com`) or a wildcard (`*.example.com`).
+        public var hosts: [String]
+        /// Files: the certificate chain (leaf first) and its private key, PEM.
+        public var certificate: String
+        public var privateKey: String
+
+        public init(hosts: [String], certificate: String, privateKey: String) {
+            self.hosts = hosts
+            self.certificate = certificate
+            self.privateKey = privateKey
+        }
+    }
+
+    /// The oldest TLS version accepted from clients: `1.2` (the default) or `1.3`.
+    public enum MinimumVersion: String, CaseIterable, Sendable, Codable {
+        case tls12 = "1.2"
+        case tls13 = "1.3"
+    }
+
+    public var certificates: [CertificateSpec]
+    public var minimumVersion: MinimumVersion
+
+    public init(certificates: [CertificateSpec], minimumVersion: MinimumVersion = .tls12) {
+        self.certificates = certificates
+        self.minimumVersion = minimumVersion
     }
 }
 

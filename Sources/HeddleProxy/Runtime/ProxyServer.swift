@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Prometheus
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// The data plane: event loops, one `LoopContext` each, the listeners, the admin endpoint and
@@ -82,7 +83,8 @@ public final class ProxyServer: Sendable {
         var channels: [any Channel] = []
         do {
             for listener in spec.routingListeners {
-                let channel = try await bind(listener.address, name: listener.name, protocol: listener.protocol, tcpService: listener.tcpService)
+                let terminating = try listener.tls.map { try GatewayTLS.context($0, listener: listener.name) }
+                let channel = try await bind(listener.address, name: listener.name, protocol: listener.protocol, tcpService: listener.tcpService, gatewayTLS: terminating)
                 channels.append(channel)
                 bound[listener.name] = channel.localAddress
             }
@@ -110,7 +112,11 @@ public final class ProxyServer: Sendable {
         }
     }
 
-    private func bind(_ address: HostPort, name: String, protocol listenerProtocol: ListenerProtocol, tcpService: String?, tls: InboundTLSMode = .disabled) async throws -> any Channel {
+    /// `tls`: the inbound listener's mutual TLS; `gatewayTLS`: a gateway's TLS termination.
+    private func bind(
+        _ address: HostPort, name: String, protocol listenerProtocol: ListenerProtocol, tcpService: String?,
+        tls: InboundTLSMode = .disabled, gatewayTLS: NIOSSLContext? = nil
+    ) async throws -> any Channel {
         let contexts = self.contexts
         let logger = self.logger
         let meshTLS = self.meshTLS
@@ -124,6 +130,11 @@ public final class ProxyServer: Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         guard let context = contexts[channel.eventLoop] else { throw ChannelError.ioOnClosedChannel }
+                        if let gatewayTLS {
+                            try channel.pipeline.syncOperations.addHandlers([
+                                NIOSSLServerHandler(context: gatewayTLS), GatewayTLSGuard(listener: name, logger: logger),
+                            ])
+                        }
                         try InboundTLS.configure(channel, mode: tls, tls: meshTLS, metrics: metrics, logger: logger) { peer in
                             ListenerPipeline.firstHandler(
                                 protocol: listenerProtocol, listener: name, tcpService: tcpService,
