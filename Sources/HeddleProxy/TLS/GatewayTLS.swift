@@ -17,6 +17,11 @@ enum GatewayTLS {
         let key: NIOSSLPrivateKeySource
     }
 
+    static let tls12CipherSuites = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
+
     /// The server context for `spec`; throws a `ProxyStartError` naming the listener, the file
     /// and what is wrong with it.
     static func context(_ spec: GatewayTLSSpec, listener: String) throws -> NIOSSLContext {
@@ -47,6 +52,9 @@ enum GatewayTLS {
         guard let first = certificates.first else { throw ProxyStartError(message: "listener \(listener): tls needs a certificate") }
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: first.chain, privateKey: first.key)
         configuration.minimumTLSVersion = spec.minimumVersion == .tls13 ? .tlsv13 : .tlsv12
+        // TLS 1.2 with forward secrecy and AEAD only (no CBC: LUCKY13; no RSA key transport),
+        // as Mozilla's "intermediate" profile; TLS 1.3's suites are all AEAD.
+        configuration.cipherSuites = Self.tls12CipherSuites
         // HTTP/2 for clients that offer it; the listener's protocol detection reads what follows.
         configuration.applicationProtocols = ["h2", "http/1.1"]
         if certificates.count > 1 || first.hosts.contains(where: { $0.hasPrefix("*.") }) {
