@@ -46,7 +46,7 @@ struct ConfigValidationTests {
     @Test("An endpoint's identity is a Heddle SPIFFE ID, on a service spoken to over HTTP/2", arguments: [
         ("spec:\n  protocol: http2\n  endpoints:\n    - address: 10.0.0.1:4143\n      identity: https://api.example/", "must be a workload identity, spiffe://<trust-domain>/service/<name>"),
         ("spec:\n  protocol: http2\n  endpoints:\n    - address: 10.0.0.1:4143\n      identity: spiffe://heddle.local/api", "must be a workload identity, spiffe://<trust-domain>/service/<name>"),
-        ("spec:\n  endpoints:\n    - address: 10.0.0.1:4143\n      identity: spiffe://heddle.local/service/api", "an endpoint with an identity is a Heddle proxy, reached over mutual TLS and HTTP/2: the service's protocol must be http2 or grpc"),
+        ("spec:\n  endpoints:\n    - address: 10.0.0.1:4143\n      identity: spiffe://heddle.local/service/api", "an endpoint with an identity is a Heddle proxy, reached over mutual TLS and HTTP/2 (or opaque TCP): the service's protocol must be http2, grpc or tcp"),
     ])
     func endpointIdentity(spec: String, reason: String) throws {
         let found = try error(at: "spec.endpoints[0].identity", in: decodeErrors("apiVersion: heddle.dev/v1alpha1\nkind: Service\nmetadata:\n  name: api\n\(spec)"))

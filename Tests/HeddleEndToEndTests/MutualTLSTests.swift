@@ -215,6 +215,76 @@ extension MutualTLSTests {
     }
 }
 
+extension MutualTLSTests {
+    /// A CA of the test's own and an identity directory (`chain.pem`, `key.pem`, `bundle.pem`)
+    /// for each SPIFFE ID, for proxies run from a file with `--identity-dir`.
+    static func identityDirectories(_ identities: [String]) throws -> [String] {
+        let root = "\(TestSupport.scratchDirectory())/static-identity-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        _ = try Forge.openssl([
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "\(root)/ca-key.pem",
+            "-out", "\(root)/ca.pem", "-subj", "/CN=Test mesh CA", "-days", "2",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        ])
+        let forge = try Forge(caDirectory: root)
+        return try identities.map { identity in
+            let leaf = try forge.leaf(uris: [identity])
+            let directory = "\(root)/\(identity.split(separator: "/").last ?? "x")"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: leaf.certificate, toPath: "\(directory)/chain.pem")
+            try FileManager.default.copyItem(atPath: leaf.key, toPath: "\(directory)/key.pem")
+            try FileManager.default.copyItem(atPath: "\(root)/ca.pem", toPath: "\(directory)/bundle.pem")
+            return directory
+        }
+    }
+
+    /// Opaque TCP between two proxies run from files (`--identity-dir`): the hop is mutual TLS,
+    /// and a peer that is not the identity the endpoint names is refused.
+    @Test func opaqueTCPCrossesTheMeshHopInMutualTLS() async throws {
+        let echo = try await Upstream(.tcpEcho, name: "echo")
+        let directories = try Self.identityDirectories(["spiffe://heddle.local/service/db", "spiffe://heddle.local/service/reports"])
+        let server = try await HeddleProxyProcess(
+            config: Config.proxy(inbound: "address: 127.0.0.1:0\nappAddress: \(echo.address)\nprotocol: tcp\ntls: strict\nservice: db"),
+            extraArguments: ["--identity-dir", directories[0]], expectListeners: ["outbound", "inbound", "admin"])
+        let inbound = server.ports["inbound"] ?? 0
+        func client(expecting identity: String) async throws -> HeddleProxyProcess {
+            let config = Config.proxy(gateways: "- name: raw\n  address: 127.0.0.1:0\n  protocol: tcp\n  tcpService: db") + """
+                ---
+                apiVersion: heddle.dev/v1alpha1
+                kind: Service
+                metadata:
+                  name: db
+                spec:
+                  protocol: tcp
+                  endpoints:
+                    - address: 127.0.0.1:\(inbound)
+                      identity: \(identity)
+
+                """
+            return try await HeddleProxyProcess(config: config, extraArguments: ["--identity-dir", directories[1]], expectListeners: ["outbound", "raw", "admin"])
+        }
+        let good = try await client(expecting: "spiffe://heddle.local/service/db")
+        let connection = try RawConnection(port: good.ports["raw"] ?? 0)
+        let message = "\u{1}\u{2}binary through two proxies in mutual TLS\n"
+        // Half-closed at once: the server proxy is still verifying the client's certificate
+        // when the end of input arrives, and must not lose the bytes or the handshake.
+        connection.send(message)
+        shutdown(connection.fd, Int32(SHUT_WR))
+        #expect(connection.readAll() == message, "\(good.child.stderr)\n---\n\(server.child.stderr)")
+        #expect(try Self.metric(good.admin, #"heddle_tls_handshakes_total{side="outbound",result="accepted"}"#) == 1)
+        #expect(try Self.metric(server.admin, #"heddle_tls_handshakes_total{side="inbound",result="accepted"}"#) == 1, "\(server.child.stdout)\(server.child.stderr)")
+
+        // The same peer, expected to be another service: refused before a byte reaches it.
+        let fooled = try await client(expecting: "spiffe://heddle.local/service/payments")
+        let refused = try RawConnection(port: fooled.ports["raw"] ?? 0)
+        refused.send("secret\n")
+        #expect(refused.readAll() == "")
+        _ = try await fooled.child.waitForOutput {
+            $0.contains("mutual TLS with a mesh peer failed") && $0.contains("the peer is spiffe://heddle.local/service/db, not spiffe://heddle.local/service/payments")
+        }
+    }
+}
+
 /// Forges certificates with openssl: leaves signed by the control plane's CA (or another one),
 /// with the dates, names and constraints a test asks for.
 struct Forge {

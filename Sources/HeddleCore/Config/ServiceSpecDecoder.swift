@@ -24,8 +24,8 @@ enum ServiceSpecDecoder {
                 if let identityNode = item.child("identity"), let uri = identityNode.string() {
                     if EndpointSpec.isMeshIdentity(uri) {
                         identity = uri
-                        if proto != .http2, proto != .grpc {
-                            identityNode.fail("an endpoint with an identity is a Heddle proxy, reached over mutual TLS and HTTP/2: the service's protocol must be http2 or grpc")
+                        if proto == .http1 {
+                            identityNode.fail("an endpoint with an identity is a Heddle proxy, reached over mutual TLS and HTTP/2 (or opaque TCP): the service's protocol must be http2, grpc or tcp")
                         }
                     } else {
                         identityNode.fail("must be a workload identity, spiffe://<trust-domain>/service/<name>")

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import Prometheus
 import NIOPosix
+import NIOSSL
 import NIOTLS
 
 /// Relays an opaque TCP connection to an endpoint of the listener's TCP service, picked by the
@@ -38,6 +39,9 @@ final class TCPProxyHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        // A client may half-close right after its first bytes: with the TLS handshake still
+        // being verified, a full close on that EOF would end the handshake.
+        try? context.channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: true)
         // Over TLS the caller is known once the handshake completes (a `tcp` listener adds
         // this handler before it): the connection starts then.
         if peer != nil, peer?.identity == nil { return }
@@ -72,8 +76,30 @@ final class TCPProxyHandler: ChannelInboundHandler {
         }
         ticket = loop.destinations[index].balancer.requestStarted(picked, now: now)
         let endpoint = service.endpoints[picked]
-        let upstreamHandler = TCPUpstreamHandler(downstream: self)
+        // A mesh peer: mutual TLS, and the peer must prove the endpoint's identity.
+        var tlsHandler: NIOSSLClientHandler?
+        var check: PeerCheck?
+        if let expected = endpoint.identity {
+            guard let tls = loop.meshTLS, let credentials = tls.credentials else {
+                refuse(.noWorkloadIdentity, "\(endpoint.key) is a mesh peer (\(expected)) reached over mutual TLS, and this proxy has no workload certificate yet")
+                return
+            }
+            let peer = PeerCheck(expected: expected)
+            do {
+                tlsHandler = try NIOSSLClientHandler(
+                    context: credentials.clientContext, serverHostname: nil,
+                    customVerificationCallback: peer.callback(verifier: credentials.verifier, now: tls.clock(), eventLoop: context.eventLoop))
+            } catch {
+                refuse(.upstreamTLSFailed, "cannot start TLS to \(endpoint.key): \(error)")
+                return
+            }
+            check = peer
+        }
+        let deferral = check.map { _ in DeferredInputClose() }
+        let upstreamHandler = TCPUpstreamHandler(downstream: self, tls: check.map { ($0, loop.metrics, logger, endpoint.key) }, deferral: deferral)
+        let boundDeferral = NIOLoopBound(deferral, eventLoop: context.eventLoop)
         let boundHandler = NIOLoopBound(upstreamHandler, eventLoop: context.eventLoop)
+        let boundTLS = NIOLoopBound(tlsHandler, eventLoop: context.eventLoop)
         let boundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
         ClientBootstrap(group: context.eventLoop)
             .connectTimeout(.nanoseconds(snapshot.http.connectTimeout.nanosecondsClamped))
@@ -81,6 +107,10 @@ final class TCPProxyHandler: ChannelInboundHandler {
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let handler = boundTLS.value {
+                        if let deferral = boundDeferral.value { try channel.pipeline.syncOperations.addHandler(deferral) }
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
                     try channel.pipeline.syncOperations.addHandler(boundHandler.value)
                 }
             }
@@ -202,9 +232,19 @@ final class TCPUpstreamHandler: ChannelInboundHandler {
 
     private var downstream: TCPProxyHandler?
     private var context: ChannelHandlerContext?
+    /// For a mesh peer: the handshake's check, where handshakes are counted, the logger and
+    /// the endpoint, to report a failed handshake with its reason.
+    private let tls: (check: PeerCheck, metrics: ProxyMetrics, logger: Logger, endpoint: String)?
+    private var handshakeDone = false
+    /// The client half-closed before the TLS handshake completed: passed on once it has.
+    private var closeOutputAfterHandshake = false
+    /// Holds back the peer's half-close until the handshake completes (see `DeferredInputClose`).
+    private let deferral: DeferredInputClose?
 
-    init(downstream: TCPProxyHandler) {
+    init(downstream: TCPProxyHandler, tls: (check: PeerCheck, metrics: ProxyMetrics, logger: Logger, endpoint: String)? = nil, deferral: DeferredInputClose? = nil) {
         self.downstream = downstream
+        self.tls = tls
+        self.deferral = deferral
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -221,6 +261,12 @@ final class TCPUpstreamHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tls, let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            handshakeDone = true
+            tls.metrics.tlsOutboundAccepted.increment()
+            if closeOutputAfterHandshake { context.close(mode: .output, promise: nil) }
+            deferral?.release()
+        }
         if case ChannelEvent.inputClosed = event {
             downstream?.upstreamInputClosed()
         }
@@ -240,6 +286,13 @@ final class TCPUpstreamHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let tls, !handshakeDone {
+            handshakeDone = true
+            let reason = tls.check.explain(error)
+            tls.metrics.tlsOutboundRefused.increment()
+            tls.metrics.recordError(.upstreamTLSFailed)
+            tls.logger.warning("mutual TLS with a mesh peer failed", metadata: ["endpoint": "\(tls.endpoint)", "expected": "\(tls.check.expected ?? "")", "reason": "\(reason)"])
+        }
         context.close(promise: nil)
     }
 
@@ -252,6 +305,11 @@ final class TCPUpstreamHandler: ChannelInboundHandler {
     }
 
     func closeOutput() {
+        // Half-closing TLS mid-handshake would end the handshake (the peer sees EOF).
+        if tls != nil, !handshakeDone {
+            closeOutputAfterHandshake = true
+            return
+        }
         context?.close(mode: .output, promise: nil)
     }
 

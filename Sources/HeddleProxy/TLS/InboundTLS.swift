@@ -46,8 +46,9 @@ enum InboundTLS {
         let handler = NIOSSLServerHandler(
             context: credentials.serverContext,
             customVerificationCallback: peer.callback(verifier: credentials.verifier, now: tls.clock(), eventLoop: channel.eventLoop))
-        let guardHandler = InboundTLSGuard(peer: peer, metrics: metrics, logger: logger)
-        let handlers: [any ChannelHandler] = [handler, guardHandler, next(peer)]
+        let deferral = DeferredInputClose()
+        let guardHandler = InboundTLSGuard(peer: peer, metrics: metrics, logger: logger, deferral: deferral)
+        let handlers: [any ChannelHandler] = [deferral, handler, guardHandler, next(peer)]
         switch position {
         case .after(let anchor):
             // Added in reverse so each lands right after the anchor, ahead of the previous.
@@ -69,12 +70,14 @@ final class InboundTLSGuard: ChannelInboundHandler, RemovableChannelHandler {
     private let peer: PeerCheck
     private let metrics: ProxyMetrics
     private let logger: Logger
+    private let deferral: DeferredInputClose?
     private var handshakeDone = false
 
-    init(peer: PeerCheck, metrics: ProxyMetrics, logger: Logger) {
+    init(peer: PeerCheck, metrics: ProxyMetrics, logger: Logger, deferral: DeferredInputClose? = nil) {
         self.peer = peer
         self.metrics = metrics
         self.logger = logger
+        self.deferral = deferral
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -86,6 +89,9 @@ final class InboundTLSGuard: ChannelInboundHandler, RemovableChannelHandler {
             handshakeDone = true
             metrics.tlsInboundAccepted.increment()
             logger.debug("mesh peer authenticated", metadata: ["peer": "\(peer.identity ?? "?")"])
+            context.fireUserInboundEventTriggered(event)
+            deferral?.release()
+            return
         }
         context.fireUserInboundEventTriggered(event)
     }
