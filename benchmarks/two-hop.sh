@@ -120,7 +120,7 @@ name, out = sys.argv[1], sys.argv[2]
 def us(text):
     value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
     return float(value) * {"us": 1, "ms": 1000, "s": 1e6}[unit]
-pct = {m.group(1): us(m.group(2)) for m in re.finditer(r"^\s+(50|99)\.000%\s+(\S+)", out, re.M)}
+pct = {m.group(1): us(m.group(2)) for m in re.finditer(r"^\s+(50|99)(?:\.000)?%\s+(\S+)", out, re.M)}
 print(f"{name} {pct['50']} {pct['99']}")
 PY
 }
