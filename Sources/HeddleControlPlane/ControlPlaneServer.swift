@@ -18,6 +18,8 @@ public struct ControlPlaneServer: Service {
         public var settings = ControlPlaneSettings()
         /// The certificate authority and join tokens; nil serves no identity routes.
         public var identity: WorkloadAuthority?
+        /// Who may change the mesh (apply, delete, join tokens, root rotation).
+        public var admin = AdminAccess()
 
         public init() {}
     }
@@ -42,7 +44,7 @@ public struct ControlPlaneServer: Service {
         let logger = self.logger
         let onListening = self.onListening
         let app = Application(
-            router: ControlPlaneAPI.router(for: controlPlane, identity: configuration.identity, maxBodyBytes: configuration.maxBodyBytes),
+            router: ControlPlaneAPI.router(for: controlPlane, identity: configuration.identity, admin: configuration.admin, maxBodyBytes: configuration.maxBodyBytes),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             services: [ControlPlaneService(controlPlane)],
             onServerRunning: { channel in

@@ -12,13 +12,17 @@ import NIOHTTP1
 public struct ControlPlaneClient: Sendable {
     /// The control plane's base URL, such as `http://127.0.0.1:7470`.
     public let baseURL: String
+    /// Sent as `Authorization: Bearer …` with every request: what lets the CLI change the mesh
+    /// from another host (or when the control plane asks for it from its own).
+    public let adminToken: String?
     private let http: HTTPClient
     private static let requestTimeout: TimeAmount = .seconds(5)
     /// The largest watch message accepted: a push that size is a mesh far past this proxy.
     static let maxPushBytes = 64 * 1024 * 1024
 
-    public init(baseURL: String, http: HTTPClient = .shared) {
+    public init(baseURL: String, adminToken: String? = nil, http: HTTPClient = .shared) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.adminToken = adminToken
         self.http = http
     }
 
@@ -181,6 +185,7 @@ public struct ControlPlaneClient: Sendable {
     private func execute(_ method: HTTPMethod, _ path: String, body: Data?) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
+        if let adminToken { request.headers.add(name: "Authorization", value: "Bearer \(adminToken)") }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))

@@ -43,6 +43,9 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Seconds a workload certificate lives (proxies renew at half-life).")
     var certificateLifetime = 86_400
 
+    @Flag(help: "Ask for the admin token (DATA-DIR/admin-token) from this host too; by default a change from loopback needs none, one from another host does.")
+    var requireAdminToken = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -68,6 +71,14 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         }
         defer { try? store.close() }
         var configuration = ControlPlaneServer.Configuration()
+        do {
+            let token = try AdminAccess.loadOrCreateToken(at: "\(dataDir)/admin-token")
+            configuration.admin = AdminAccess(token: token, requireToken: requireAdminToken)
+        } catch {
+            var standardError = FileHandle.standardError
+            print("heddle: cannot keep the admin token in \(dataDir)/admin-token: \(error)", to: &standardError)
+            throw ExitCode(1)
+        }
         do {
             let operatorCA = caCert.map { IdentityFiles.OperatorCA(certificateFile: $0, privateKeyFile: caKey ?? "", intermediatesFile: caIntermediates, trustBundleFile: trustBundle) }
             let identity = try IdentityFiles.load(directory: "\(dataDir)/identity", trustDomain: trustDomain, operatorCA: operatorCA)

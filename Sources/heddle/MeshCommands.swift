@@ -11,8 +11,13 @@ struct ControlPlaneLocation: ParsableArguments {
     @Option(help: "The control plane's URL (default: $HEDDLE_CONTROL_PLANE, else http://127.0.0.1:7470).")
     var controlPlane: String?
 
+    @Option(help: "The admin token (the control plane's DATA-DIR/admin-token) for changes from another host (default: $HEDDLE_ADMIN_TOKEN).")
+    var adminToken: String?
+
     var client: ControlPlaneClient {
-        ControlPlaneClient(baseURL: controlPlane ?? ProcessInfo.processInfo.environment["HEDDLE_CONTROL_PLANE"] ?? "http://127.0.0.1:7470")
+        ControlPlaneClient(
+            baseURL: controlPlane ?? ProcessInfo.processInfo.environment["HEDDLE_CONTROL_PLANE"] ?? "http://127.0.0.1:7470",
+            adminToken: adminToken ?? ProcessInfo.processInfo.environment["HEDDLE_ADMIN_TOKEN"])
     }
 }
 

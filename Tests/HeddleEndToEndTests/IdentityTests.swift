@@ -100,4 +100,28 @@ struct IdentityTests {
         let forged = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: api.port, extra: ["--join-token", "hjt1.e30.AAAA"])
         _ = try await forged.child.waitForOutput { $0.contains("could not get a workload certificate") && $0.contains("not issued by this control plane") }
     }
+
+    @Test func withRequireAdminTokenChangesNeedTheTokenFromTheDataDirectory() async throws {
+        let cp = try await ControlPlaneProcess(extra: ["--require-admin-token"])
+        let token = try String(contentsOfFile: "\(cp.dataDir)/admin-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let attributes = try FileManager.default.attributesOfItem(atPath: "\(cp.dataDir)/admin-token")
+        #expect(token.count == 64 && attributes[.posixPermissions] as? Int == 0o600)
+        let service = "apiVersion: heddle.dev/v1alpha1\nkind: Service\nmetadata:\n  name: web\nspec:\n  endpoints: [{address: \"10.0.0.1:80\"}]\n"
+
+        let refused = try await cp.apply(service)
+        #expect(refused.status == 1 && refused.output.contains("needs the admin token"), "\(refused.output)")
+        let minted = try await cp.cli(["token", "create", "--service", "web"])
+        #expect(minted.status == 1 && minted.output.contains("403"), "\(minted.output)")
+        let wrong = try await cp.cli(["token", "create", "--service", "web", "--admin-token", "not-it"])
+        #expect(wrong.status == 1 && wrong.output.contains("not this control plane's"), "\(wrong.output)")
+
+        let file = "\(TestSupport.scratchDirectory())/admin-\(UUID().uuidString.prefix(6)).yaml"
+        try service.write(toFile: file, atomically: true, encoding: .utf8)
+        let applied = try await cp.cli(["apply", "-f", file, "--admin-token", token])
+        #expect(applied.status == 0, "\(applied.output)")
+        #expect(try await cp.cli(["token", "create", "--service", "web", "--admin-token", token]).output.hasPrefix("hjt1."))
+        // Reading needs no token.
+        #expect(try await cp.cli(["get", "Service"]).output.contains("web"))
+    }
 }
+

@@ -4,7 +4,7 @@ import Hummingbird
 /// The proxies' side: `GET /v1/watch?proxy=ID[&service=NAME][&calls=A,B]` (a stream of pushes),
 /// `POST /v1/proxies/{id}/ack`, `GET /v1/proxies`.
 enum DiscoveryRoutes {
-    static func add(to router: Router<BasicRequestContext>, controlPlane: ControlPlane, maxBodyBytes: Int) {
+    static func add(to router: Router<APIRequestContext>, controlPlane: ControlPlane, maxBodyBytes: Int) {
         router.get("/v1/watch") { request, _ in
             guard let proxy = request.uri.queryParameters.get("proxy") else {
                 throw APIFailure.invalid("proxy is required: /v1/watch?proxy=ID[&service=NAME]")

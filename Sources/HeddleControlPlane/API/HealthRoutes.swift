@@ -8,7 +8,7 @@ enum HealthRoutes {
         var status: String
     }
 
-    static func add(to router: Router<BasicRequestContext>, controlPlane: ControlPlane) {
+    static func add(to router: Router<APIRequestContext>, controlPlane: ControlPlane) {
         router.get("/live") { _, _ in
             JSONBody.response(Status(status: "live"))
         }

@@ -11,8 +11,9 @@ import NIOCore
 enum IdentityRoutes {
     static let signerKeyIDField = HTTPField.Name("Heddle-Signer-Key-ID")!
 
-    static func add(to router: Router<BasicRequestContext>, authority: WorkloadAuthority, maxBodyBytes: Int) {
-        router.post("/v1/tokens") { request, _ in
+    static func add(to router: Router<APIRequestContext>, authority: WorkloadAuthority, admin: AdminAccess, maxBodyBytes: Int) {
+        router.post("/v1/tokens") { request, context in
+            try admin.check(request, context)
             let asked = try await JSONBody.decode(TokenRequest.self, from: request, limit: maxBodyBytes)
             return JSONBody.response(try authority.token(asked), status: .created)
         }
@@ -30,7 +31,8 @@ enum IdentityRoutes {
         router.get("/v1/ca") { _, _ in
             JSONBody.response(authority.status(), status: .ok)
         }
-        router.post("/v1/ca/rotation") { request, _ in
+        router.post("/v1/ca/rotation") { request, context in
+            try admin.check(request, context)
             let asked = try await JSONBody.decode(CARotationRequest.self, from: request, limit: maxBodyBytes)
             guard let phase = WorkloadAuthority.RotationPhase(rawValue: asked.phase) else {
                 throw ControlPlaneError(.invalid, "phase: '\(asked.phase)' is not one of prepare, activate, finish")

@@ -5,7 +5,7 @@ import Hummingbird
 /// `POST /v1/instances/{id}/heartbeat`, `POST /v1/instances/{id}/health`,
 /// `DELETE /v1/instances/{id}`, `GET /v1/services`.
 enum InstanceRoutes {
-    static func add(to router: Router<BasicRequestContext>, controlPlane: ControlPlane, maxBodyBytes: Int) {
+    static func add(to router: Router<APIRequestContext>, controlPlane: ControlPlane, maxBodyBytes: Int) {
         router.post("/v1/instances") { request, _ in
             let registration = try await JSONBody.decode(RegisterRequest.self, from: request, limit: maxBodyBytes)
             return JSONBody.response(try await controlPlane.register(registration), status: .created)

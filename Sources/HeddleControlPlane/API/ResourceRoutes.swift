@@ -5,8 +5,9 @@ import Hummingbird
 enum ResourceRoutes {
     static let yamlMediaTypes = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"]
 
-    static func add(to router: Router<BasicRequestContext>, controlPlane: ControlPlane, maxBodyBytes: Int) {
-        router.post("/v1/apply") { request, _ in
+    static func add(to router: Router<APIRequestContext>, controlPlane: ControlPlane, admin: AdminAccess, maxBodyBytes: Int) {
+        router.post("/v1/apply") { request, context in
+            try admin.check(request, context)
             let result = try await apply(request, controlPlane: controlPlane, maxBodyBytes: maxBodyBytes)
             return JSONBody.response(result)
         }
@@ -18,6 +19,7 @@ enum ResourceRoutes {
             return JSONBody.response(try await controlPlane.get(kind: kind, name: name))
         }
         router.delete("/v1/resources/{kind}/{name}") { request, context in
+            try admin.check(request, context)
             let (kind, name) = (try context.parameters.require("kind"), try context.parameters.require("name"))
             let expected = try request.revisionQuery("expectedRevision")
             return JSONBody.response(try await controlPlane.delete(kind: kind, name: name, expectedRevision: expected))
