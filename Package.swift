@@ -194,6 +194,7 @@ let package = Package(
             dependencies: [
                 "HeddleProxy",
                 "HeddleIdentity",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),

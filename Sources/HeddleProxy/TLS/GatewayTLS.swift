@@ -118,7 +118,7 @@ final class GatewayTLSGuard: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         handshakeDone = true
-        logger.info("TLS handshake with a client failed", metadata: [
+        RefusalLogLimiter.shared.log(logger, .info, "TLS handshake with a client failed", metadata: [
             "listener": "\(listener)", "peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")", "reason": "\(PeerCheck().explain(error))",
         ])
         context.close(promise: nil)

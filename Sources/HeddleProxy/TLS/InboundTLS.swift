@@ -103,7 +103,7 @@ final class InboundTLSGuard: ChannelInboundHandler, RemovableChannelHandler {
         }
         handshakeDone = true
         metrics.tlsInboundRefused.increment()
-        logger.warning("refused a mesh connection", metadata: [
+        RefusalLogLimiter.shared.log(logger, .warning, "refused a mesh connection", metadata: [
             "peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")", "reason": "\(peer.explain(error))",
         ])
         context.close(promise: nil)
