@@ -159,8 +159,10 @@ public final class ProxyServer: Sendable {
             return state.generation
         }
         if config.proxy.routingListeners.map(\.address) != firstConfig.proxy.routingListeners.map(\.address)
-            || config.proxy.inbound?.address != firstConfig.proxy.inbound?.address || config.proxy.admin != firstConfig.proxy.admin {
-            logger.warning("listener addresses changed in the config; they take effect at the next restart")
+            || config.proxy.inbound?.address != firstConfig.proxy.inbound?.address || config.proxy.admin != firstConfig.proxy.admin
+            || config.proxy.routingListeners.map(\.tls) != firstConfig.proxy.routingListeners.map(\.tls)
+            || config.proxy.inbound?.tls != firstConfig.proxy.inbound?.tls {
+            logger.warning("listener addresses or TLS settings changed in the config; they take effect at the next restart")
         }
         install(ProxySnapshot(generation: generation, config: config, resolved: resolved))
         metrics.configReloadsAccepted.increment()
