@@ -35,6 +35,7 @@ struct DescribeCommand: AsyncParsableCommand {
 
         let instances = try await cliRequest { try await client.instances(service: nil) }.items
         let routes = try await cliRequest { try await client.resources(kind: "HTTPRoute") }.items
+        let policies = try await cliRequest { try await client.resources(kind: "AuthorizationPolicy") }.items
         switch resource.kind {
         case "Service":
             let own = instances.filter { $0.service == resource.name }
@@ -45,6 +46,7 @@ struct DescribeCommand: AsyncParsableCommand {
             }
             let senders = routes.filter { Self.backends(of: $0).contains { $0.name == resource.name || $0.failover == resource.name } }
             lines.append("Routes:     " + (senders.isEmpty ? "none (reachable by its name as the host)" : senders.map { "\($0.name) (\($0.status.state.rawValue))" }.joined(separator: ", ")))
+            lines.append("Callers:    " + Self.authorizationSummary(of: resource.name, policies: policies))
         case "HTTPRoute":
             lines.append("Backends:")
             var seen: Set<String> = []
@@ -52,6 +54,16 @@ struct DescribeCommand: AsyncParsableCommand {
                 let own = instances.filter { $0.service == backend.name }
                 let failover = backend.failover.map { ", failover \($0)" } ?? ""
                 lines.append("            \(backend.name)  weight \(backend.weight)\(failover)  \(own.filter { $0.health == .healthy }.count) healthy of \(own.count) instances")
+            }
+        case "AuthorizationPolicy":
+            if let spec = Self.policySpec(resource) {
+                let own = instances.filter { $0.service == spec.targetService }
+                lines.append("Target:     \(spec.targetService) (\(own.filter { $0.health == .healthy }.count) healthy of \(own.count) instances)")
+                lines.append("Action:     \(spec.action.rawValue), \(spec.rules.count) rule\(spec.rules.count == 1 ? "" : "s")")
+                for (index, rule) in spec.rules.enumerated() {
+                    lines.append("            rule \(index): \(Self.describe(rule))")
+                }
+                lines.append("Callers:    " + Self.authorizationSummary(of: spec.targetService, policies: policies))
             }
         default:
             break
@@ -67,6 +79,39 @@ struct DescribeCommand: AsyncParsableCommand {
         if !rollout.pending.isEmpty { lines.append("            pending: \(rollout.pending.joined(separator: ", "))") }
         if !rollout.rejected.isEmpty { lines.append("            rejected by: \(rollout.rejected.joined(separator: ", ")) (reasons: GET /v1/proxies)") }
         return lines
+    }
+
+    static func policySpec(_ envelope: ResourceEnvelope) -> AuthorizationPolicySpec? {
+        guard envelope.kind == "AuthorizationPolicy", let resources = try? ResourceDecoder.decode(yaml: envelope.document),
+              case .authorizationPolicy(_, let spec)? = resources.first
+        else { return nil }
+        return spec
+    }
+
+    /// Who may call `service`, as its accepted policies decide.
+    static func authorizationSummary(of service: String, policies: [ResourceEnvelope]) -> String {
+        let mine = policies.filter { $0.status.state == .accepted }.compactMap { envelope in
+            policySpec(envelope).flatMap { $0.targetService == service ? (envelope.name, $0) : nil }
+        }
+        guard !mine.isEmpty else { return "anyone (no AuthorizationPolicy targets \(service))" }
+        let allows = mine.filter { $0.1.action == .allow }.map(\.0).sorted()
+        let denies = mine.filter { $0.1.action == .deny }.map(\.0).sorted()
+        var text = allows.isEmpty ? "anyone no DENY policy matches" : "only what \(allows.joined(separator: ", ")) allow\(allows.count == 1 ? "s" : "") (default deny)"
+        if !denies.isEmpty { text += "; denied first by \(denies.joined(separator: ", "))" }
+        return text
+    }
+
+    /// One rule in words: `from services [web]; to GET /users/*`.
+    static func describe(_ rule: AuthorizationRule) -> String {
+        var from: [String] = []
+        if let services = rule.services { from.append("services \(services.joined(separator: ", "))") }
+        if let identities = rule.identities { from.append("identities \(identities.joined(separator: ", "))") }
+        var to: [String] = []
+        if let methods = rule.methods { to.append(methods.joined(separator: "|")) }
+        if let paths = rule.paths { to.append(paths.joined(separator: " ")) }
+        if let ports = rule.ports { to.append("port \(ports.map(String.init).joined(separator: ","))") }
+        let parts = (from.isEmpty ? [] : ["from " + from.joined(separator: " or ")]) + (to.isEmpty ? [] : ["to " + to.joined(separator: " ")])
+        return parts.isEmpty ? "every request" : parts.joined(separator: "; ")
     }
 
     /// The backends of every rule of a route's document (none when it does not decode).

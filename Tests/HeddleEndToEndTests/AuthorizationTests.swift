@@ -67,6 +67,15 @@ struct AuthorizationTests {
         let admin = try Self.call(web, "/admin/users")
         #expect(admin.hasPrefix("HTTP/1.1 403") && admin.contains("denied by AuthorizationPolicy api-deny-admin (rule 0)"), "\(admin)")
 
+        // `heddle describe` says whom a policy lets in, in words.
+        let described = try await cp.cli(["describe", "AuthorizationPolicy", "api-allow-web"])
+        for expected in [
+            "Target:     api (1 healthy of 1 instances)", "Action:     ALLOW, 1 rule", "rule 0: from services web; to GET /hello /admin*",
+            "Callers:    only what api-allow-web allows (default deny); denied first by api-deny-admin",
+        ] {
+            #expect(described.output.contains(expected), "missing '\(expected)' in:\n\(described.output)")
+        }
+
         // A gRPC call is denied with PERMISSION_DENIED.
         let grpc = try curl([
             "--http2-prior-knowledge", "-s", "-D", "-", "-o", "/dev/null", "-H", "Host: api", "-H", "content-type: application/grpc",
