@@ -94,7 +94,7 @@ public struct CertificateAuthority: Sendable {
             OrganizationName("Heddle")
             CommonName(service)
         }
-        let issuerKeyID = (try? certificate.extensions.subjectKeyIdentifier)?.keyIdentifier ?? SubjectKeyIdentifier(hash: certificate.publicKey).keyIdentifier
+        let issuerKeyID = certificate.keyIdentifier
         let leaf = try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: request.publicKey,
             notValidBefore: now.addingTimeInterval(-60), notValidAfter: notAfter,
@@ -115,13 +115,6 @@ public struct CertificateAuthority: Sendable {
     /// then drops the old one).
     public func trusting(_ roots: [Certificate]) -> CertificateAuthority {
         CertificateAuthority(trustDomain: trustDomain, certificate: certificate, privateKey: privateKey, intermediates: intermediates, trustBundle: roots)
-    }
-
-    /// The key identifier of the CA certificate (what the certificates it signs name as their
-    /// authority key identifier), in hex.
-    public var keyIdentifierHex: String {
-        let identifier = (try? certificate.extensions.subjectKeyIdentifier)?.keyIdentifier ?? SubjectKeyIdentifier(hash: certificate.publicKey).keyIdentifier
-        return identifier.map { String(format: "%02x", $0) }.joined()
     }
 
     /// The CA's private key as PEM (to keep it on disk, readable by the control plane only).

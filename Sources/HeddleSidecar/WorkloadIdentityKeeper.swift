@@ -154,10 +154,8 @@ final class WorkloadIdentityKeeper: Sendable {
                 logger.warning("could not keep the new trust bundle", metadata: ["error": "\(error)"])
             }
         }
-        guard let signer = fetched.signerKeyID,
-              let issuer = (try? leaf.extensions.authorityKeyIdentifier)??.keyIdentifier
-        else { return false }
-        return issuer.map { String(format: "%02x", $0) }.joined() != signer.lowercased()
+        guard let signer = fetched.signerKeyID, let issuer = leaf.authorityKeyIdentifierHex else { return false }
+        return issuer != signer.lowercased()
     }
 
     private enum Proof {

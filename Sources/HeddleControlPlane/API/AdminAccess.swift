@@ -61,7 +61,7 @@ public struct AdminAccess: Sendable {
         if let kept = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !kept.isEmpty {
             return kept
         }
-        let token = SymmetricKey(size: .bits256).withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() }
+        let token = SymmetricKey(size: .bits256).withUnsafeBytes { Hex.encode($0) }
         try PrivateFile.write(token + "\n", to: path, exclusive: true)
         return token
     }

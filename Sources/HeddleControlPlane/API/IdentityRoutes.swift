@@ -25,7 +25,7 @@ enum IdentityRoutes {
             let signer = authority.authority
             let pem = try signer.trustBundlePEM()
             var headers: HTTPFields = [.contentType: "application/x-pem-file"]
-            headers[signerKeyIDField] = signer.keyIdentifierHex
+            headers[signerKeyIDField] = signer.certificate.keyIdentifierHex
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: pem)))
         }
         router.get("/v1/ca") { _, _ in

@@ -71,7 +71,7 @@ public enum IdentityFiles {
             throw IdentityError(.invalidCertificate, "\(tokenFile) does not hold a 32-byte key in hex; remove it to make a new one (tokens given out so far stop working)")
         } else {
             key = SymmetricKey(size: .bits256)
-            try PrivateFile.write(key.withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() } + "\n", to: tokenFile)
+            try PrivateFile.write(key.withUnsafeBytes { Hex.encode($0) } + "\n", to: tokenFile)
         }
         try write(trustDomain + "\n", to: domainFile)
         return WorkloadAuthority(

@@ -93,9 +93,8 @@ extension WorkloadAuthority {
     }
 
     static func summary(_ certificate: Certificate) -> CACertificateSummary {
-        let identifier = (try? certificate.extensions.subjectKeyIdentifier)?.keyIdentifier ?? SubjectKeyIdentifier(hash: certificate.publicKey).keyIdentifier
-        return CACertificateSummary(
-            subject: "\(certificate.subject)", keyID: identifier.map { String(format: "%02x", $0) }.joined(),
+        CACertificateSummary(
+            subject: "\(certificate.subject)", keyID: certificate.keyIdentifierHex,
             notAfter: Int64(certificate.notValidAfter.timeIntervalSince1970))
     }
 
