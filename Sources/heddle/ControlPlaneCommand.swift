@@ -81,8 +81,8 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         }
         do {
             let operatorCA = caCert.map { IdentityFiles.OperatorCA(certificateFile: $0, privateKeyFile: caKey ?? "", intermediatesFile: caIntermediates, trustBundleFile: trustBundle) }
-            let identity = try IdentityFiles.load(directory: "\(dataDir)/identity", trustDomain: trustDomain, operatorCA: operatorCA)
-            configuration.identity = identity.withCertificateLifetime(.seconds(certificateLifetime))
+            configuration.identity = try IdentityFiles.load(
+                directory: "\(dataDir)/identity", trustDomain: trustDomain, operatorCA: operatorCA, certificateLifetime: .seconds(certificateLifetime))
         } catch {
             var standardError = FileHandle.standardError
             print("heddle: cannot set up the certificate authority: \(error)", to: &standardError)

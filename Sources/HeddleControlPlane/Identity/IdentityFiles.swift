@@ -27,7 +27,10 @@ public enum IdentityFiles {
     /// The workload authority of the data directory `directory`. Refused, naming the file and
     /// the reason, when a file cannot be read or written, or the directory's CA belongs to
     /// another trust domain.
-    public static func load(directory: String, trustDomain: String, operatorCA: OperatorCA? = nil, now: Date = Date()) throws -> WorkloadAuthority {
+    /// `certificateLifetime`: how long the workload certificates it signs live.
+    public static func load(
+        directory: String, trustDomain: String, operatorCA: OperatorCA? = nil, certificateLifetime: Duration = .seconds(86_400), now: Date = Date()
+    ) throws -> WorkloadAuthority {
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let domainFile = "\(directory)/trust-domain"
@@ -75,7 +78,8 @@ public enum IdentityFiles {
         }
         try write(trustDomain + "\n", to: domainFile)
         return WorkloadAuthority(
-            authority: authority, tokens: JoinTokens(key: key), directory: operatorCA == nil ? directory : nil, pending: pending, previous: previous)
+            authority: authority, tokens: JoinTokens(key: key), certificateLifetime: certificateLifetime,
+            directory: operatorCA == nil ? directory : nil, pending: pending, previous: previous)
     }
 
     private static func read(_ path: String) throws -> String {

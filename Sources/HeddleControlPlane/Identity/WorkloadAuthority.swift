@@ -38,14 +38,6 @@ public final class WorkloadAuthority: Sendable {
         state = Mutex(RootState(signer: authority, pending: pending, previous: previous))
     }
 
-    /// The same authority with certificates living `lifetime`.
-    public func withCertificateLifetime(_ lifetime: Duration) -> WorkloadAuthority {
-        let current = state.withLock { $0 }
-        return WorkloadAuthority(
-            authority: current.signer, tokens: tokens, certificateLifetime: lifetime, directory: directory,
-            pending: current.pending, previous: current.previous, now: now)
-    }
-
     /// The CA that signs now, with the trust bundle.
     public var authority: CertificateAuthority { state.withLock { $0.signer } }
 
