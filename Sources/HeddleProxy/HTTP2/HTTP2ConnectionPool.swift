@@ -62,23 +62,15 @@ final class HTTP2ConnectionPool {
     private func connect(to endpoint: ResolvedEndpoint, http: HTTPSettings, eventLoop: any EventLoop, logger: Logger) -> HTTP2UpstreamConnection {
         var tlsHandler: NIOSSLClientHandler?
         var check: PeerCheck?
-        if let expected = endpoint.identity {
-            guard let credentials = tls?.credentials else {
+        if endpoint.identity != nil {
+            switch PeerCheck.outbound(tls, to: endpoint, eventLoop: eventLoop) {
+            case .success(let made):
+                (tlsHandler, check) = (made.handler, made.check)
+            case .failure(let failure):
                 let connection = HTTP2UpstreamConnection(key: endpoint.key, pool: self, logger: logger)
-                connection.connectFailed(ProxyFailure(.noWorkloadIdentity, "\(endpoint.key) is a mesh peer (\(expected)) reached over mutual TLS, and this proxy has no workload certificate yet"))
+                connection.connectFailed(failure)
                 return connection
             }
-            let peer = PeerCheck(expected: expected)
-            do {
-                tlsHandler = try NIOSSLClientHandler(
-                    context: credentials.clientContext, serverHostname: nil,
-                    customVerificationCallback: peer.callback(verifier: credentials.verifier, now: tls!.clock(), eventLoop: eventLoop))
-            } catch {
-                let connection = HTTP2UpstreamConnection(key: endpoint.key, pool: self, logger: logger)
-                connection.connectFailed(ProxyFailure(.upstreamTLSFailed, "cannot start TLS to \(endpoint.key): \(error)"))
-                return connection
-            }
-            check = peer
         }
         let connection = HTTP2UpstreamConnection(key: endpoint.poolKey, pool: self, logger: logger, tls: check.map { ($0, metrics) })
         connections[endpoint.poolKey, default: []].append(connection)

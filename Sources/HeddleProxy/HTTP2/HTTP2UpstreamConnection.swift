@@ -162,9 +162,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let tls, state == .connecting {
             // The mutual-TLS handshake failed: the waiting streams learn why.
-            let reason = tls.check.explain(error)
-            tls.metrics.tlsOutboundRefused.increment()
-            logger.warning("mutual TLS with a mesh peer failed", metadata: ["endpoint": "\(key)", "expected": "\(tls.check.expected ?? "")", "reason": "\(reason)"])
+            let reason = tls.check.outboundFailed(error, endpoint: key, metrics: tls.metrics, logger: logger)
             connectFailed(ProxyFailure(.upstreamTLSFailed, "mutual TLS with \(key) failed: \(reason)"))
             context.close(promise: nil)
             return

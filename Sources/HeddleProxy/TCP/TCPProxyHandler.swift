@@ -79,21 +79,14 @@ final class TCPProxyHandler: ChannelInboundHandler {
         // A mesh peer: mutual TLS, and the peer must prove the endpoint's identity.
         var tlsHandler: NIOSSLClientHandler?
         var check: PeerCheck?
-        if let expected = endpoint.identity {
-            guard let tls = loop.meshTLS, let credentials = tls.credentials else {
-                refuse(.noWorkloadIdentity, "\(endpoint.key) is a mesh peer (\(expected)) reached over mutual TLS, and this proxy has no workload certificate yet")
+        if endpoint.identity != nil {
+            switch PeerCheck.outbound(loop.meshTLS, to: endpoint, eventLoop: context.eventLoop) {
+            case .success(let made):
+                (tlsHandler, check) = (made.handler, made.check)
+            case .failure(let failure):
+                refuse(failure.reason, failure.details)
                 return
             }
-            let peer = PeerCheck(expected: expected)
-            do {
-                tlsHandler = try NIOSSLClientHandler(
-                    context: credentials.clientContext, serverHostname: nil,
-                    customVerificationCallback: peer.callback(verifier: credentials.verifier, now: tls.clock(), eventLoop: context.eventLoop))
-            } catch {
-                refuse(.upstreamTLSFailed, "cannot start TLS to \(endpoint.key): \(error)")
-                return
-            }
-            check = peer
         }
         let deferral = check.map { _ in DeferredInputClose() }
         let upstreamHandler = TCPUpstreamHandler(downstream: self, tls: check.map { ($0, loop.metrics, logger, endpoint.key) }, deferral: deferral)
@@ -288,10 +281,8 @@ final class TCPUpstreamHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let tls, !handshakeDone {
             handshakeDone = true
-            let reason = tls.check.explain(error)
-            tls.metrics.tlsOutboundRefused.increment()
+            _ = tls.check.outboundFailed(error, endpoint: tls.endpoint, metrics: tls.metrics, logger: tls.logger)
             tls.metrics.recordError(.upstreamTLSFailed)
-            tls.logger.warning("mutual TLS with a mesh peer failed", metadata: ["endpoint": "\(tls.endpoint)", "expected": "\(tls.check.expected ?? "")", "reason": "\(reason)"])
         }
         context.close(promise: nil)
     }
