@@ -83,7 +83,7 @@ public final class ProxyServer: Sendable {
         var channels: [any Channel] = []
         do {
             for listener in spec.routingListeners {
-                let terminating = try listener.tls.map { try GatewayTLS.context($0, listener: listener.name) }
+                let terminating = try listener.tls.map { (context: try GatewayTLS.context($0, listener: listener.name), versionWanted: GatewayTLS.versionWanted($0)) }
                 let channel = try await bind(listener.address, name: listener.name, protocol: listener.protocol, tcpService: listener.tcpService, gatewayTLS: terminating)
                 channels.append(channel)
                 bound[listener.name] = channel.localAddress
@@ -115,7 +115,7 @@ public final class ProxyServer: Sendable {
     /// `tls`: the inbound listener's mutual TLS; `gatewayTLS`: a gateway's TLS termination.
     private func bind(
         _ address: HostPort, name: String, protocol listenerProtocol: ListenerProtocol, tcpService: String?,
-        tls: InboundTLSMode = .disabled, gatewayTLS: NIOSSLContext? = nil
+        tls: InboundTLSMode = .disabled, gatewayTLS: (context: NIOSSLContext, versionWanted: String)? = nil
     ) async throws -> any Channel {
         let contexts = self.contexts
         let logger = self.logger
@@ -132,7 +132,11 @@ public final class ProxyServer: Sendable {
                         guard let context = contexts[channel.eventLoop] else { throw ChannelError.ioOnClosedChannel }
                         if let gatewayTLS {
                             try channel.pipeline.syncOperations.addHandlers([
-                                NIOSSLServerHandler(context: gatewayTLS), GatewayTLSGuard(listener: name, logger: logger),
+                                NIOSSLServerHandler(context: gatewayTLS.context),
+                                TLSHandshakeGuard(
+                                    peer: nil, accepted: nil, refused: nil,
+                                    refusal: .init(message: "TLS handshake with a client failed", level: .info, versionWanted: gatewayTLS.versionWanted, listener: name),
+                                    logger: logger),
                             ])
                         }
                         try InboundTLS.configure(channel, mode: tls, tls: meshTLS, metrics: metrics, logger: logger) { peer in

@@ -1,10 +1,7 @@
 import Foundation
 import HeddleCore
-import Logging
 import NIOCore
 import NIOSSL
-import NIOTLS
-import Prometheus
 
 /// TLS termination on a gateway listener, for clients outside the mesh: the operator's
 /// certificates, the one served chosen by the name the client asks for (SNI) — exact names
@@ -21,6 +18,11 @@ enum GatewayTLS {
         "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
         "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
     ].joined(separator: ":")
+
+    /// The versions a listener of `spec` accepts, in words, for the logs of refused clients.
+    static func versionWanted(_ spec: GatewayTLSSpec) -> String {
+        spec.minimumVersion == .tls13 ? "TLS 1.3" : "TLS 1.2 or 1.3"
+    }
 
     /// The server context for `spec`; throws a `ProxyStartError` naming the listener, the file
     /// and what is wrong with it.
@@ -84,43 +86,5 @@ enum GatewayTLS {
             if let matched = certificates.first(where: { $0.hosts.contains(wildcard) }) { return matched }
         }
         return certificates.first
-    }
-}
-
-/// After a gateway listener's TLS handler: logs a client whose handshake failed (at info: the
-/// outside world sends scanners and old clients) and counts it.
-final class GatewayTLSGuard: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = NIOAny
-
-    private let listener: String
-    private let logger: Logger
-    private var handshakeDone = false
-
-    init(listener: String, logger: Logger) {
-        self.listener = listener
-        self.logger = logger
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        context.fireChannelRead(data)
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
-            handshakeDone = true
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard !handshakeDone else {
-            context.fireErrorCaught(error)
-            return
-        }
-        handshakeDone = true
-        RefusalLogLimiter.shared.log(logger, .info, "TLS handshake with a client failed", metadata: [
-            "listener": "\(listener)", "peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")", "reason": "\(PeerCheck().explain(error))",
-        ])
-        context.close(promise: nil)
     }
 }

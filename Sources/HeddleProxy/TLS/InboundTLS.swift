@@ -2,7 +2,6 @@ import HeddleCore
 import Logging
 import NIOCore
 import NIOSSL
-import NIOTLS
 import Prometheus
 
 /// Mutual TLS on the inbound listener: what a new connection from the mesh gets in front of
@@ -47,7 +46,9 @@ enum InboundTLS {
             context: credentials.serverContext,
             customVerificationCallback: peer.callback(verifier: credentials.verifier, now: tls.clock(), eventLoop: channel.eventLoop))
         let deferral = DeferredInputClose()
-        let guardHandler = InboundTLSGuard(peer: peer, metrics: metrics, logger: logger, deferral: deferral)
+        let guardHandler = TLSHandshakeGuard(
+            peer: peer, accepted: metrics.tlsInboundAccepted, refused: metrics.tlsInboundRefused,
+            refusal: .init(message: "refused a mesh connection", level: .warning, versionWanted: "TLS 1.3"), logger: logger, deferral: deferral)
         let handlers: [any ChannelHandler] = [deferral, handler, guardHandler, next(peer)]
         switch position {
         case .after(let anchor):
@@ -58,63 +59,6 @@ enum InboundTLS {
         default:
             try channel.pipeline.syncOperations.addHandlers(handlers)
         }
-    }
-}
-
-/// Sits after the TLS handler of an inbound connection: counts handshakes, and logs a refused
-/// peer with the reason (the certificate's fault, a plaintext client, no client certificate,
-/// an old TLS version) before the connection closes.
-final class InboundTLSGuard: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = NIOAny
-
-    private let peer: PeerCheck
-    private let metrics: ProxyMetrics
-    private let logger: Logger
-    private let deferral: DeferredInputClose?
-    private var handshakeDone = false
-
-    init(peer: PeerCheck, metrics: ProxyMetrics, logger: Logger, deferral: DeferredInputClose? = nil) {
-        self.peer = peer
-        self.metrics = metrics
-        self.logger = logger
-        self.deferral = deferral
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        context.fireChannelRead(data)
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? TLSUserEvent, case .handshakeCompleted = event, !handshakeDone {
-            handshakeDone = true
-            metrics.tlsInboundAccepted.increment()
-            logger.debug("mesh peer authenticated", metadata: ["peer": "\(peer.identity ?? "?")"])
-            context.fireUserInboundEventTriggered(event)
-            deferral?.release()
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard !handshakeDone else {
-            context.fireErrorCaught(error)
-            return
-        }
-        handshakeDone = true
-        metrics.tlsInboundRefused.increment()
-        RefusalLogLimiter.shared.log(logger, .warning, "refused a mesh connection", metadata: [
-            "peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")", "reason": "\(peer.explain(error))",
-        ])
-        context.close(promise: nil)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if !handshakeDone {
-            // Closed before a handshake completed or failed (a port probe, a client that gave up).
-            handshakeDone = true
-        }
-        context.fireChannelInactive()
     }
 }
 

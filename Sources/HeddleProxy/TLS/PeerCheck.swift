@@ -65,9 +65,14 @@ final class PeerCheck {
     }
 
     /// Why a handshake failed, for logs and `heddle-error` details: the certificate's refusal
-    /// when there was one, else what TLS said, in words an operator can act on.
+    /// when there was one, else what TLS said (`explain(_:versionWanted:)`).
     func explain(_ error: any Error) -> String {
-        if let refusal { return refusal }
+        refusal ?? Self.explain(error, versionWanted: "TLS 1.3")
+    }
+
+    /// What TLS said of a failed handshake, in words an operator can act on; `versionWanted`
+    /// names the versions the listener accepts.
+    static func explain(_ error: any Error, versionWanted: String) -> String {
         let text = "\(error)"
         if text.contains("WRONG_VERSION_NUMBER") || text.contains("HTTP_REQUEST") || text.contains("UNKNOWN_PROTOCOL") {
             return "the peer did not speak TLS (a plaintext client?)"
@@ -76,7 +81,7 @@ final class PeerCheck {
             return "the peer sent no client certificate"
         }
         if text.contains("UNSUPPORTED_PROTOCOL") || text.contains("PROTOCOL_VERSION") {
-            return "the peer does not speak TLS 1.3"
+            return "the peer does not speak \(versionWanted)"
         }
         if text.contains("BAD_CERTIFICATE") || text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("DECRYPT_ERROR") {
             return "the peer refused this proxy's certificate (\(text))"
