@@ -229,8 +229,6 @@ final class TCPUpstreamHandler: ChannelInboundHandler {
     /// the endpoint, to report a failed handshake with its reason.
     private let tls: (check: PeerCheck, metrics: ProxyMetrics, logger: Logger, endpoint: String)?
     private var handshakeDone = false
-    /// The client half-closed before the TLS handshake completed: passed on once it has.
-    private var closeOutputAfterHandshake = false
     /// Holds back the peer's half-close until the handshake completes (see `DeferredInputClose`).
     private let deferral: DeferredInputClose?
 
@@ -257,7 +255,6 @@ final class TCPUpstreamHandler: ChannelInboundHandler {
         if let tls, let event = event as? TLSUserEvent, case .handshakeCompleted = event {
             handshakeDone = true
             tls.metrics.tlsOutboundAccepted.increment()
-            if closeOutputAfterHandshake { context.close(mode: .output, promise: nil) }
             deferral?.release()
         }
         if case ChannelEvent.inputClosed = event {
@@ -296,11 +293,6 @@ final class TCPUpstreamHandler: ChannelInboundHandler {
     }
 
     func closeOutput() {
-        // Half-closing TLS mid-handshake would end the handshake (the peer sees EOF).
-        if tls != nil, !handshakeDone {
-            closeOutputAfterHandshake = true
-            return
-        }
         context?.close(mode: .output, promise: nil)
     }
 
