@@ -61,9 +61,7 @@ enum MeshCheck {
                 findings.append(.problem("AuthorizationPolicy/\(envelope.name) is refused: \(envelope.status.errors.map { $0.path.isEmpty ? $0.reason : "\($0.path): \($0.reason)" }.joined(separator: "; "))"))
                 continue
             }
-            guard let resources = try? ResourceDecoder.decode(yaml: envelope.document),
-                  case .authorizationPolicy(_, let spec)? = resources.first
-            else { continue }
+            guard let spec = DescribeCommand.policySpec(envelope) else { continue }
             byService[spec.targetService, default: []].append((envelope.name, spec))
         }
         for (service, policies) in byService.sorted(by: { $0.key < $1.key }) {
