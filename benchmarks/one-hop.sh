@@ -9,40 +9,13 @@
 # Heddle/HAProxy/nginx for several rounds. CPU per request = the proxy process's user+system
 # time (children included, from /proc/PID/stat) divided by the requests served. Prints each
 # run, then medians and the Heddle ÷ peer ratios. Installs nginx, haproxy and wrk if missing.
-set -euo pipefail
-cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-8}
 ROUNDS=${2:-3}
+source "$(dirname "$0")/lib.sh"
 
-for tool in nginx haproxy wrk; do
-  if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$tool" ]; then
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light haproxy wrk >/dev/null
-    break
-  fi
-done
-export PATH="$PATH:/usr/sbin"
-
-echo "building heddle (release, exclusivity checks off)..."
-swift build -c release --scratch-path .build-release -Xswiftc -enforce-exclusivity=unchecked --product heddle >/dev/null
-HEDDLE=.build-release/release/heddle
-
-WORK=$(mktemp -d /tmp/heddle-bench.XXXXXX)
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 UPSTREAM=$(free_port); P_HEDDLE=$(free_port); P_ADMIN=$(free_port); P_HAPROXY=$(free_port); P_NGINX=$(free_port)
-BODY=$(printf '%0100d' 0)
-
-cat > "$WORK/upstream.conf" <<CONF
-worker_processes 1; daemon off; pid $WORK/upstream.pid; error_log $WORK/upstream.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 10000000; client_body_temp_path $WORK;
-  proxy_temp_path $WORK; fastcgi_temp_path $WORK; uwsgi_temp_path $WORK; scgi_temp_path $WORK;
-  server { listen 127.0.0.1:$UPSTREAM; location / { return 200 "$BODY"; } } }
-CONF
+write_upstream_conf "$UPSTREAM"
+write_haproxy_conf "$P_HAPROXY" "$UPSTREAM"
 cat > "$WORK/proxy-nginx.conf" <<CONF
 worker_processes 1; daemon off; pid $WORK/proxy.pid; error_log $WORK/proxy.err;
 events { worker_connections 4096; }
@@ -50,22 +23,6 @@ http { access_log off; keepalive_requests 10000000; client_body_temp_path $WORK;
   proxy_temp_path $WORK; fastcgi_temp_path $WORK; uwsgi_temp_path $WORK; scgi_temp_path $WORK;
   upstream up { server 127.0.0.1:$UPSTREAM; keepalive 64; }
   server { listen 127.0.0.1:$P_NGINX; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
-CONF
-cat > "$WORK/haproxy.cfg" <<CONF
-global
-  nbthread 1
-  maxconn 4000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  http-reuse always
-frontend f
-  bind 127.0.0.1:$P_HAPROXY
-  default_backend b
-backend b
-  server s1 127.0.0.1:$UPSTREAM
 CONF
 cat > "$WORK/heddle.yaml" <<CONF
 apiVersion: heddle.dev/v1alpha1
@@ -92,13 +49,6 @@ for port in $P_HEDDLE $P_HAPROXY $P_NGINX; do
   curl -sf -H 'Host: web' "http://127.0.0.1:$port/" >/dev/null || { echo "proxy on $port is not answering"; exit 1; }
 done
 
-cpu_ticks() {  # utime+stime+cutime+cstime of a process and its live children
-  local total
-  total=$(awk '{print $14+$15+$16+$17}' "/proc/$1/stat")
-  for child in $(pgrep -P "$1" || true); do total=$((total + $(awk '{print $14+$15}' "/proc/$child/stat"))); done
-  echo "$total"
-}
-TCK=$(getconf CLK_TCK)
 declare -A RESULTS
 run() {  # name pid port
   local before after out reqs errors

@@ -13,60 +13,14 @@
 #   - latency added: wrk -t1 -c1 --latency through the two sidecars minus straight to nginx
 #     (p50 and p99; one request in flight, so the figures are each request's own path).
 # Then medians, and CPU per hop ÷ HAProxy's one plain hop.
-set -euo pipefail
-cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-8}
 ROUNDS=${2:-3}
+source "$(dirname "$0")/lib.sh"
 
-for tool in nginx haproxy wrk; do
-  if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$tool" ]; then
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light haproxy wrk >/dev/null
-    break
-  fi
-done
-export PATH="$PATH:/usr/sbin"
-
-if [ -z "${HEDDLE:-}" ]; then
-  echo "building heddle (release, exclusivity checks off)..."
-  swift build -c release --scratch-path .build-release -Xswiftc -enforce-exclusivity=unchecked --product heddle >/dev/null
-  HEDDLE=.build-release/release/heddle
-fi
-HEDDLE=$(realpath "$HEDDLE")
-
-WORK=$(mktemp -d /tmp/heddle-two-hop.XXXXXX)
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 UPSTREAM=$(free_port); CP=$(free_port); P_HAPROXY=$(free_port)
 CLIENT_OUT=$(free_port); TLS_IN=$(free_port); PLAIN_IN=$(free_port)
-BODY=$(printf '%0100d' 0)
-
-cat > "$WORK/upstream.conf" <<CONF
-worker_processes 1; daemon off; pid $WORK/upstream.pid; error_log $WORK/upstream.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 10000000; client_body_temp_path $WORK;
-  proxy_temp_path $WORK; fastcgi_temp_path $WORK; uwsgi_temp_path $WORK; scgi_temp_path $WORK;
-  server { listen 127.0.0.1:$UPSTREAM; location / { return 200 "$BODY"; } } }
-CONF
-cat > "$WORK/haproxy.cfg" <<CONF
-global
-  nbthread 1
-  maxconn 4000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  http-reuse always
-frontend f
-  bind 127.0.0.1:$P_HAPROXY
-  default_backend b
-backend b
-  server s1 127.0.0.1:$UPSTREAM
-CONF
+write_upstream_conf "$UPSTREAM"
+write_haproxy_conf "$P_HAPROXY" "$UPSTREAM"
 
 taskset -c 1 nginx -c "$WORK/upstream.conf" & PIDS+=($!)
 taskset -c 0 haproxy -f "$WORK/haproxy.cfg" & PIDS+=($!); HAPROXY_PID=$!
@@ -92,12 +46,6 @@ for _ in $(seq 100); do
 done
 curl -sf -H 'Host: app' "http://127.0.0.1:$CLIENT_OUT/" >/dev/null || { echo "the mesh is not answering"; exit 1; }
 
-cpu_ticks() {  # utime+stime of the processes given
-  local total=0
-  for pid in "$@"; do total=$((total + $(awk '{print $14+$15}' "/proc/$pid/stat"))); done
-  echo "$total"
-}
-TCK=$(getconf CLK_TCK)
 declare -A RESULTS
 cpu_run() {  # name hops host port pids...
   local name=$1 hops=$2 host=$3 port=$4; shift 4
