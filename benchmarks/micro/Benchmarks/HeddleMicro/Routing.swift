@@ -1,0 +1,148 @@
+import Benchmark
+import HeddleCore
+import HeddleHTTP1
+import HeddlePolicy
+
+/// A sidecar's outbound routes: the canary example (header match, prefix match with a
+/// rewrite, a 90/10 split), a wildcard host, and services reached by their own name.
+private let meshYAML = """
+    apiVersion: heddle.dev/v1alpha1
+    kind: Proxy
+    metadata: {name: sidecar}
+    spec:
+      outbound: {address: 127.0.0.1:4140}
+    ---
+    \((["shop-v1", "shop-v2", "users", "orders", "payments", "inventory", "search", "reviews", "auth", "notifications"]).enumerated().map { index, name in
+        """
+        apiVersion: heddle.dev/v1alpha1
+        kind: Service
+        metadata: {name: \(name)}
+        spec:
+          endpoints:
+            - address: 10.0.\(index).1:8080
+            - address: 10.0.\(index).2:8080
+        """
+    }.joined(separator: "\n---\n"))
+    ---
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: shop}
+    spec:
+      hostnames: [shop, shop.example.com]
+      rules:
+        - matches:
+            - headers:
+                - {name: x-canary, value: always}
+          backendRefs: [{name: shop-v2}]
+        - matches:
+            - path: {type: PathPrefix, value: /api/v1}
+          filters:
+            - type: URLRewrite
+              urlRewrite:
+                path: {type: ReplacePrefixMatch, replacePrefixMatch: /}
+            - type: RequestHeaderModifier
+              requestHeaderModifier:
+                set: [{name: x-forwarded-prefix, value: /api/v1}]
+                add: [{name: x-route, value: shop-api-v1}]
+                remove: [cookie]
+          backendRefs: [{name: shop-v1}]
+        - backendRefs:
+            - {name: shop-v1, weight: 90}
+            - {name: shop-v2, weight: 10}
+    ---
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: tenants}
+    spec:
+      hostnames: ["*.tenants.example.com"]
+      rules:
+        - matches:
+            - path: {type: PathPrefix, value: /orders}
+          backendRefs: [{name: orders}]
+        - matches:
+            - path: {type: PathPrefix, value: /payments}
+              method: POST
+          backendRefs: [{name: payments}]
+        - backendRefs: [{name: search}]
+    """
+
+func routeTable() -> RouteTable {
+    do {
+        return RouteTable(config: try MeshConfig.load(yaml: meshYAML), listener: "outbound")
+    } catch {
+        fatalError("the benchmark mesh does not load: \(error)")
+    }
+}
+
+func request(_ host: String, _ target: String, method: String = "GET", _ extraFields: String = "") -> HeadRouteRequest {
+    HeadRouteRequest(head: Fixture.requestHead("\(method) \(target) HTTP/1.1\r\nHost: \(host)\r\nAccept: */*\r\n\(extraFields)\r\n"))
+}
+
+/// The rule `request` is routed by, checked before anything is timed.
+private func expect(_ table: RouteTable, _ request: HeadRouteRequest, _ label: String) {
+    let found = table.match(request)?.rule.label
+    precondition(found == label, "\(request.host)\(request.path) routed to \(found ?? "nothing"), expected \(label)")
+}
+
+func registerRoutingBenchmarks() {
+    let table = routeTable()
+
+    // The request view the proxy builds from each parsed head before matching.
+    let head = Fixture.requestHead(Fixture.request)
+    Benchmark("Route: request view of a parsed head (host, path, method)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(HeadRouteRequest(head: head))
+        }
+    }
+
+    let implicit = request("users", "/v1/users/42")
+    expect(table, implicit, "users#0")
+    Benchmark("Route: match, service by its own name (implicit route)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(table.match(implicit))
+        }
+    }
+
+    let prefix = request("shop.example.com", "/api/v1/products/42")
+    expect(table, prefix, "shop#1")
+    Benchmark("Route: match, path prefix + rewritten path") { benchmark in
+        for _ in benchmark.scaledIterations {
+            let match = table.match(prefix)!
+            blackHole(match.rewrittenPath(prefix.path))
+        }
+    }
+
+    let canary = request("shop", "/cart", "x-canary: always\r\n")
+    expect(table, canary, "shop#0")
+    Benchmark("Route: match, header rule (x-canary)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(table.match(canary))
+        }
+    }
+
+    let split = request("shop", "/cart")
+    expect(table, split, "shop#2")
+    Benchmark("Route: match + 90/10 weighted split pick") { benchmark in
+        var rng = Xoshiro256StarStar(seed: 7)
+        for _ in benchmark.scaledIterations {
+            let match = table.match(split)!
+            blackHole(match.rule.split.pick(using: &rng))
+        }
+    }
+
+    let wildcard = request("acme.tenants.example.com", "/payments/charge", method: "POST")
+    expect(table, wildcard, "tenants#1")
+    Benchmark("Route: match, wildcard host, prefix + method") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(table.match(wildcard))
+        }
+    }
+
+    let miss = request("unknown.example.org", "/")
+    precondition(table.match(miss) == nil, "unknown.example.org should have no route")
+    Benchmark("Route: no route (404)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(table.match(miss))
+        }
+    }
+}

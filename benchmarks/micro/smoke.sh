@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# CI's smoke run of the micro benchmarks (this package, BENCHMARKS.md): a debug build and three
+# short iterations of each benchmark, so that they keep building against the Heddle modules and
+# their fixtures keep checking what they measure (a benchmark whose request no longer routes or
+# parses stops the run). The figures of a debug build mean nothing; BENCHMARKS.md says how to
+# measure. Builds in benchmarks/micro/.build, apart from the main package's.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+swift build --product HeddleMicro
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! HEDDLE_MICRO_SMOKE=1 "$(swift build --show-bin-path)/HeddleMicro" >"$log" 2>&1; then
+  cat "$log"
+  echo "micro benchmarks smoke run: FAILED" >&2
+  exit 1
+fi
+count=$(grep -c '^Debug results for' "$log" || true)
+if [ "$count" -eq 0 ]; then
+  cat "$log"
+  echo "micro benchmarks smoke run: no benchmark ran" >&2
+  exit 1
+fi
+echo "micro benchmarks smoke run: $count benchmarks ran"
