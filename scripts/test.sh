@@ -24,3 +24,6 @@ fi
 
 swift build --build-tests
 swift test --skip-build
+# The micro benchmarks' smoke run (benchmarks/micro, a package of its own): a debug build and a
+# few samples of each, so that they cannot rot; about 2.5 minutes, most of it the build.
+benchmarks/micro/smoke.sh
