@@ -25,5 +25,5 @@ fi
 swift build --build-tests
 swift test --skip-build
 # The micro benchmarks' smoke run (benchmarks/micro, a package of its own): a debug build and a
-# few samples of each, so that they cannot rot; about 2.5 minutes, most of it the build.
+# few samples of each, so that they cannot rot; 2.5 to 4 minutes here, nearly all of it the build.
 benchmarks/micro/smoke.sh
