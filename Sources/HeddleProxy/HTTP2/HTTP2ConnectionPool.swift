@@ -22,7 +22,7 @@ final class HTTP2ConnectionPool {
     }
 
     /// Opens a stream to `endpoint` for `owner`: on a connection with room, else on a new one.
-    /// `completion` gets the stream's handler once the stream channel is ready, or why not.
+    /// `completion` gets the stream's handler once the connection is ready, or why not.
     func openStream(
         to endpoint: ResolvedEndpoint, owner: any HTTP2UpstreamStreamOwner, http: HTTPSettings,
         eventLoop: any EventLoop, logger: Logger,
@@ -35,26 +35,8 @@ final class HTTP2ConnectionPool {
             case .failure(let failure):
                 connection.streamClosed()
                 completion(.failure(failure))
-            case .success(let multiplexer):
-                let handler = HTTP2UpstreamStreamHandler(owner: owner, connection: connection)
-                let bound = NIOLoopBound(handler, eventLoop: eventLoop)
-                let promise = eventLoop.makePromise(of: (any Channel).self)
-                multiplexer.createStreamChannel(promise: promise) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(bound.value)
-                    }
-                }
-                let boundCompletion = NIOLoopBound(completion, eventLoop: eventLoop)
-                promise.futureResult.whenComplete { result in
-                    switch result {
-                    case .success:
-                        boundCompletion.value(.success(bound.value))
-                    case .failure(let error):
-                        bound.value.owner = nil
-                        bound.value.releaseSlot()
-                        boundCompletion.value(.failure(ProxyFailure(.upstreamReset, "cannot open a stream to \(endpoint.key): \(error)")))
-                    }
-                }
+            case .success(let table):
+                completion(.success(HTTP2UpstreamStreamHandler(owner: owner, connection: connection, table: table)))
             }
         }
     }
@@ -86,14 +68,13 @@ final class HTTP2ConnectionPool {
                         try channel.pipeline.syncOperations.addHandler(handler)
                     }
                     try channel.pipeline.syncOperations.addHandler(FlushCoalescingHandler())
-                    let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-                        mode: .client, connectionConfiguration: configuration.connection,
-                        streamConfiguration: configuration.stream
-                    ) { pushed in
-                        // Push is disabled in our SETTINGS; a stream the server opens anyway is refused.
-                        pushed.close()
-                    }
-                    bound.value.attach(multiplexer: multiplexer)
+                    // The codec without a stream multiplexer: the connection's handler drives
+                    // the streams' frames through its table (see `HTTP2StreamTable`).
+                    let table = HTTP2StreamTable(mode: .client, eventLoop: channel.eventLoop)
+                    try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(
+                        mode: .client, frameDelegate: table,
+                        connectionConfiguration: configuration.connection, streamConfiguration: configuration.stream))
+                    bound.value.attach(table: table)
                     try channel.pipeline.syncOperations.addHandler(bound.value)
                 }
             }
@@ -101,7 +82,7 @@ final class HTTP2ConnectionPool {
             .whenComplete { result in
                 switch result {
                 case .success:
-                    bound.value.tcpConnected()
+                    break  // ready at `channelActive`, once the codec has sent its preface
                 case .failure(let error):
                     bound.value.connectFailed(Self.failure(connecting: endpoint, error: error, http: http))
                 }

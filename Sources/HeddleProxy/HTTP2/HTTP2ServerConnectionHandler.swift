@@ -5,8 +5,9 @@ import NIOHTTP2
 import Prometheus
 
 /// The proxy's end of one HTTP/2 client connection. Added as the connection's handler, it puts
-/// the HTTP/2 codec (with a stream per request, each served by an `HTTP2StreamProxyHandler`)
-/// and nio-http2's connection-management handler in front of itself. It counts the connection
+/// the HTTP/2 codec (without a stream multiplexer) and nio-http2's connection-management
+/// handler in front of itself, and drives the streams through an `HTTP2StreamTable`, each
+/// request served by an `HTTP2StreamProxyHandler`. It counts the connection
 /// for draining and metrics, closes it when it has had no stream for `idleTimeout`, and on
 /// drain (SIGTERM) starts a graceful close: GOAWAY, then close once the streams in flight end.
 final class HTTP2ServerConnectionHandler: ChannelInboundHandler, DeadlineHolder {
@@ -23,7 +24,8 @@ final class HTTP2ServerConnectionHandler: ChannelInboundHandler, DeadlineHolder 
     private let listener: String
     private let logger: Logger
     private var context: ChannelHandlerContext?
-    private var openStreams = 0
+    private var table: HTTP2StreamTable?
+    private var localPort = 0
     private var counted = false
     private var quiescing = false
     private(set) var deadline: UInt64 = .max
@@ -47,21 +49,14 @@ final class HTTP2ServerConnectionHandler: ChannelInboundHandler, DeadlineHolder 
         let management = NIOHTTP2ServerConnectionManagementHandler(
             eventLoop: context.eventLoop,
             configuration: .init(maxIdleTime: nil, maxAge: nil, maxGraceTime: .nanoseconds(http.drainGracePeriod.nanosecondsClamped), keepalive: nil))
-        let delegate = HTTP2StreamCountingDelegate(
-            management: management.http2StreamDelegate, connection: NIOLoopBound(self, eventLoop: context.eventLoop))
-        let loop = self.loop
-        let listener = self.listener
-        let logger = self.logger
-        let peer = self.peer.map { NIOLoopBound($0, eventLoop: context.eventLoop) }
+        // The management handler follows the streams from the codec's events.
+        let table = HTTP2StreamTable(mode: .server, eventLoop: context.eventLoop)
         let codec = NIOHTTP2Handler(
-            mode: .server, eventLoop: context.eventLoop,
-            connectionConfiguration: configuration.connection, streamConfiguration: configuration.stream,
-            streamDelegate: delegate
-        ) { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(HTTP2StreamProxyHandler(loop: loop, listener: listener, logger: logger, peer: peer?.value))
-            }
-        }
+            mode: .server, frameDelegate: table,
+            connectionConfiguration: configuration.connection, streamConfiguration: configuration.stream)
+        self.table = table
+        table.attach(context)
+        localPort = context.channel.localAddress?.port ?? 0
         do {
             try context.pipeline.syncOperations.addHandler(FlushCoalescingHandler(), position: .before(self))
             try context.pipeline.syncOperations.addHandler(codec, position: .before(self))
@@ -88,15 +83,44 @@ final class HTTP2ServerConnectionHandler: ChannelInboundHandler, DeadlineHolder 
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        table?.connectionClosed()
         release()
         context.fireChannelInactive()
     }
 
+    /// Streams' frames go to their handlers; a new stream gets one. Connection-level frames
+    /// (SETTINGS, PING, GOAWAY) are the codec's business.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // Connection-level frames (SETTINGS, PING, GOAWAY) are the codec's business.
+        table?.read(unwrapInboundIn(data)) { slot in
+            streamOpened()
+            return HTTP2StreamProxyHandler(
+                stream: slot, loop: loop, listener: listener, localPort: localPort, logger: logger, peer: peer)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        table?.readComplete()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        table?.writabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        table?.userEvent(event)
+        if event is StreamClosedEvent { streamClosed() }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A stream error: the codec has reset that stream, whose handler drops the exchange.
+        if table?.streamError(error) == true {
+            let described = (error as? NIOHTTP2Errors.StreamError).map { "stream \($0.streamID): \($0.baseError)" } ?? "\(error)"
+            logger.debug("HTTP/2 stream error", metadata: ["listener": "\(listener)", "error": "\(described)"])
+            return
+        }
         // The codec has already answered a protocol error with GOAWAY where one applies.
         logger.info("HTTP/2 connection error; closing", metadata: ["listener": "\(listener)", "error": "\(error)"])
         context.close(promise: nil)
@@ -112,13 +136,13 @@ final class HTTP2ServerConnectionHandler: ChannelInboundHandler, DeadlineHolder 
 
     // MARK: Streams
 
-    func streamOpened() {
-        openStreams += 1
+    private var openStreams: Int { table?.count ?? 0 }
+
+    private func streamOpened() {
         if deadlineKind == .idle { deadline = .max }
     }
 
-    func streamClosed() {
-        openStreams = max(0, openStreams - 1)
+    private func streamClosed() {
         if openStreams == 0, deadlineKind == .idle { armIdle() }
     }
 

@@ -11,9 +11,8 @@ import NIOHTTP2
 /// Flow control carries through: a side that cannot take more pauses reading on the other, so
 /// unread data stays in the peer's HTTP/2 window. Failures before the response are answered
 /// with a proxy-made response (gRPC-shaped for gRPC); after it, by resetting the stream.
-final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder, HTTP2UpstreamStreamOwner {
-    typealias InboundIn = HTTP2Frame.FramePayload
-    typealias OutboundOut = HTTP2Frame.FramePayload
+/// The client's stream is a slot in its connection's `HTTP2StreamTable`, not a channel.
+final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, HTTP2UpstreamStreamOwner {
 
     private enum Phase {
         case awaitingHeaders
@@ -27,7 +26,14 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolde
     private let loop: LoopContext
     private let listener: String
     private let logger: Logger
-    private var context: ChannelHandlerContext?
+    /// The client's stream (kept after it closes: frames written just before the close still
+    /// need their flush).
+    private let stream: HTTP2StreamSlot
+    /// The port the client connected to (authorization rules may name it).
+    private let localPort: Int
+    /// END_STREAM or RST_STREAM has been written to the client: the stream's close that
+    /// follows is this side's doing.
+    private var responseEndWritten = false
     private var phase = Phase.awaitingHeaders
     private var snapshot: ProxySnapshot
 
@@ -91,29 +97,20 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolde
     /// `heddle-client-id` (which is otherwise removed).
     private let clientIdentity: (inbound: Bool, peer: PeerCheck?)
 
-    init(loop: LoopContext, listener: String, logger: Logger, peer: PeerCheck? = nil) {
+    init(stream: HTTP2StreamSlot, loop: LoopContext, listener: String, localPort: Int, logger: Logger, peer: PeerCheck? = nil) {
+        self.stream = stream
         self.loop = loop
         self.listener = listener
+        self.localPort = localPort
         clientIdentity = (listener == "inbound", peer)
         self.logger = logger
         snapshot = loop.snapshot
-    }
-
-    // MARK: Channel events from the client's stream
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
         loop.sweeper.add(self)
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
-        abandon()
-        if sweepSlot >= 0 { loop.sweeper.remove(self) }
-        self.context = nil
-    }
+    // MARK: Events from the client's stream
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let payload = unwrapInboundIn(data)
+    func streamRead(_ payload: HTTP2Frame.FramePayload) {
         switch payload {
         case .headers(let headers):
             if phase == .awaitingHeaders {
@@ -142,28 +139,27 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolde
         }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
+    func streamReadComplete() {
         flushUpstream()
-        context.fireChannelReadComplete()
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        upstream?.setReadsPaused(!context.channel.isWritable)
-        context.fireChannelWritabilityChanged()
+    func streamWritabilityChanged(_ writable: Bool) {
+        upstream?.setReadsPaused(!writable)
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        abandon()
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let closed = error as? NIOHTTP2Errors.StreamClosed {
-            clientReset(closed.errorCode)
-        } else {
+    /// The client's stream closed: after the response's end, as this side ended it (the
+    /// exchange completes on its own); otherwise the client reset it, sent an invalid frame
+    /// (the codec reset it), or the connection went away, and the exchange is dropped.
+    func streamClosed(reset: HTTP2ErrorCode?) {
+        if sweepSlot >= 0 { loop.sweeper.remove(self) }
+        guard !responseEndWritten else { return }
+        if let error = stream.codecError {
             logger.debug("client stream error", metadata: ["listener": "\(listener)", "error": "\(error)"])
             abandon()
-            context.close(promise: nil)
+        } else if let reset {
+            clientReset(reset)
+        } else {
+            abandon()
         }
     }
 
@@ -192,7 +188,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolde
             return
         }
         if clientIdentity.inbound, snapshot.inboundAuthorization != nil,
-           let denied = loop.authorize(identity: clientIdentity.peer?.identity, method: view.method, path: view.path, port: context?.channel.parent?.localAddress?.port ?? 0, logger: logger) {
+           let denied = loop.authorize(identity: clientIdentity.peer?.identity, method: view.method, path: view.path, port: localPort, logger: logger) {
             fail(denied)
             return
         }
@@ -288,11 +284,11 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolde
     /// Runs `next` after `delay` (an injected fault, a retry's backoff) unless the stream
     /// ended meanwhile.
     private func after(_ delay: Duration, _ next: @escaping (HTTP2StreamProxyHandler) -> Void) {
-        guard let context else { return }
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let work = NIOLoopBound(next, eventLoop: context.eventLoop)
+        guard phase != .done else { return }
+        let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
+        let work = NIOLoopBound(next, eventLoop: loop.eventLoop)
         let expected = attempt
-        context.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: delay.nanosecondsUInt64))) {
+        loop.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: delay.nanosecondsUInt64))) {
             let handler = bound.value
             guard handler.phase == .connecting, handler.attempt == expected else { return }
             work.value(handler)
@@ -317,18 +313,19 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolde
     }
 
     private func open(_ upstreamProtocol: UpstreamProtocol, to target: ResolvedEndpoint) {
-        guard let context else { return }
+        guard phase != .done else { return }
+        let eventLoop = loop.eventLoop
         let http = snapshot.http
         switch upstreamProtocol {
         case .http2, .grpc:
-            loop.h2Pool.openStream(to: target, owner: self, http: http, eventLoop: context.eventLoop, logger: logger) { [self] result in
+            loop.h2Pool.openStream(to: target, owner: self, http: http, eventLoop: eventLoop, logger: logger) { [self] result in
                 switch result {
                 case .success(let stream): attach(stream, to: target)
                 case .failure(let failure): upstreamUnavailable(failure, target: target)
                 }
             }
         case .http1:
-            loop.h1ClientPool.lease(target, owner: self, http: http, eventLoop: context.eventLoop) { [self] result in
+            loop.h1ClientPool.lease(target, owner: self, http: http, eventLoop: eventLoop) { [self] result in
                 switch result {
                 case .success(let connection): attach(connection, to: target)
                 case .failure(let failure): upstreamUnavailable(failure, target: target)
@@ -342,7 +339,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolde
 
     /// Takes the upstream for this stream and sends what the client has sent so far.
     private func attach(_ leg: any HTTP2UpstreamLeg, to target: ResolvedEndpoint) {
-        guard phase == .connecting, endpoint == target, let context else {
+        guard phase == .connecting, endpoint == target else {
             leg.cancel()
             return
         }
@@ -352,7 +349,7 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolde
         waitingFrames = []
         for frame in frames { send(frame, to: leg) }
         flushUpstream()
-        leg.setReadsPaused(!context.channel.isWritable)
+        leg.setReadsPaused(!stream.isWritable)
         if !leg.isWritable { pauseReads(.upstreamBackpressure) }
         resumeReads(.connecting)
     }
@@ -777,14 +774,20 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolde
     // MARK: Writing, deadlines and reads
 
     private func write(_ payload: HTTP2Frame.FramePayload) {
-        context?.write(wrapOutboundOut(payload), promise: nil)
+        switch payload {
+        case .headers(let headers): if headers.endStream { responseEndWritten = true }
+        case .data(let data): if data.endStream { responseEndWritten = true }
+        case .rstStream: responseEndWritten = true
+        default: break
+        }
+        stream.write(payload)
         downstreamNeedsFlush = true
     }
 
     private func flushDownstream() {
         guard downstreamNeedsFlush else { return }
         downstreamNeedsFlush = false
-        context?.flush()
+        stream.flush()
     }
 
     /// The time by which a response must start: the request timeout from now (a streaming
@@ -837,8 +840,6 @@ final class HTTP2StreamProxyHandler: ChannelInboundHandler, PreciseDeadlineHolde
     }
 
     private func setAutoRead(_ enabled: Bool) {
-        guard let context else { return }
-        try? context.channel.syncOptions?.setOption(.autoRead, value: enabled)
-        if enabled { context.read() }
+        stream.setReadsPaused(!enabled)
     }
 }

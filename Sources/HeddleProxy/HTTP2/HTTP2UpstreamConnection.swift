@@ -6,9 +6,10 @@ import NIOTLS
 import Prometheus
 
 /// One HTTP/2 connection (prior knowledge; over mutual TLS to a mesh peer) from this event
-/// loop to one endpoint, multiplexing the streams of many downstream requests. It sits after the HTTP/2 codec and
-/// watches the connection: the peer's `SETTINGS_MAX_CONCURRENT_STREAMS`, `GOAWAY` (no new
-/// streams; the ones in flight finish) and the close.
+/// loop to one endpoint, multiplexing the streams of many downstream requests. It sits after
+/// the HTTP/2 codec, drives the streams' frames through its `HTTP2StreamTable`, and watches
+/// the connection: the peer's `SETTINGS_MAX_CONCURRENT_STREAMS`, `GOAWAY` (no new streams; the
+/// ones in flight finish) and the close.
 final class HTTP2UpstreamConnection: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
 
@@ -24,7 +25,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
     private unowned let pool: HTTP2ConnectionPool
     private let logger: Logger
     private(set) var state = State.connecting
-    private var multiplexer: NIOHTTP2Handler.StreamMultiplexer?
+    private var table: HTTP2StreamTable?
     private var context: ChannelHandlerContext?
     /// Streams open or being opened on this connection.
     private(set) var openStreams = 0
@@ -34,7 +35,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
     /// Streams asked for while connecting, opened once connected (or failed).
     /// Why the connection could not be made, for streams asked for after it failed.
     private var failure: ProxyFailure?
-    private var waiting: [(Result<NIOHTTP2Handler.StreamMultiplexer, ProxyFailure>) -> Void] = []
+    private var waiting: [(Result<HTTP2StreamTable, ProxyFailure>) -> Void] = []
 
     /// For a mesh peer: the handshake's check of its identity, and where handshakes are
     /// counted. Such a connection is ready once the handshake completes, not at TCP connect.
@@ -47,27 +48,23 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
         self.tls = tls
     }
 
-    /// The TCP connection is up: ready now, or once the TLS handshake completes.
-    func tcpConnected() {
-        if tls == nil { connected() }
-    }
 
     /// Whether another stream may be opened on this connection now or once it connects.
     var acceptsStreams: Bool {
-        (state == .connecting || state == .ready) && openStreams < maxStreams
+        (state == .connecting || state == .ready) && openStreams < maxStreams && table?.canOpenStreams != false
     }
 
-    func attach(multiplexer: NIOHTTP2Handler.StreamMultiplexer) {
-        self.multiplexer = multiplexer
+    func attach(table: HTTP2StreamTable) {
+        self.table = table
     }
 
-    /// Reserves a stream slot and calls `body` with the multiplexer once the connection is up
-    /// (at once when it is), or with the failure to connect.
-    func reserveStream(_ body: @escaping (Result<NIOHTTP2Handler.StreamMultiplexer, ProxyFailure>) -> Void) {
+    /// Reserves a stream slot and calls `body` with the connection's stream table once the
+    /// connection is up (at once when it is), or with the failure to connect.
+    func reserveStream(_ body: @escaping (Result<HTTP2StreamTable, ProxyFailure>) -> Void) {
         openStreams += 1
         switch state {
         case .ready:
-            if let multiplexer { body(.success(multiplexer)) } else { body(.failure(ProxyFailure(.upstreamReset, "connection to \(key) is gone"))) }
+            if let table { body(.success(table)) } else { body(.failure(ProxyFailure(.upstreamReset, "connection to \(key) is gone"))) }
         case .connecting:
             waiting.append(body)
         case .goingAway, .closed:
@@ -91,7 +88,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
         let waiters = waiting
         waiting = []
         for waiter in waiters {
-            if let multiplexer { waiter(.success(multiplexer)) } else { waiter(.failure(ProxyFailure(.upstreamReset, "connection to \(key) is gone"))) }
+            if let table { waiter(.success(table)) } else { waiter(.failure(ProxyFailure(.upstreamReset, "connection to \(key) is gone"))) }
         }
     }
 
@@ -121,6 +118,14 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        table?.attach(context)
+    }
+
+    /// The TCP connection is up, and the codec ahead has sent the connection preface (a
+    /// stream's frames may only follow it): ready now, or once the TLS handshake completes.
+    func channelActive(context: ChannelHandlerContext) {
+        if tls == nil { connected() }
+        context.fireChannelActive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -137,8 +142,19 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
         case .goAway:
             retire()
         default:
-            break
+            // Streams' frames; the peer may not open streams (push is off): refused.
+            table?.read(frame) { _ in nil }
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        table?.readComplete()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        table?.writabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -146,6 +162,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
             tls.metrics.tlsOutboundAccepted.increment()
             connected()
         }
+        table?.userEvent(event)
         context.fireUserInboundEventTriggered(event)
     }
 
@@ -156,6 +173,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
         if wasConnecting {
             connectFailed(ProxyFailure(.upstreamReset, "\(key) closed the connection"))
         }
+        table?.connectionClosed()
         context.fireChannelInactive()
     }
 
@@ -167,6 +185,8 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
+        // A stream error: the codec has reset that stream, whose owner hears why.
+        if table?.streamError(error) == true { return }
         // A connection-level protocol error: the codec has sent GOAWAY; streams in flight see
         // the close.
         logger.notice("HTTP/2 upstream connection error", metadata: ["endpoint": "\(key)", "error": "\(error)"])

@@ -20,44 +20,31 @@ protocol HTTP2UpstreamStreamOwner: AnyObject {
 
 /// One stream on a pooled HTTP/2 connection to an endpoint, lent to one downstream stream:
 /// frames in both directions pass through as they are (trailers and `grpc-status` untouched);
-/// a reset is reported to the owner with its error code.
-final class HTTP2UpstreamStreamHandler: ChannelInboundHandler, HTTP2UpstreamLeg {
-    typealias InboundIn = HTTP2Frame.FramePayload
-    typealias OutboundOut = HTTP2Frame.FramePayload
-
+/// a reset is reported to the owner with its error code. The stream is a slot in the
+/// connection's `HTTP2StreamTable`, not a channel of its own.
+final class HTTP2UpstreamStreamHandler: HTTP2StreamEvents, HTTP2UpstreamLeg {
     /// The downstream stream using this one; nil once the exchange is over.
     var owner: (any HTTP2UpstreamStreamOwner)?
     /// The connection whose stream slot this stream holds, released when it closes.
     private var connection: HTTP2UpstreamConnection?
-    private var context: ChannelHandlerContext?
-    private var readsPaused = false
+    private var slot: HTTP2StreamSlot!
 
-    init(owner: any HTTP2UpstreamStreamOwner, connection: HTTP2UpstreamConnection) {
+    init(owner: any HTTP2UpstreamStreamOwner, connection: HTTP2UpstreamConnection, table: HTTP2StreamTable) {
         self.owner = owner
         self.connection = connection
+        slot = table.openStream(events: self)
     }
 
     /// Gives the stream slot back to the connection; safe to call more than once.
-    func releaseSlot() {
+    private func releaseSlot() {
         connection?.streamClosed()
         connection = nil
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-    }
+    // MARK: HTTP2StreamEvents
 
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-        releaseSlot()
-        if let owner {
-            self.owner = nil
-            owner.upstreamClosed()
-        }
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+    func streamRead(_ payload: HTTP2Frame.FramePayload) {
+        switch payload {
         case .headers(let headers):
             owner?.upstreamHeaders(headers.headers, endStream: headers.endStream)
         case .data(let data):
@@ -74,64 +61,56 @@ final class HTTP2UpstreamStreamHandler: ChannelInboundHandler, HTTP2UpstreamLeg 
         }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
+    func streamReadComplete() {
         owner?.upstreamReadComplete()
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        owner?.upstreamWritabilityChanged(context.channel.isWritable)
+    func streamWritabilityChanged(_ writable: Bool) {
+        owner?.upstreamWritabilityChanged(writable)
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    func streamClosed(reset: HTTP2ErrorCode?) {
         releaseSlot()
-        if let owner {
-            self.owner = nil
-            owner.upstreamClosed()
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard let owner else { return }
         self.owner = nil
-        if let closed = error as? NIOHTTP2Errors.StreamClosed {
-            owner.upstreamReset(closed.errorCode)
-        } else {
+        if let error = slot.codecError {
             owner.upstreamFailed(ProxyFailure(.upstreamProtocolError, "HTTP/2 stream error from the endpoint: \(error)"))
-            context.close(promise: nil)
+        } else if let reset {
+            owner.upstreamReset(reset)
+        } else {
+            owner.upstreamClosed()
         }
     }
 
     // MARK: HTTP2UpstreamLeg
 
     func sendHeaders(_ headers: HPACKHeaders, endStream: Bool) {
-        context?.write(wrapOutboundOut(.headers(.init(headers: headers, endStream: endStream))), promise: nil)
+        slot.write(.headers(.init(headers: headers, endStream: endStream)))
     }
 
     func sendData(_ data: ByteBuffer, endStream: Bool) {
-        context?.write(wrapOutboundOut(.data(.init(data: .byteBuffer(data), endStream: endStream))), promise: nil)
+        slot.write(.data(.init(data: .byteBuffer(data), endStream: endStream)))
     }
 
     func flush() {
-        context?.flush()
+        slot.flush()
     }
 
-    var isWritable: Bool { context?.channel.isWritable ?? false }
+    var isWritable: Bool { slot.isWritable }
 
     func setReadsPaused(_ paused: Bool) {
-        guard paused != readsPaused, let context else { return }
-        readsPaused = paused
-        try? context.channel.syncOptions?.setOption(.autoRead, value: !paused)
-        if !paused { context.read() }
+        slot.setReadsPaused(paused)
     }
 
     func cancel() {
         owner = nil
-        // Closing an open stream channel sends RST_STREAM(CANCEL).
-        context?.close(promise: nil)
+        // An open stream is reset (CANCEL); its slot on the connection is free at once.
+        slot.reset(.cancel)
+        releaseSlot()
     }
 
     func finish() {
         owner = nil
-        setReadsPaused(false)
+        slot.setReadsPaused(false)
     }
 }
