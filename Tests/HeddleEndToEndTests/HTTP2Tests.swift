@@ -80,18 +80,33 @@ struct HTTP2Tests {
         #expect(echo[0]["status"] as? Int == 200)
         #expect(echo[0]["intact"] as? Bool == true, "\(echo)")
 
+        // Chunked trailers become an HTTP/2 trailer block; a body that ends at the close ends
+        // the stream; a HEAD response has no body; the connection-specific fields stay behind.
+        let trailers = try await Self.h2(proxy.outbound, "h1app", "/trailers")[0]
+        #expect(trailers["body"] as? String == "body before trailers\n", "\(trailers)")
+        #expect(trailers["trailers"] as? [String: String] == ["x-checksum": "abc123"], "\(trailers)")
+        #expect(Self.headers(trailers)["transfer-encoding"] == nil)
+        let untilClose = try await Self.h2(proxy.outbound, "h1app", "/until-close")[0]
+        #expect(untilClose["body"] as? String == "body until close\n", "\(untilClose)")
+        #expect(untilClose["done"] as? Bool == true)
+        #expect(Self.headers(untilClose)["connection"] == nil)
+        let head = try await Self.h2(proxy.outbound, "h1app", "/bytes/5000", ["--method", "HEAD"])[0]
+        #expect(head["status"] as? Int == 200, "\(head)")
+        #expect(head["length"] as? Int == 0)
+        #expect(head["done"] as? Bool == true)
+
         // The HTTP/1.1 request the app received: Host from :authority (rewritten), the path
         // rewritten with the query kept, headers edited, split cookies joined, no `te`.
         let seen = try await Self.h2(proxy.outbound, "shop", "/api?x=1", [
             "--header", "x-internal: secret", "--header", "cookie: a=1", "--header", "cookie: b=2", "--header", "te: trailers",
         ])
-        let head = seen[0]["body"] as? String ?? ""
-        #expect(head.hasPrefix("GET /headers?x=1 HTTP/1.1\r\n"), "\(head)")
-        #expect(head.contains("host: h1app.internal\r\n"), "\(head)")
-        #expect(head.contains("x-env: prod\r\n"))
-        #expect(head.contains("cookie: a=1; b=2\r\n"), "\(head)")
-        #expect(!head.contains("x-internal"))
-        #expect(!head.lowercased().contains("\r\nte:"))
+        let received = seen[0]["body"] as? String ?? ""
+        #expect(received.hasPrefix("GET /headers?x=1 HTTP/1.1\r\n"), "\(received)")
+        #expect(received.contains("host: h1app.internal\r\n"), "\(received)")
+        #expect(received.contains("x-env: prod\r\n"))
+        #expect(received.contains("cookie: a=1; b=2\r\n"), "\(received)")
+        #expect(!received.contains("x-internal"))
+        #expect(!received.lowercased().contains("\r\nte:"))
         #expect(Self.headers(seen[0])["x-route"] == "shop")
     }
 

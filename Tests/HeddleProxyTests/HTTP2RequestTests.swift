@@ -1,7 +1,8 @@
 import HeddleCore
+import HeddleHTTP1
 import HeddlePolicy
+import NIOCore
 import NIOHPACK
-import NIOHTTP1
 import Testing
 
 @testable import HeddleProxy
@@ -47,35 +48,49 @@ struct HTTP2RequestTests {
         #expect(request.isGRPC == isGRPC)
     }
 
+    func requestText(_ block: HPACKHeaders, endStream: Bool) throws -> (text: String, chunked: Bool) {
+        let head = try #require(HTTP1MessageTranslation.writeRequestHead(block, endStream: endStream))
+        return (String(buffer: head.bytes), head.chunked)
+    }
+
     @Test("An HTTP/2 request becomes an HTTP/1.1 head: Host, joined cookies, no te, framing chosen")
-    func translation() {
+    func translation() throws {
         let block = headers([
             (":method", "POST"), (":scheme", "http"), (":authority", "shop:8080"), (":path", "/cart?id=1"),
             ("te", "trailers"), ("cookie", "a=1"), ("cookie", "b=2"), ("x-trace", "1"),
         ])
-        let streaming = HTTP1MessageTranslation.requestHead(block, endStream: false)
-        #expect(streaming.method == .POST)
-        #expect(streaming.uri == "/cart?id=1")
-        #expect(streaming.headers["host"] == ["shop:8080"])
-        #expect(streaming.headers["cookie"] == ["a=1; b=2"])
-        #expect(streaming.headers["te"].isEmpty)
-        #expect(streaming.headers["transfer-encoding"] == ["chunked"])
-        let empty = HTTP1MessageTranslation.requestHead(block, endStream: true)
-        #expect(empty.headers["content-length"] == ["0"])
-        #expect(empty.headers["transfer-encoding"].isEmpty)
+        let streaming = try requestText(block, endStream: false)
+        #expect(streaming.text == "POST /cart?id=1 HTTP/1.1\r\nhost: shop:8080\r\nx-trace: 1\r\ncookie: a=1; b=2\r\ntransfer-encoding: chunked\r\n\r\n")
+        #expect(streaming.chunked)
+        let empty = try requestText(block, endStream: true)
+        #expect(empty.text.hasSuffix("cookie: a=1; b=2\r\ncontent-length: 0\r\n\r\n"))
+        #expect(!empty.chunked)
         var withLength = block
         withLength.add(name: "content-length", value: "5")
-        #expect(HTTP1MessageTranslation.requestHead(withLength, endStream: false).headers["transfer-encoding"].isEmpty)
+        let counted = try requestText(withLength, endStream: false)
+        #expect(counted.text.contains("content-length: 5\r\n") && !counted.text.contains("transfer-encoding"))
+        #expect(!counted.chunked)
         let get = headers([(":method", "GET"), (":authority", "shop"), (":path", "/")])
-        #expect(HTTP1MessageTranslation.requestHead(get, endStream: true).headers["content-length"].isEmpty)
+        #expect(try requestText(get, endStream: true).text == "GET / HTTP/1.1\r\nhost: shop\r\n\r\n")
+    }
+
+    @Test("A method or path that cannot sit in a request line is refused", arguments: [
+        ("GET", "/a b"), ("GET", "/a\u{7F}"), ("GE T", "/"), ("GET", ""),
+    ])
+    func unsafeRequestLine(method: String, path: String) {
+        let block = headers([(":method", method), (":authority", "shop"), (":path", path)])
+        #expect(HTTP1MessageTranslation.writeRequestHead(block, endStream: true) == nil)
     }
 
     @Test("An HTTP/1.1 response head loses its connection-specific fields")
-    func responseTranslation() {
-        let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: HTTPHeaders([
-            ("Content-Type", "text/plain"), ("Connection", "keep-alive, X-Hop"), ("X-Hop", "1"),
-            ("Transfer-Encoding", "chunked"), ("Keep-Alive", "timeout=5"), ("X-App", "yes"),
-        ]))
+    func responseTranslation() throws {
+        let bytes = ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n"
+            + "Transfer-Encoding: chunked\r\nKeep-Alive: timeout=5\r\nX-App: yes\r\n\r\n")
+        var fields: [HTTP1Field] = []
+        guard case .head(let head, _) = HTTP1HeadParser.parseResponse(bytes, requestMethod: .get, fields: &fields) else {
+            Issue.record("the head does not parse")
+            return
+        }
         let block = HTTP1MessageTranslation.responseHeaders(head)
         #expect(block.map(\.name) == [":status", "content-type", "x-app"])
         #expect(block.first(name: ":status") == "200")

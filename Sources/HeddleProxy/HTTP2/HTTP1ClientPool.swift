@@ -1,6 +1,6 @@
 import HeddleCore
+import HeddleHTTP1
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
 /// Idle keep-alive HTTP/1.1 connections from one event loop to each endpoint, for HTTP/2
@@ -26,26 +26,16 @@ final class HTTP1ClientPool {
             }
             connection.close()
         }
-        let handler = HTTP1TranslatingUpstreamHandler(key: endpoint.key, pool: self)
+        let limits = HTTP1Limits(maxHeadBytes: max(http.maxHeadBytes, 64 * 1024), maxHeaderCount: max(http.maxHeaderCount, 200))
+        let handler = HTTP1TranslatingUpstreamHandler(key: endpoint.key, pool: self, limits: limits)
         let bound = NIOLoopBound(handler, eventLoop: eventLoop)
         let boundCompletion = NIOLoopBound(completion, eventLoop: eventLoop)
         let boundOwner = NIOLoopBound(owner, eventLoop: eventLoop)
-        let encoder = {
-            var configuration = HTTPRequestEncoder.Configuration()
-            configuration.automaticallySetFramingHeaders = false
-            return configuration
-        }()
         ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(http.connectTimeout.nanosecondsClamped))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // NIOHTTP1's client handlers, with interim responses (100 Continue, 103)
-                    // forwarded rather than dropped, so they reach the client's stream.
-                    let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .forward)
-                    try channel.pipeline.syncOperations.addHandlers([
-                        HTTPRequestEncoder(configuration: encoder), ByteToMessageHandler(decoder), NIOHTTPRequestHeadersValidator(),
-                    ])
                     try channel.pipeline.syncOperations.addHandler(bound.value)
                 }
             }

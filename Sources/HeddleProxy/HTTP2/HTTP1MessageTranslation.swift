@@ -1,5 +1,6 @@
+import HeddleHTTP1
+import NIOCore
 import NIOHPACK
-import NIOHTTP1
 
 /// Turns an HTTP/2 stream's header blocks into HTTP/1.1 messages and back, for a backend that
 /// speaks HTTP/1.1 (RFC 9113 §8.2.2, §8.2.3): `:authority` becomes `Host`, split `cookie`
@@ -11,15 +12,22 @@ enum HTTP1MessageTranslation {
         "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "http2-settings",
     ]
 
-    /// The HTTP/1.1 request head for an HTTP/2 request header block. `endStream` says the
-    /// request has no body; otherwise the body is sent with its `content-length` if the client
-    /// gave one, else chunked.
-    static func requestHead(_ headers: HPACKHeaders, endStream: Bool) -> HTTPRequestHead {
-        let method = HTTPMethod(rawValue: headers.first(name: ":method") ?? "GET")
-        var fields = HTTPHeaders()
-        fields.reserveCapacity(headers.count + 1)
+    /// The HTTP/1.1 request head for an HTTP/2 request header block, written as bytes, and
+    /// whether its body is chunked. `endStream` says the request has no body; otherwise the
+    /// body is sent with its `content-length` if the client gave one, else chunked. Field
+    /// names and values come validated by the HTTP/2 codec; the method and path, which the
+    /// request line carries bare, are checked here (nil: they cannot be written safely).
+    static func writeRequestHead(_ headers: HPACKHeaders, endStream: Bool) -> (bytes: ByteBuffer, chunked: Bool)? {
+        let method = headers.first(name: ":method") ?? "GET"
+        let path = headers.first(name: ":path") ?? "/"
+        guard isRequestLineToken(method), isRequestLineToken(path) else { return nil }
+        var bytes = UpstreamRequestHead.allocator.buffer(capacity: 256)
+        bytes.writeString(method)
+        bytes.writeStaticString(" ")
+        bytes.writeString(path)
+        bytes.writeStaticString(" HTTP/1.1\r\n")
         if let authority = headers.first(name: ":authority") ?? headers.first(name: "host") {
-            fields.add(name: "host", value: authority)
+            writeField("host", authority, into: &bytes)
         }
         var cookies: [String] = []
         var hasContentLength = false
@@ -30,64 +38,57 @@ enum HTTP1MessageTranslation {
                 continue
             }
             if name == "content-length" { hasContentLength = true }
-            fields.add(name: name, value: value)
+            writeField(name, value, into: &bytes)
         }
         if !cookies.isEmpty {
-            fields.add(name: "cookie", value: cookies.joined(separator: "; "))
+            writeField("cookie", cookies.joined(separator: "; "), into: &bytes)
         }
+        var chunked = false
         if endStream {
-            if !hasContentLength, [.POST, .PUT, .PATCH].contains(method) {
-                fields.add(name: "content-length", value: "0")
+            if !hasContentLength, method == "POST" || method == "PUT" || method == "PATCH" {
+                bytes.writeStaticString("content-length: 0\r\n")
             }
         } else if !hasContentLength {
-            fields.add(name: "transfer-encoding", value: "chunked")
+            bytes.writeStaticString("transfer-encoding: chunked\r\n")
+            chunked = true
         }
-        return HTTPRequestHead(version: .http1_1, method: method, uri: headers.first(name: ":path") ?? "/", headers: fields)
+        bytes.writeStaticString("\r\n")
+        return (bytes, chunked)
     }
 
-    /// The HTTP/2 response header block for an HTTP/1.1 response head.
-    static func responseHeaders(_ head: HTTPResponseHead) -> HPACKHeaders {
+    /// A method or request target with no space, control character or DEL: one token of the
+    /// request line.
+    private static func isRequestLineToken(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7F }
+    }
+
+    private static func writeField(_ name: String, _ value: String, into bytes: inout ByteBuffer) {
+        bytes.writeString(name)
+        bytes.writeStaticString(": ")
+        bytes.writeString(value)
+        bytes.writeStaticString("\r\n")
+    }
+
+    /// A chunk of a chunked request body.
+    static func writeChunk(_ data: ByteBuffer, into bytes: inout ByteBuffer) {
+        bytes.writeString(String(data.readableBytes, radix: 16))
+        bytes.writeStaticString("\r\n")
+        bytes.writeImmutableBuffer(data)
+        bytes.writeStaticString("\r\n")
+    }
+
+    /// The HTTP/2 response header block for an HTTP/1.1 response head: `:status`, then the
+    /// fields with names lowercased, less the connection-specific ones and those `Connection`
+    /// names.
+    static func responseHeaders(_ head: HTTP1Head) -> HPACKHeaders {
         var out = HPACKHeaders()
-        out.reserveCapacity(head.headers.count + 1)
-        out.add(name: ":status", value: String(head.status.code))
-        let named = connectionNamed(head.headers)
-        for (name, value) in head.headers {
-            let lowered = name.lowercased()
-            if connectionSpecific.contains(lowered) || named.contains(lowered) { continue }
-            out.add(name: lowered, value: value)
+        out.reserveCapacity(head.fields.count + 1)
+        out.add(name: ":status", value: String(head.statusCode))
+        for field in head.fields where !head.isHopByHop(field) {
+            let name = head.string(field.name).lowercased()
+            if connectionSpecific.contains(name) { continue }
+            out.add(name: name, value: head.string(field.value))
         }
         return out
-    }
-
-    /// HTTP/1 chunked trailers as an HTTP/2 trailer block.
-    static func trailers(_ headers: HTTPHeaders) -> HPACKHeaders {
-        var out = HPACKHeaders()
-        for (name, value) in headers {
-            let lowered = name.lowercased()
-            if connectionSpecific.contains(lowered) || lowered == "content-length" { continue }
-            out.add(name: lowered, value: value)
-        }
-        return out
-    }
-
-    /// An HTTP/2 trailer block as HTTP/1 chunked trailers.
-    static func trailers(_ headers: HPACKHeaders) -> HTTPHeaders {
-        var out = HTTPHeaders()
-        for (name, value, _) in headers where !name.hasPrefix(":") {
-            out.add(name: name, value: value)
-        }
-        return out
-    }
-
-    /// Field names listed in `Connection`, lowercased: hop-by-hop for this message.
-    private static func connectionNamed(_ headers: HTTPHeaders) -> Set<String> {
-        var names: Set<String> = []
-        for value in headers["connection"] {
-            for token in value.split(separator: ",") {
-                let trimmed = token.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
-                names.insert(String(trimmed).lowercased())
-            }
-        }
-        return names
     }
 }

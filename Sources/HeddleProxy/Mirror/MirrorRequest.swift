@@ -134,7 +134,7 @@ enum MirrorRequest {
         if decoder.trailers.isEmpty {
             frames.append(.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)))
         } else {
-            frames.append(.headers(.init(headers: HTTP1MessageTranslation.requestTrailers(decoder.trailers), endStream: true)))
+            frames.append(.headers(.init(headers: HTTP1MessageTranslation.trailerBlock(decoder.trailers), endStream: true)))
         }
         return frames
     }

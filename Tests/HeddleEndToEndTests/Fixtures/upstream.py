@@ -12,6 +12,8 @@ HTTP paths:
   /echo                  200 with the request body echoed back (chunked response), 100-continue honoured
   /count                 200 with the number of body bytes received (streams, any size)
   /bytes/N               200 with N bytes, chunked
+  /trailers              200 "body before trailers", chunked, with the trailer x-checksum: abc123
+  /until-close           200 "body until close" with no length, then closes the connection
   /slow/MS               waits MS milliseconds, then 200
   /headers               200 with the request head received, as text
   /close                 closes the connection without a response
@@ -183,6 +185,16 @@ async def handle_http(reader, writer):
                     await writer.drain()
                 writer.write(b"0\r\n\r\n")
                 await writer.drain()
+            elif path == "/trailers":
+                writer.write(response_head(200, "OK", [("transfer-encoding", "chunked"), ("trailer", "x-checksum")]))
+                body = b"body before trailers\n"
+                writer.write(b"%x\r\n" % len(body) + body + b"\r\n0\r\nx-checksum: abc123\r\n\r\n")
+                await writer.drain()
+            elif path == "/until-close":
+                writer.write(response_head(200, "OK", [("connection", "close")]) + b"body until close\n")
+                await writer.drain()
+                writer.close()
+                return
             elif path.startswith("/slow/"):
                 await asyncio.sleep(int(path.split("/")[2]) / 1000)
                 await send_fixed(writer, 200, f"slow from {NAME}\n".encode())
