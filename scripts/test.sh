@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests and end-to-end tests through the real `heddle` binary.
-# Installs what the tests talk to (curl, wrk, openssl; python3 with h2 and grpcio for the test
-# peers) when missing.
+# Runs every test: unit tests and end-to-end tests through the real `heddle` binary, then the
+# benchmarks' smoke runs. Installs what the tests talk to (curl, wrk, openssl; python3 with h2
+# and grpcio for the test peers) when missing; the benchmark suite installs its own peers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +24,10 @@ fi
 
 swift build --build-tests
 swift test --skip-build
+# The benchmark suite's smoke run with the debug build: every scenario for 1-2 s, one round, so
+# that the scripts cannot rot; it installs nginx, HAProxy, h2load, gcc and matplotlib when
+# missing, fails if a scenario does, and takes about a minute here.
+HEDDLE=.build/debug/heddle benchmarks/run.sh --smoke
 # The micro benchmarks' smoke run (benchmarks/micro, a package of its own): a debug build and a
 # few samples of each, so that they cannot rot; 2.5 to 4 minutes here, nearly all of it the build.
 benchmarks/micro/smoke.sh

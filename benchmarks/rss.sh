@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# CPU per request and peak memory at a steady 2000 requests a second, per proxy.
+#
+#   benchmarks/rss.sh [seconds-per-run] [rounds] [rate]      # rate default 2000
+#
+# Each round starts Heddle, HAProxy and nginx afresh (one worker each, pinned to core 0, in
+# front of the nginx upstream on core 1) and runs the open-loop generator (openloop.c, core 1)
+# at the rate against each in turn; then reads the proxy's peak resident memory since it
+# started, VmHWM in /proc/PID/status (nginx: master + worker), and its CPU per request (user +
+# system time over the run from /proc/PID/stat ÷ requests). Target of issue 7: Heddle's RSS
+# ≤ 30 MB, aim 15 MB.
+SECONDS_PER_RUN=${1:-10}
+ROUNDS=${2:-3}
+RATE=${3:-2000}
+source "$(dirname "$0")/lib.sh"
+
+METRIC_SUFFIX=" at $RATE rps"
+for round in $(seq "$ROUNDS"); do
+  start_peers http1
+  for name in "${PROXIES[@]}"; do
+    cpu_load "$name" 1 "open:$RATE" "${PORT[$name]}" web "${PID[$name]}"
+    peak=$(rss_kib VmHWM "${PID[$name]}")
+    printf '%-12s peak RSS %6.1f MiB\n' "$name" "$(python3 -c "print($peak / 1024)")"
+    record "peak RSS (VmHWM) at $RATE rps" MiB "$name" "$(python3 -c "print(round($peak / 1024, 2))")"
+  done
+  stop_peers
+done
+report rss "HTTP/1.1 at a constant $RATE rps (openloop.c, 16 connections) through one proxy (one core): CPU per request, and peak RSS (VmHWM, nginx master + worker) of a proxy started for the round"
