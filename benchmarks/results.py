@@ -34,12 +34,16 @@ def summarize(rows):
         values = entry["values"]
         entry["median"] = {name: statistics.median(v) for name, v in values.items()}
         entry["spread"] = {name: [min(v), max(v)] for name, v in values.items()}
-        entry["ratios"] = {
-            f"{name} / {peer}": entry["median"][name] / entry["median"][peer]
-            for name in values if name not in PEERS + ("direct",)
-            for peer in PEERS if peer in values and entry["median"][peer] != 0
-        }
+        entry["ratios"] = ratios(entry["median"])
     return list(metrics.values())
+
+
+def ratios(median):
+    """Each Heddle variant's median over each peer's, where both are above zero (an added
+    latency below zero, a peer's percentile under direct's in that round, has no ratio)."""
+    return {f"{name} / {peer}": median[name] / median[peer]
+            for name in median if name not in PEERS + ("direct",) and median[name] > 0
+            for peer in PEERS if median.get(peer, 0) > 0}
 
 
 def fmt(x):
@@ -76,8 +80,9 @@ def summary(results_dir, *names):
         for m in s["metrics"]:
             if m["metric"].startswith("latency "):
                 continue
+            by_peer = ratios(m["median"])
             for name in (n for n in m["median"] if n not in PEERS + ("direct",)):
-                ratio = lambda peer: f"{m['ratios'][f'{name} / {peer}']:.2f}" if f"{name} / {peer}" in m["ratios"] else "—"
+                ratio = lambda peer: f"{by_peer[f'{name} / {peer}']:.2f}" if f"{name} / {peer}" in by_peer else "—"
                 lines.append(f"| {s['scenario']} | {m['metric']} | {m['unit']} | {cell(m, name)}"
                              f"{'' if name == 'heddle' else f' ({name})'} | {cell(m, 'haproxy')} | {cell(m, 'nginx')}"
                              f" | {ratio('haproxy')} | {ratio('nginx')} |")
