@@ -102,6 +102,8 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     private var deadlineKind = DeadlineKind.idle
     var sweepSlot = -1
     private var readGate = ReadGate()
+    /// The current bridge's stream is open (`bridgeOpened` came).
+    private var bridgeIsOpen = false
     private var processing = false
     /// The exchange's upstream connection came from the pool (it may have been closed by the
     /// endpoint just as it was taken).
@@ -767,13 +769,17 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
         }
         responseBuffer = nil
         responseParser.reset()
-        pauseReads(.connecting)
+        bridgeIsOpen = false
         opened.setReadsPaused(!context.channel.isWritable)
         opened.open(pool: loop.h2Pool, endpoint: target, http: snapshot.http, eventLoop: context.eventLoop, logger: logger)
+        // Reads pause until the stream is open, unless it opened at once (a connection with
+        // room): a pause and resume would cost two epoll_ctl calls per request.
+        if bridge === opened, !bridgeIsOpen { pauseReads(.connecting) }
     }
 
     func bridgeOpened(_ opened: HTTP1ToHTTP2Bridge, writable: Bool) {
         guard opened === bridge else { return }
+        bridgeIsOpen = true
         resumeReads(.connecting)
         if !writable { pauseReads(.upstreamBackpressure) }
         processPending()
