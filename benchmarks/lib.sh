@@ -227,6 +227,13 @@ load() {
   esac
 }
 
+# openloop_percentiles P...: the last open-loop run's latency percentiles (µs), in the order
+# given (p50, p99, p99.9, ...).
+openloop_percentiles() {
+  python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["latency_us"]; print(*(r[p] for p in sys.argv[2:]))' \
+    "$WORK/load.out" "$@"
+}
+
 # cpu_load NAME HOPS TOOL PORT HOST PID...: a load run (see load) that records, under NAME,
 # the CPU per request (per hop) of the processes PID... over the run, and requests per second
 # (for the closed loops; an open loop's is its rate).

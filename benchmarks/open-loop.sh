@@ -17,11 +17,6 @@ RATES=${3:-1000 5000}
 source "$(dirname "$0")/lib.sh"
 
 PERCENTILES=(p50 p75 p90 p99 p99.9 p99.99)
-# percentiles: the last open-loop run's latency percentiles (µs), in the order of PERCENTILES.
-percentiles() {
-  python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["latency_us"]; print(*(r[p] for p in sys.argv[2:]))' \
-    "$WORK/load.out" "${PERCENTILES[@]}"
-}
 
 start_peers http1
 openloop_build
@@ -30,7 +25,7 @@ for round in $(seq "$ROUNDS"); do
     declare -A direct=()
     for name in direct "${PROXIES[@]}"; do
       load "open:$rate" "${PORT[$name]}" web
-      read -r -a values < <(percentiles)
+      read -r -a values < <(openloop_percentiles "${PERCENTILES[@]}")
       line=""
       for i in "${!PERCENTILES[@]}"; do
         p=${PERCENTILES[$i]} v=${values[$i]}
