@@ -10,7 +10,7 @@ import Prometheus
 /// request served by an `HTTP2StreamProxyHandler`. It counts the connection
 /// for draining and metrics, closes it when it has had no stream for `idleTimeout`, and on
 /// drain (SIGTERM) starts a graceful close: GOAWAY, then close once the streams in flight end.
-final class HTTP2ServerConnectionHandler: ChannelInboundHandler, DeadlineHolder {
+final class HTTP2ServerConnectionHandler: HTTP2StreamTableOwner, DeadlineHolder {
     typealias InboundIn = HTTP2Frame
 
     private enum DeadlineKind {
@@ -24,7 +24,7 @@ final class HTTP2ServerConnectionHandler: ChannelInboundHandler, DeadlineHolder 
     private let listener: String
     private let logger: Logger
     private var context: ChannelHandlerContext?
-    private var table: HTTP2StreamTable?
+    private(set) var table: HTTP2StreamTable?
     private var localPort = 0
     private var counted = false
     private var quiescing = false
@@ -96,16 +96,6 @@ final class HTTP2ServerConnectionHandler: ChannelInboundHandler, DeadlineHolder 
             return HTTP2StreamProxyHandler(
                 stream: slot, loop: loop, listener: listener, localPort: localPort, logger: logger, peer: peer)
         }
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        table?.readComplete()
-        context.fireChannelReadComplete()
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        table?.writabilityChanged(context.channel.isWritable)
-        context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

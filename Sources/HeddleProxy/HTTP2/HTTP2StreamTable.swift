@@ -292,3 +292,21 @@ final class HTTP2StreamTable: NIOHTTP2FrameDelegate {
         }
     }
 }
+
+/// A connection handler that drives its streams through an `HTTP2StreamTable`: the end of a
+/// read and changes of the socket's writability go to the table's streams.
+protocol HTTP2StreamTableOwner: ChannelInboundHandler {
+    var table: HTTP2StreamTable? { get }
+}
+
+extension HTTP2StreamTableOwner {
+    func channelReadComplete(context: ChannelHandlerContext) {
+        table?.readComplete()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        table?.writabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+}

@@ -10,7 +10,7 @@ import Prometheus
 /// the HTTP/2 codec, drives the streams' frames through its `HTTP2StreamTable`, and watches
 /// the connection: the peer's `SETTINGS_MAX_CONCURRENT_STREAMS`, `GOAWAY` (no new streams; the
 /// ones in flight finish) and the close.
-final class HTTP2UpstreamConnection: ChannelInboundHandler {
+final class HTTP2UpstreamConnection: HTTP2StreamTableOwner {
     typealias InboundIn = HTTP2Frame
 
     enum State {
@@ -25,7 +25,7 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
     private unowned let pool: HTTP2ConnectionPool
     private let logger: Logger
     private(set) var state = State.connecting
-    private var table: HTTP2StreamTable?
+    private(set) var table: HTTP2StreamTable?
     private var context: ChannelHandlerContext?
     /// Streams open or being opened on this connection.
     private(set) var openStreams = 0
@@ -145,16 +145,6 @@ final class HTTP2UpstreamConnection: ChannelInboundHandler {
             // Streams' frames; the peer may not open streams (push is off): refused.
             table?.read(frame) { _ in nil }
         }
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        table?.readComplete()
-        context.fireChannelReadComplete()
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        table?.writabilityChanged(context.channel.isWritable)
-        context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
