@@ -4,10 +4,12 @@ import PackageDescription
 /// Micro benchmarks (ordo-one/benchmark) of the proxy's per-request pieces: route match,
 /// balancer pick, HTTP/1 head parsing and writing, metrics recording; time and allocations per
 /// operation. A package of its own, so that the main package's users and builds never resolve
-/// or build the benchmark harness; it uses the Heddle modules' public API only.
+/// or build the benchmark harness; it uses the Heddle modules' public API only, HeddleProxy's
+/// request view, head rewrites and metric handles included (public for this package).
 ///
 ///     cd benchmarks/micro && swift package benchmark        # release, see BENCHMARKS.md
-///     benchmarks/micro/smoke.sh                              # CI: a debug build, a few iterations
+///     benchmarks/micro/smoke.sh                              # CI: a debug build, a few iterations,
+///                                                            # in the main package's .build
 let package = Package(
     name: "heddle-micro-benchmarks",
     platforms: [.macOS(.v15)],
@@ -27,6 +29,7 @@ let package = Package(
                 .product(name: "HeddleCore", package: "heddle"),
                 .product(name: "HeddlePolicy", package: "heddle"),
                 .product(name: "HeddleHTTP1", package: "heddle"),
+                .product(name: "HeddleProxy", package: "heddle"),
                 .product(name: "HeddleStats", package: "heddle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

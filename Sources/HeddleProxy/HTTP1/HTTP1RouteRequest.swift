@@ -3,14 +3,15 @@ import HeddlePolicy
 import NIOCore
 
 /// A parsed HTTP/1 request head seen through the route table's eyes. Strings are made only
-/// for the parts a route asks about.
-struct HTTP1RouteRequest: RouteRequest {
+/// for the parts a route asks about. Public for the micro benchmarks (`benchmarks/micro`),
+/// which route with the proxy's own request view.
+public struct HTTP1RouteRequest: RouteRequest {
     let head: HTTP1Head
-    let host: Substring
-    let path: Substring
-    let method: Substring
+    public let host: Substring
+    public let path: Substring
+    public let method: Substring
 
-    init(head: HTTP1Head) {
+    public init(head: HTTP1Head) {
         self.head = head
         host = Substring(Self.normalizedHost(head))
         path = Substring(head.pathRange.isEmpty ? "/" : head.path)
@@ -41,7 +42,7 @@ struct HTTP1RouteRequest: RouteRequest {
         return host.lowercased()
     }
 
-    func headerValues(_ lowercasedName: String) -> [Substring] {
+    public func headerValues(_ lowercasedName: String) -> [Substring] {
         var values: [Substring] = []
         for field in head.fields where head.bytesEqual(field.name, lowercaseASCII: lowercasedName) {
             values.append(Substring(head.string(field.value)))
@@ -49,7 +50,7 @@ struct HTTP1RouteRequest: RouteRequest {
         return values
     }
 
-    func queryValue(_ name: String) -> Substring? {
+    public func queryValue(_ name: String) -> Substring? {
         head.query.flatMap { QueryString.value(of: name, in: Substring($0)) }
     }
 }

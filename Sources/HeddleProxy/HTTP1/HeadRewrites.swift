@@ -5,14 +5,15 @@ import NIOCore
 
 /// Builds the request head sent upstream: the received bytes as they are when nothing needs to
 /// change (the common case, no copy), else rewritten for hop-by-hop fields, absolute-form
-/// targets, and the route's header and URL filters.
-enum UpstreamRequestHead {
+/// targets, and the route's header and URL filters. Public for the micro benchmarks
+/// (`benchmarks/micro`), which time and count the allocations of this very code.
+public enum UpstreamRequestHead {
     static let allocator = ByteBufferAllocator()
 
     /// `deadline`: a `heddle-deadline` value (the time left, in milliseconds) to send in
     /// place of the one received.
     /// `clientIdentity`: on the inbound listener, `heddle-client-id` is replaced.
-    static func make(from head: HTTP1Head, match: RouteMatch, service: ResolvedService, deadline: String? = nil, clientIdentity: ClientIdentityField = .untouched) -> ByteBuffer {
+    public static func make(from head: HTTP1Head, match: RouteMatch, service: ResolvedService, deadline: String? = nil, clientIdentity: ClientIdentityField = .untouched) -> ByteBuffer {
         let rule = match.rule
         let newPath = match.rewrittenPath(Substring(head.pathRange.isEmpty ? "/" : head.path))
         let hasHopByHop = head.fields.contains { head.isHopByHop($0) }
@@ -75,10 +76,10 @@ enum UpstreamRequestHead {
 
 /// Builds the response head sent to the client: as received unless hop-by-hop fields, the
 /// route's response filter, or the client connection's fate (close, or HTTP/1.0 keep-alive)
-/// need it rewritten.
-enum DownstreamResponseHead {
+/// need it rewritten. Public for the micro benchmarks (`benchmarks/micro`).
+public enum DownstreamResponseHead {
     /// The head to send, or nil when the received bytes can go as they are.
-    static func rewrite(_ head: HTTP1Head, requestVersion: HTTP1Version, keepAlive: Bool, modifier: HeaderModifier?) -> ByteBuffer? {
+    public static func rewrite(_ head: HTTP1Head, requestVersion: HTTP1Version, keepAlive: Bool, modifier: HeaderModifier?) -> ByteBuffer? {
         var onlyKeepAlive = true
         var hasHopByHop = false
         for field in head.fields where head.isHopByHop(field) {

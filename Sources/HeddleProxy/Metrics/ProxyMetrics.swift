@@ -7,7 +7,8 @@ import Prometheus
 public final class ProxyMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
 
-    static let latencyBuckets: [Duration] = [
+    /// The bounds of the request latency histogram's buckets.
+    public static let latencyBuckets: [Duration] = [
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
         .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
         .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
@@ -131,7 +132,7 @@ public final class ProxyMetrics: Sendable {
     }
 
     /// Handles for requests of one route rule to one backend service.
-    func routeHandles(listener: String, route: String, backend: String) -> RouteMetrics {
+    public func routeHandles(listener: String, route: String, backend: String) -> RouteMetrics {
         let requests = MetricNameDescriptor(
             namespace: "heddle", metricName: "requests", unitName: "total",
             helpText: "HTTP requests, by listener, route, backend and status class")
@@ -161,12 +162,16 @@ public final class ProxyMetrics: Sendable {
     }
 }
 
-/// Request metrics of one (route, backend) pair.
-struct RouteMetrics: Sendable {
-    let statusClasses: [Counter]
-    let latency: DurationHistogram
+/// Request metrics of one (route, backend) pair. Public for the micro benchmarks
+/// (`benchmarks/micro`), which time `record` and each handle alone.
+public struct RouteMetrics: Sendable {
+    /// The request counters by status class, `1xx` to `5xx`.
+    public let statusClasses: [Counter]
+    /// The request latency histogram.
+    public let latency: DurationHistogram
 
-    func record(status: Int, nanoseconds: Int64) {
+    /// One finished request: its status class's counter and its latency.
+    public func record(status: Int, nanoseconds: Int64) {
         let index = min(max(status / 100, 1), 5) - 1
         statusClasses[index].increment()
         latency.recordNanoseconds(nanoseconds)

@@ -3,8 +3,9 @@ import NIOHPACK
 /// What the inbound listener does with `heddle-client-id`, the header that tells the app which
 /// workload called: any value a request arrives with is removed (a caller cannot claim an
 /// identity by sending the header), and the identity the caller proved with its certificate, if
-/// any, is set. Other listeners leave the header as it is.
-enum ClientIdentityField {
+/// any, is set. Other listeners leave the header as it is. Public because
+/// `UpstreamRequestHead.make` takes it (the micro benchmarks call that).
+public enum ClientIdentityField {
     case untouched
     /// Remove what arrived; set the identity when there is one.
     case replaced(String?)

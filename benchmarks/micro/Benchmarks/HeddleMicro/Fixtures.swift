@@ -54,50 +54,6 @@ enum Fixture {
     }
 }
 
-/// A parsed HTTP/1 request head through the route table's eyes, made as the proxy's own
-/// `HTTP1RouteRequest` (internal to HeddleProxy) makes it: three strings (host, path, method),
-/// header values and query read on demand.
-struct HeadRouteRequest: RouteRequest {
-    let head: HTTP1Head
-    let host: Substring
-    let path: Substring
-    let method: Substring
-
-    init(head: HTTP1Head) {
-        self.head = head
-        host = Substring(Self.normalizedHost(head))
-        path = Substring(head.pathRange.isEmpty ? "/" : head.path)
-        method = Substring(head.method)
-    }
-
-    /// `HTTP1RouteRequest.normalizedHost`'s common case, the only one the fixtures take: a
-    /// lowercase name without port, checked on the bytes, then one string.
-    static func normalizedHost(_ head: HTTP1Head) -> String {
-        guard let range = head.effectiveAuthorityRange else { return "" }
-        let plain = head.bytes.withUnsafeReadableBytes { bytes in
-            range.allSatisfy { index in
-                let byte = bytes[index]
-                return (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
-                    || (byte == UInt8(ascii: ".") && index != range.upperBound - 1)
-            }
-        }
-        precondition(plain, "the fixtures' hosts are lowercase names without port")
-        return head.string(range)
-    }
-
-    func headerValues(_ lowercasedName: String) -> [Substring] {
-        var values: [Substring] = []
-        for field in head.fields where head.bytesEqual(field.name, lowercaseASCII: lowercasedName) {
-            values.append(Substring(head.string(field.value)))
-        }
-        return values
-    }
-
-    func queryValue(_ name: String) -> Substring? {
-        head.query.flatMap { QueryString.value(of: name, in: Substring($0)) }
-    }
-}
-
 /// State a benchmark mutates across its iterations, made once before any is timed (the
 /// benchmark closure runs once per measured iteration).
 final class Box<Value> {

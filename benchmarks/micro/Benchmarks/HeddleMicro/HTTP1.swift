@@ -2,6 +2,7 @@ import Benchmark
 import HeddleCore
 import HeddleHTTP1
 import HeddlePolicy
+import HeddleProxy
 import NIOCore
 
 /// A parser and its caller-owned field storage, as one connection holds them.
@@ -39,35 +40,39 @@ func registerHTTP1Benchmarks() {
         }
     }
 
-    // Upstream request heads, decided and written as the proxy does (`ProxyHeads`).
+    // Upstream request heads, decided and written by the proxy's own `UpstreamRequestHead`
+    // (outbound: no deadline to send, `heddle-client-id` untouched).
     let table = routeTable()
     let plain = Fixture.requestHead("GET /v1/users/42 HTTP/1.1\r\nHost: users\r\nAccept: application/json\r\nX-Request-Id: 8d6f0a7e\r\n\r\n")
-    let plainMatch = table.match(HeadRouteRequest(head: plain))!
-    precondition(ProxyHeads.upstream(plain, match: plainMatch) == plain.bytes, "an unedited head is forwarded as received")
+    let plainMatch = table.match(HTTP1RouteRequest(head: plain))!
+    let plainService = resolvedService("users")
+    precondition(UpstreamRequestHead.make(from: plain, match: plainMatch, service: plainService) == plain.bytes, "an unedited head is forwarded as received")
     Benchmark("HTTP1: upstream request head, nothing to change (received bytes forwarded)") { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(ProxyHeads.upstream(plain, match: plainMatch))
+            blackHole(UpstreamRequestHead.make(from: plain, match: plainMatch, service: plainService))
         }
     }
 
     let browser = Fixture.requestHead(Fixture.request.replacingOccurrences(of: "/api/v1/", with: "/catalog/"))
-    let browserMatch = table.match(HeadRouteRequest(head: browser))!
+    let browserMatch = table.match(HTTP1RouteRequest(head: browser))!
+    let browserService = resolvedService("shop-v1")
     precondition(browserMatch.rule.label == "shop#2" && browserMatch.rule.requestHeaders == nil)
-    precondition(ProxyHeads.upstream(browser, match: browserMatch).readableBytes < browser.bytes.readableBytes, "Connection and Keep-Alive are dropped")
+    precondition(UpstreamRequestHead.make(from: browser, match: browserMatch, service: browserService).readableBytes < browser.bytes.readableBytes, "Connection and Keep-Alive are dropped")
     Benchmark("HTTP1: upstream request head, hop-by-hop fields dropped (new buffer)") { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(ProxyHeads.upstream(browser, match: browserMatch))
+            blackHole(UpstreamRequestHead.make(from: browser, match: browserMatch, service: browserService))
         }
     }
 
     let filtered = Fixture.requestHead(Fixture.request)
-    let filteredMatch = table.match(HeadRouteRequest(head: filtered))!
+    let filteredMatch = table.match(HTTP1RouteRequest(head: filtered))!
+    let filteredService = resolvedService("shop-v1")
     precondition(filteredMatch.rule.label == "shop#1" && filteredMatch.rule.requestHeaders != nil)
-    let rewritten = ProxyHeads.upstream(filtered, match: filteredMatch)
+    let rewritten = UpstreamRequestHead.make(from: filtered, match: filteredMatch, service: filteredService)
     precondition(String(buffer: rewritten).hasPrefix("GET /products/42?currency=EUR HTTP/1.1\r\n") && !String(buffer: rewritten).contains("Cookie"))
     Benchmark("HTTP1: upstream request head, route filters (prefix rewrite, set/add/remove fields)") { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(ProxyHeads.upstream(filtered, match: filteredMatch))
+            blackHole(UpstreamRequestHead.make(from: filtered, match: filteredMatch, service: filteredService))
         }
     }
 
@@ -84,17 +89,17 @@ func registerHTTP1Benchmarks() {
     }
 
     let response = Fixture.responseHead(Fixture.response)
-    precondition(ProxyHeads.downstream(response, requestVersion: .http1_1, keepAlive: true, modifier: nil) == nil)
+    precondition(DownstreamResponseHead.rewrite(response, requestVersion: .http1_1, keepAlive: true, modifier: nil) == nil)
     Benchmark("HTTP1: downstream response head, keep-alive (received bytes forwarded)") { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(ProxyHeads.downstream(response, requestVersion: .http1_1, keepAlive: true, modifier: nil))
+            blackHole(DownstreamResponseHead.rewrite(response, requestVersion: .http1_1, keepAlive: true, modifier: nil))
         }
     }
 
-    precondition(ProxyHeads.downstream(response, requestVersion: .http1_1, keepAlive: false, modifier: nil) != nil)
+    precondition(DownstreamResponseHead.rewrite(response, requestVersion: .http1_1, keepAlive: false, modifier: nil) != nil)
     Benchmark("HTTP1: downstream response head, Connection: close (new buffer)") { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(ProxyHeads.downstream(response, requestVersion: .http1_1, keepAlive: false, modifier: nil))
+            blackHole(DownstreamResponseHead.rewrite(response, requestVersion: .http1_1, keepAlive: false, modifier: nil))
         }
     }
 }

@@ -2,6 +2,7 @@ import Benchmark
 import HeddleCore
 import HeddleHTTP1
 import HeddlePolicy
+import HeddleProxy
 
 /// A sidecar's outbound routes: the canary example (header match, prefix match with a
 /// rewrite, a 90/10 split), a wildcard host, and services reached by their own name.
@@ -66,20 +67,31 @@ private let meshYAML = """
         - backendRefs: [{name: search}]
     """
 
-func routeTable() -> RouteTable {
+let meshConfig: MeshConfig = {
     do {
-        return RouteTable(config: try MeshConfig.load(yaml: meshYAML), listener: "outbound")
+        return try MeshConfig.load(yaml: meshYAML)
     } catch {
         fatalError("the benchmark mesh does not load: \(error)")
     }
+}()
+
+func routeTable() -> RouteTable {
+    RouteTable(config: meshConfig, listener: "outbound")
 }
 
-func request(_ host: String, _ target: String, method: String = "GET", _ extraFields: String = "") -> HeadRouteRequest {
-    HeadRouteRequest(head: Fixture.requestHead("\(method) \(target) HTTP/1.1\r\nHost: \(host)\r\nAccept: */*\r\n\(extraFields)\r\n"))
+/// `name` as the proxy holds a service (its endpoints are not needed here).
+func resolvedService(_ name: String) -> ResolvedService {
+    guard let spec = meshConfig.services[name] else { fatalError("no service \(name) in the benchmark mesh") }
+    return ResolvedService(name: name, spec: spec, endpoints: [], unresolved: [])
+}
+
+/// A request as the proxy's route table sees it: HeddleProxy's own `HTTP1RouteRequest`.
+func request(_ host: String, _ target: String, method: String = "GET", _ extraFields: String = "") -> HTTP1RouteRequest {
+    HTTP1RouteRequest(head: Fixture.requestHead("\(method) \(target) HTTP/1.1\r\nHost: \(host)\r\nAccept: */*\r\n\(extraFields)\r\n"))
 }
 
 /// The rule `request` is routed by, checked before anything is timed.
-private func expect(_ table: RouteTable, _ request: HeadRouteRequest, _ label: String) {
+private func expect(_ table: RouteTable, _ request: HTTP1RouteRequest, _ label: String) {
     let found = table.match(request)?.rule.label
     precondition(found == label, "\(request.host)\(request.path) routed to \(found ?? "nothing"), expected \(label)")
 }
@@ -89,9 +101,11 @@ func registerRoutingBenchmarks() {
 
     // The request view the proxy builds from each parsed head before matching.
     let head = Fixture.requestHead(Fixture.request)
+    let view = HTTP1RouteRequest(head: head)
+    precondition(view.host == "shop.example.com" && view.path == "/api/v1/products/42" && view.method == "GET", "request view: \(view.host) \(view.path) \(view.method)")
     Benchmark("Route: request view of a parsed head (host, path, method)") { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(HeadRouteRequest(head: head))
+            blackHole(HTTP1RouteRequest(head: head))
         }
     }
 
