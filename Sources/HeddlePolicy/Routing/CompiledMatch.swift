@@ -89,12 +89,19 @@ struct CompiledMatch: @unchecked Sendable {
     }
 
     /// Gateway API prefix semantics: element-wise, so `/api` matches `/api` and `/api/x` but
-    /// not `/apix`; a trailing `/` in the prefix is ignored.
+    /// not `/apix`; a trailing `/` in the prefix is ignored. Compared as UTF-8 bytes: request
+    /// paths are ASCII (percent-encoded), so this is what comparing their characters gives,
+    /// without the grapheme breaking and character counting `hasPrefix` and `dropFirst` do on a
+    /// `Substring`.
     static func pathHasPrefix(_ path: Substring, _ prefix: String) -> Bool {
-        if prefix == "/" { return true }
-        let trimmed = prefix.hasSuffix("/") ? prefix.dropLast() : Substring(prefix)
-        guard path.hasPrefix(trimmed) else { return false }
-        let rest = path.dropFirst(trimmed.count)
-        return rest.isEmpty || rest.hasPrefix("/")
+        let slash = UInt8(ascii: "/")
+        let prefix = prefix.utf8
+        if prefix.count == 1, prefix.first == slash { return true }
+        let trimmedCount = prefix.last == slash ? prefix.count - 1 : prefix.count
+        let path = path.utf8
+        guard path.count >= trimmedCount else { return false }
+        let restStart = path.index(path.startIndex, offsetBy: trimmedCount)
+        guard path[..<restStart].elementsEqual(prefix.prefix(trimmedCount)) else { return false }
+        return restStart == path.endIndex || path[restStart] == slash
     }
 }

@@ -58,12 +58,14 @@ public struct RouteMatch: Sendable {
             // Gateway API semantics: the matched prefix (without a trailing slash) is replaced,
             // and the rest of the path, slash included, is kept: with prefix /foo and
             // replacement /xyz, /foo/bar → /xyz/bar, /foo → /xyz, /foo/ → /xyz/.
+            // Counted in UTF-8 bytes, as `CompiledMatch.pathHasPrefix` matched the prefix.
             guard let prefix = matchedPrefix else { return nil }
-            let trimmedPrefix = prefix.hasSuffix("/") ? prefix.dropLast() : Substring(prefix)
-            let rest = path.dropFirst(trimmedPrefix.count)
-            let base = replacement.hasSuffix("/") ? replacement.dropLast() : Substring(replacement)
+            let slash = UInt8(ascii: "/")
+            let trimmedCount = prefix.utf8.last == slash ? prefix.utf8.count - 1 : prefix.utf8.count
+            let rest = path[path.utf8.index(path.startIndex, offsetBy: min(trimmedCount, path.utf8.count))...]
+            let base = replacement.utf8.last == slash ? replacement.dropLast() : Substring(replacement)
             let result = String(base) + rest
-            return result.isEmpty ? "/" : (result.hasPrefix("/") ? result : "/" + result)
+            return result.isEmpty ? "/" : (result.utf8.first == slash ? result : "/" + result)
         case nil:
             return nil
         }

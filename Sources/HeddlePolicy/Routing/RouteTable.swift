@@ -76,12 +76,23 @@ public struct RouteTable: @unchecked Sendable {
         let host = request.host
         let entry = exactHosts[String(host)]
         if let entry, let found = firstMatch(entry.matches, request) { return found }
-        for (suffix, candidates) in wildcardHosts where host.hasSuffix(suffix) && host.count > suffix.count {
+        for (suffix, candidates) in wildcardHosts where Self.hostHasWildcardSuffix(host, suffix) {
             if let found = firstMatch(candidates, request) { return found }
         }
         if let found = firstMatch(anyHost, request) { return found }
         if let index = entry?.implicitRule { return RouteMatch(rule: rules[index], matchedPrefix: nil) }
         return nil
+    }
+
+    /// Whether `host` ends with `suffix` (`.example.com` for `*.example.com`) with something
+    /// before it. Compared as UTF-8 bytes: hosts and hostnames are ASCII, so this is what
+    /// comparing their characters gives, without the grapheme breaking and character counting
+    /// `hasSuffix` and `count` do on a `Substring`.
+    static func hostHasWildcardSuffix(_ host: Substring, _ suffix: String) -> Bool {
+        let host = host.utf8
+        let suffix = suffix.utf8
+        guard host.count > suffix.count else { return false }
+        return host[host.index(host.endIndex, offsetBy: -suffix.count)...].elementsEqual(suffix)
     }
 
     private func firstMatch(_ candidates: [CompiledMatch], _ request: some RouteRequest) -> RouteMatch? {
