@@ -72,12 +72,9 @@ struct HeadRewritesTests {
                 """))
 
     let table: RouteTable
-    let service: ResolvedService
 
     init() throws {
-        let config = try loadConfig(Self.yaml)
-        table = RouteTable(config: config, listener: "outbound")
-        service = ResolvedService(name: "web", spec: try #require(config.services["web"]), endpoints: [], unresolved: [])
+        table = RouteTable(config: try loadConfig(Self.yaml), listener: "outbound")
     }
 
     /// The rule for `host` and `path`.
@@ -88,7 +85,7 @@ struct HeadRewritesTests {
     /// The head sent upstream for `request`, routed by `host` and `path`.
     func upstream(_ request: String, host: String, path: String = "/", sourceLocation: SourceLocation = #_sourceLocation) throws -> ByteBuffer {
         let head = try requestHead(request, sourceLocation: sourceLocation)
-        return UpstreamRequestHead.make(from: head, match: try route(host, path, sourceLocation: sourceLocation), service: service)
+        return UpstreamRequestHead.make(from: head, match: try route(host, path, sourceLocation: sourceLocation))
     }
 
     @Test("The config loads and its rules carry the filters under test")
@@ -109,7 +106,7 @@ struct HeadRewritesTests {
     ])
     func unchangedRequest(request: String) throws {
         let head = try requestHead(request)
-        let out = UpstreamRequestHead.make(from: head, match: try route("web"), service: service)
+        let out = UpstreamRequestHead.make(from: head, match: try route("web"))
         #expect(out == head.bytes)
         #expect(out.readableBytes == head.bytes.readableBytes)
         #expect(text(out) == request)

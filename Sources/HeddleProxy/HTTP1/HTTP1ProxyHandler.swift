@@ -444,7 +444,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
         }
         let deadlineValue = callerDeadline == .max ? nil : Deadline.formatHeddleDeadline(.nanoseconds(Int64(clamping: overallDeadline(now: now) &- now)))
         outgoingHead = UpstreamRequestHead.make(
-            from: head, match: found, service: service, deadline: deadlineValue,
+            from: head, match: found, deadline: deadlineValue,
             clientIdentity: .forRequest(inbound: clientIdentity.inbound, peer: clientIdentity.peer))
         if let pooled = loop.pool.take(chosen.key) {
             reusedConnection = true

@@ -13,7 +13,7 @@ public enum UpstreamRequestHead {
     /// `deadline`: a `heddle-deadline` value (the time left, in milliseconds) to send in
     /// place of the one received.
     /// `clientIdentity`: on the inbound listener, `heddle-client-id` is replaced.
-    public static func make(from head: HTTP1Head, match: RouteMatch, service: ResolvedService, deadline: String? = nil, clientIdentity: ClientIdentityField = .untouched) -> ByteBuffer {
+    public static func make(from head: HTTP1Head, match: RouteMatch, deadline: String? = nil, clientIdentity: ClientIdentityField = .untouched) -> ByteBuffer {
         let rule = match.rule
         let newPath = match.rewrittenPath(Substring(head.pathRange.isEmpty ? "/" : head.path))
         let hasHopByHop = head.fields.contains { head.isHopByHop($0) }

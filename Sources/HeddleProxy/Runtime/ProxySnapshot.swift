@@ -86,9 +86,8 @@ final class ProxySnapshot: Sendable {
 }
 
 /// A service with its endpoints resolved to socket addresses. A class: the request path
-/// reads it by reference. Public (with its initialiser) because `UpstreamRequestHead.make`
-/// takes one: the micro benchmarks (`benchmarks/micro`) make one to call it.
-public final class ResolvedService: Sendable {
+/// reads it by reference.
+final class ResolvedService: Sendable {
     let name: String
     let spec: ServiceSpec
     let endpoints: [ResolvedEndpoint]
@@ -96,7 +95,7 @@ public final class ResolvedService: Sendable {
     /// endpoint is left).
     let unresolved: [String]
 
-    public init(name: String, spec: ServiceSpec, endpoints: [ResolvedEndpoint], unresolved: [String]) {
+    init(name: String, spec: ServiceSpec, endpoints: [ResolvedEndpoint], unresolved: [String]) {
         self.name = name
         self.spec = spec
         self.endpoints = endpoints
@@ -117,8 +116,8 @@ public final class ResolvedService: Sendable {
     }
 }
 
-/// One address of a service endpoint. Public as a type only, for `ResolvedService.init`.
-public struct ResolvedEndpoint: Sendable, Hashable {
+/// One address of a service endpoint.
+struct ResolvedEndpoint: Sendable, Hashable {
     let address: SocketAddress
     /// `ip:port`, the key of the endpoint's balancer stats and connection pool.
     let key: String

@@ -45,34 +45,31 @@ func registerHTTP1Benchmarks() {
     let table = routeTable()
     let plain = Fixture.requestHead("GET /v1/users/42 HTTP/1.1\r\nHost: users\r\nAccept: application/json\r\nX-Request-Id: 8d6f0a7e\r\n\r\n")
     let plainMatch = table.match(HTTP1RouteRequest(head: plain))!
-    let plainService = resolvedService("users")
-    precondition(UpstreamRequestHead.make(from: plain, match: plainMatch, service: plainService) == plain.bytes, "an unedited head is forwarded as received")
+    precondition(UpstreamRequestHead.make(from: plain, match: plainMatch) == plain.bytes, "an unedited head is forwarded as received")
     Benchmark("HTTP1: upstream request head, nothing to change (received bytes forwarded)") { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(UpstreamRequestHead.make(from: plain, match: plainMatch, service: plainService))
+            blackHole(UpstreamRequestHead.make(from: plain, match: plainMatch))
         }
     }
 
     let browser = Fixture.requestHead(Fixture.request.replacingOccurrences(of: "/api/v1/", with: "/catalog/"))
     let browserMatch = table.match(HTTP1RouteRequest(head: browser))!
-    let browserService = resolvedService("shop-v1")
     precondition(browserMatch.rule.label == "shop#2" && browserMatch.rule.requestHeaders == nil)
-    precondition(UpstreamRequestHead.make(from: browser, match: browserMatch, service: browserService).readableBytes < browser.bytes.readableBytes, "Connection and Keep-Alive are dropped")
+    precondition(UpstreamRequestHead.make(from: browser, match: browserMatch).readableBytes < browser.bytes.readableBytes, "Connection and Keep-Alive are dropped")
     Benchmark("HTTP1: upstream request head, hop-by-hop fields dropped (new buffer)") { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(UpstreamRequestHead.make(from: browser, match: browserMatch, service: browserService))
+            blackHole(UpstreamRequestHead.make(from: browser, match: browserMatch))
         }
     }
 
     let filtered = Fixture.requestHead(Fixture.request)
     let filteredMatch = table.match(HTTP1RouteRequest(head: filtered))!
-    let filteredService = resolvedService("shop-v1")
     precondition(filteredMatch.rule.label == "shop#1" && filteredMatch.rule.requestHeaders != nil)
-    let rewritten = UpstreamRequestHead.make(from: filtered, match: filteredMatch, service: filteredService)
+    let rewritten = UpstreamRequestHead.make(from: filtered, match: filteredMatch)
     precondition(String(buffer: rewritten).hasPrefix("GET /products/42?currency=EUR HTTP/1.1\r\n") && !String(buffer: rewritten).contains("Cookie"))
     Benchmark("HTTP1: upstream request head, route filters (prefix rewrite, set/add/remove fields)") { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(UpstreamRequestHead.make(from: filtered, match: filteredMatch, service: filteredService))
+            blackHole(UpstreamRequestHead.make(from: filtered, match: filteredMatch))
         }
     }
 

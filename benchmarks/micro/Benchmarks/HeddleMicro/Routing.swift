@@ -79,12 +79,6 @@ func routeTable() -> RouteTable {
     RouteTable(config: meshConfig, listener: "outbound")
 }
 
-/// `name` as the proxy holds a service (its endpoints are not needed here).
-func resolvedService(_ name: String) -> ResolvedService {
-    guard let spec = meshConfig.services[name] else { fatalError("no service \(name) in the benchmark mesh") }
-    return ResolvedService(name: name, spec: spec, endpoints: [], unresolved: [])
-}
-
 /// A request as the proxy's route table sees it: HeddleProxy's own `HTTP1RouteRequest`.
 func request(_ host: String, _ target: String, method: String = "GET", _ extraFields: String = "") -> HTTP1RouteRequest {
     HTTP1RouteRequest(head: Fixture.requestHead("\(method) \(target) HTTP/1.1\r\nHost: \(host)\r\nAccept: */*\r\n\(extraFields)\r\n"))
