@@ -217,13 +217,7 @@ final class HTTP1ToHTTP2Bridge: HTTP2UpstreamStreamOwner {
         case .counted, .untilClose:
             outgoing.writeImmutableBuffer(data)
         case .chunked:
-            if data.readableBytes > 0 {
-                outgoing.writeString(String(data.readableBytes, radix: 16))
-                outgoing.writeStaticString("\r\n")
-                outgoing.writeImmutableBuffer(data)
-                outgoing.writeStaticString("\r\n")
-            }
-            if endStream { outgoing.writeStaticString("0\r\n\r\n") }
+            HTTP1MessageTranslation.writeChunk(data, endStream: endStream, into: &outgoing)
         }
         if endStream { endResponse() }
     }
@@ -345,10 +339,7 @@ extension HTTP1MessageTranslation {
         for (name, value, _) in headers {
             if name.hasPrefix(":") || connectionSpecific.contains(name) { continue }
             if name == "content-length" { hasContentLength = true }
-            bytes.writeString(name)
-            bytes.writeStaticString(": ")
-            bytes.writeString(value)
-            bytes.writeStaticString("\r\n")
+            writeField(name, value, into: &bytes)
         }
         let body: HTTP1ToHTTP2Bridge.ResponseBody
         if headRequest || status < 200 || status == 204 || status == 304 {
@@ -372,10 +363,7 @@ extension HTTP1MessageTranslation {
     static func writeLastChunk(trailers: HPACKHeaders, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("0\r\n")
         for (name, value, _) in trailers where !name.hasPrefix(":") && !connectionSpecific.contains(name) && name != "content-length" {
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
+            writeField(name, value, into: &buffer)
         }
         buffer.writeStaticString("\r\n")
     }

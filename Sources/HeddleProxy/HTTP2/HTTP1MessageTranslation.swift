@@ -62,19 +62,24 @@ enum HTTP1MessageTranslation {
         !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7F }
     }
 
-    private static func writeField(_ name: String, _ value: String, into bytes: inout ByteBuffer) {
+    /// One `name: value` field line.
+    static func writeField(_ name: String, _ value: String, into bytes: inout ByteBuffer) {
         bytes.writeString(name)
         bytes.writeStaticString(": ")
         bytes.writeString(value)
         bytes.writeStaticString("\r\n")
     }
 
-    /// A chunk of a chunked request body.
-    static func writeChunk(_ data: ByteBuffer, into bytes: inout ByteBuffer) {
-        bytes.writeString(String(data.readableBytes, radix: 16))
-        bytes.writeStaticString("\r\n")
-        bytes.writeImmutableBuffer(data)
-        bytes.writeStaticString("\r\n")
+    /// `data` as a chunk of a chunked body (nothing when it is empty), then the last chunk
+    /// when `endStream` (no trailers).
+    static func writeChunk(_ data: ByteBuffer, endStream: Bool, into bytes: inout ByteBuffer) {
+        if data.readableBytes > 0 {
+            bytes.writeString(String(data.readableBytes, radix: 16))
+            bytes.writeStaticString("\r\n")
+            bytes.writeImmutableBuffer(data)
+            bytes.writeStaticString("\r\n")
+        }
+        if endStream { bytes.writeStaticString("0\r\n\r\n") }
     }
 
     /// The HTTP/2 response header block for an HTTP/1.1 response head: `:status`, then the

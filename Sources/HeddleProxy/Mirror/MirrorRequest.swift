@@ -157,7 +157,7 @@ enum MirrorRequest {
         var out = UpstreamRequestHead.allocator.buffer(capacity: 256 + bodyLength)
         out.writeString("\(method) \(path) HTTP/1.1\r\n")
         if let authority = headers.first(name: ":authority") ?? headers.first(name: "host"), isFieldValue(authority) {
-            writeField("host", shadowHost(authority), into: &out)
+            HTTP1MessageTranslation.writeField("host", shadowHost(authority), into: &out)
         }
         var cookies: [String] = []
         for (name, value, _) in headers {
@@ -168,14 +168,14 @@ enum MirrorRequest {
             if name == "cookie" {
                 cookies.append(value)
             } else {
-                writeField(name, value, into: &out)
+                HTTP1MessageTranslation.writeField(name, value, into: &out)
             }
         }
-        if !cookies.isEmpty { writeField("cookie", cookies.joined(separator: "; "), into: &out) }
+        if !cookies.isEmpty { HTTP1MessageTranslation.writeField("cookie", cookies.joined(separator: "; "), into: &out) }
         if bodyLength > 0 || ["POST", "PUT", "PATCH"].contains(method) {
-            writeField("content-length", String(bodyLength), into: &out)
+            HTTP1MessageTranslation.writeField("content-length", String(bodyLength), into: &out)
         }
-        writeField(markerName, "1", into: &out)
+        HTTP1MessageTranslation.writeField(markerName, "1", into: &out)
         out.writeStaticString("\r\n")
         for frame in frames.dropFirst() {
             if case .data(let data) = frame, case .byteBuffer(let buffer) = data.data { out.writeImmutableBuffer(buffer) }
@@ -185,13 +185,6 @@ enum MirrorRequest {
 
     private static func headerBlock(_ frame: HTTP2Frame.FramePayload) -> HPACKHeaders? {
         if case .headers(let block) = frame { block.headers } else { nil }
-    }
-
-    private static func writeField(_ name: String, _ value: String, into buffer: inout ByteBuffer) {
-        buffer.writeString(name)
-        buffer.writeStaticString(": ")
-        buffer.writeString(value)
-        buffer.writeStaticString("\r\n")
     }
 
     /// An HTTP token (RFC 9110 §5.6.2): a method or a field name.
