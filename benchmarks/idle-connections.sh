@@ -38,7 +38,7 @@ hold_idle() {
   read -t 10 -r _ open <&"${CLIENT[0]}" || fail "$name: no word from the client"
   wait "$CLIENT_PID" || true
   [ "$ready" = "$COUNT" ] && [ "$open" = "$COUNT" ] || fail "$name: $ready connections answered, $open of them still open"
-  local per=$(python3 -c "print(round(($after - $before) * 1024 / $COUNT / 1024, 2))")
+  local per=$(python3 -c "print(round(($after - $before) / $COUNT, 2))")
   printf '%-8s RSS %7.1f MiB -> %7.1f MiB with %s idle connections: %5s KiB per connection\n' \
     "$name" "$(python3 -c "print($before / 1024)")" "$(python3 -c "print($after / 1024)")" "$COUNT" "$per"
   record "memory per idle connection ($COUNT held)" KiB "$name" "$per"

@@ -156,9 +156,8 @@ final class HTTP1TranslatingUpstreamHandler: ChannelInboundHandler, HTTP2Upstrea
                 let piece = buffer.readSlice(length: consumed)!
                 pending = buffer.readableBytes > 0 ? buffer : nil
                 response = finished ? .done : .body(framer, chunked: chunked)
-                if finished, pending != nil { keepAlive = false }
                 if chunked {
-                    deliverChunked(piece, finished: finished, to: owner)
+                    deliverChunked(piece, finished: finished)
                 } else if finished {
                     owner.upstreamData(piece, endStream: true)
                 } else if piece.readableBytes > 0 {
@@ -176,7 +175,7 @@ final class HTTP1TranslatingUpstreamHandler: ChannelInboundHandler, HTTP2Upstrea
 
     /// De-chunks a validated piece of a chunked body; at its end, the trailers (if any) end the
     /// stream.
-    private func deliverChunked(_ piece: ByteBuffer, finished: Bool, to owner: HTTP2StreamProxyHandler) {
+    private func deliverChunked(_ piece: ByteBuffer, finished: Bool) {
         _ = dechunker.decode(piece) { data in
             if data.readableBytes > 0 { self.owner?.upstreamData(data, endStream: false) }
         }
@@ -265,8 +264,7 @@ final class HTTP1TranslatingUpstreamHandler: ChannelInboundHandler, HTTP2Upstrea
         guard let context, headSent, !requestEnded else { return }
         if requestChunked {
             var bytes = context.channel.allocator.buffer(capacity: data.readableBytes + 16)
-            if data.readableBytes > 0 { HTTP1MessageTranslation.writeChunk(data, into: &bytes) }
-            if endStream { bytes.writeStaticString("0\r\n\r\n") }
+            HTTP1MessageTranslation.writeChunk(data, endStream: endStream, into: &bytes)
             if bytes.readableBytes > 0 { context.write(wrapOutboundOut(bytes), promise: nil) }
         } else if data.readableBytes > 0 {
             context.write(wrapOutboundOut(data), promise: nil)

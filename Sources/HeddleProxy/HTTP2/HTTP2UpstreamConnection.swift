@@ -48,7 +48,6 @@ final class HTTP2UpstreamConnection: HTTP2StreamTableOwner {
         self.tls = tls
     }
 
-
     /// Whether another stream may be opened on this connection now or once it connects.
     var acceptsStreams: Bool {
         (state == .connecting || state == .ready) && openStreams < maxStreams && table?.canOpenStreams != false
