@@ -84,10 +84,20 @@ func request(_ host: String, _ target: String, method: String = "GET", _ extraFi
     HTTP1RouteRequest(head: Fixture.requestHead("\(method) \(target) HTTP/1.1\r\nHost: \(host)\r\nAccept: */*\r\n\(extraFields)\r\n"))
 }
 
-/// The rule `request` is routed by, checked before anything is timed.
-private func expect(_ table: RouteTable, _ request: HTTP1RouteRequest, _ label: String) {
+/// The rule `request` is routed by (nil: no route), checked before anything is timed.
+private func expect(_ table: RouteTable, _ request: HTTP1RouteRequest, _ label: String?) {
     let found = table.match(request)?.rule.label
-    precondition(found == label, "\(request.host)\(request.path) routed to \(found ?? "nothing"), expected \(label)")
+    precondition(found == label, "\(request.host)\(request.path) routed to \(found ?? "nothing"), expected \(label ?? "no route")")
+}
+
+/// A benchmark of `table.match(request)` alone, once `request` is checked to route by `label`.
+private func matchBenchmark(_ name: String, _ table: RouteTable, _ request: HTTP1RouteRequest, routesBy label: String?) {
+    expect(table, request, label)
+    Benchmark(name) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(table.match(request))
+        }
+    }
 }
 
 func registerRoutingBenchmarks() {
@@ -103,13 +113,7 @@ func registerRoutingBenchmarks() {
         }
     }
 
-    let implicit = request("users", "/v1/users/42")
-    expect(table, implicit, "users#0")
-    Benchmark("Route: match, service by its own name (implicit route)") { benchmark in
-        for _ in benchmark.scaledIterations {
-            blackHole(table.match(implicit))
-        }
-    }
+    matchBenchmark("Route: match, service by its own name (implicit route)", table, request("users", "/v1/users/42"), routesBy: "users#0")
 
     let prefix = request("shop.example.com", "/api/v1/products/42")
     expect(table, prefix, "shop#1")
@@ -120,13 +124,7 @@ func registerRoutingBenchmarks() {
         }
     }
 
-    let canary = request("shop", "/cart", "x-canary: always\r\n")
-    expect(table, canary, "shop#0")
-    Benchmark("Route: match, header rule (x-canary)") { benchmark in
-        for _ in benchmark.scaledIterations {
-            blackHole(table.match(canary))
-        }
-    }
+    matchBenchmark("Route: match, header rule (x-canary)", table, request("shop", "/cart", "x-canary: always\r\n"), routesBy: "shop#0")
 
     let split = request("shop", "/cart")
     expect(table, split, "shop#2")
@@ -138,19 +136,6 @@ func registerRoutingBenchmarks() {
         }
     }
 
-    let wildcard = request("acme.tenants.example.com", "/payments/charge", method: "POST")
-    expect(table, wildcard, "tenants#1")
-    Benchmark("Route: match, wildcard host, prefix + method") { benchmark in
-        for _ in benchmark.scaledIterations {
-            blackHole(table.match(wildcard))
-        }
-    }
-
-    let miss = request("unknown.example.org", "/")
-    precondition(table.match(miss) == nil, "unknown.example.org should have no route")
-    Benchmark("Route: no route (404)") { benchmark in
-        for _ in benchmark.scaledIterations {
-            blackHole(table.match(miss))
-        }
-    }
+    matchBenchmark("Route: match, wildcard host, prefix + method", table, request("acme.tenants.example.com", "/payments/charge", method: "POST"), routesBy: "tenants#1")
+    matchBenchmark("Route: no route (404)", table, request("unknown.example.org", "/"), routesBy: nil)
 }
