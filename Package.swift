@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "HeddleSidecar", targets: ["HeddleSidecar"]),
         .library(name: "HeddleStats", targets: ["HeddleStats"]),
         .library(name: "HeddleIdentity", targets: ["HeddleIdentity"]),
+        .library(name: "HeddleTracing", targets: ["HeddleTracing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -46,6 +47,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-otel/swift-w3c-trace-context.git", from: "1.0.0"),
     ],
     targets: [
         .target(
@@ -64,9 +66,32 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
         .target(
+            name: "HeddleTracing",
+            dependencies: [
+                "HeddleCore",
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "HeddleTracingTests",
+            dependencies: [
+                "HeddleTracing",
+                "HeddlePolicy",
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "HeddleProxy",
             dependencies: [
                 "HeddleCore",
+                "HeddleTracing",
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
                 "HeddlePolicy",
                 "HeddleHTTP1",
                 "HeddleIdentity",

@@ -243,6 +243,7 @@ cpu_load() {
   before=$(cpu_ticks "$@")
   load "$tool" "$port" "$host"
   after=$(cpu_ticks "$@")
+  [ "${REQUESTS:-0}" -gt 0 ] 2>/dev/null || fail "$name: no request completed in ${SECONDS_PER_RUN}s on port $port ($tool; output in $WORK/load.out)"
   us=$(python3 -c "print(round(($after - $before) * 1e6 / $TCK / $REQUESTS / $hops, 2))")
   printf '%-12s %8.0f rps  %7s us CPU/request%s\n' "$name" "$RPS" "$us" "$([ "$hops" = 1 ] || echo /hop)"
   [[ $tool == open:* ]] || record "requests per second${METRIC_SUFFIX:-}" rps "$name" "$RPS"  # else the set rate

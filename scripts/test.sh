@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and end-to-end tests through the real `heddle` binary, then the
-# benchmarks' smoke runs. Installs what the tests talk to (curl, wrk, openssl; python3 with h2
-# and grpcio for the test peers) when missing; the benchmark suite installs its own peers.
+# benchmarks' smoke runs. Installs what the tests talk to (curl, wrk, openssl, promtool; python3
+# with h2 and grpcio for the test peers) when missing; the benchmark suite installs its own peers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in curl wrk openssl python3; do
+for tool in curl wrk openssl python3 promtool; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -14,7 +14,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl wrk openssl python3 >/dev/null
+  # promtool (Debian's prometheus package) checks the example alert rules and the proxies' /metrics.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends curl wrk openssl python3 prometheus >/dev/null
 fi
 # The HTTP/2 and gRPC tests' peers: the `h2` library and grpcio.
 if ! python3 -c "import h2, grpc" >/dev/null 2>&1; then

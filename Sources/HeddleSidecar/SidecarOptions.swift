@@ -62,8 +62,11 @@ public struct SidecarOptions: Sendable {
         self.snapshotPath = snapshotPath
     }
 
+    /// Spans per request to an OTLP collector (`--trace-collector`); nil: none.
+    public var tracing: TracingSpec?
+
     /// The `Proxy` resource the sidecar runs with: its listeners, and the app behind the
-    /// inbound one. `http` holds settings given by flags (none yet).
+    /// inbound one. `http` and `tracing` hold settings given by flags.
     public var proxyDocument: String {
         """
         apiVersion: heddle.dev/v1alpha1
@@ -82,6 +85,7 @@ public struct SidecarOptions: Sendable {
           admin:
             address: "\(admin)"
         """ + (drainGracePeriod.map { "\n  http:\n    drainGracePeriod: \($0.configText)" } ?? "")
+            + (tracing.map { "\n  tracing:\n    collector: \"\($0.collector)\"\n    sampleRate: \($0.sampleRate)\n    serviceName: \"\($0.serviceName ?? service)\"" } ?? "")
     }
 
     /// The host registered for this instance.

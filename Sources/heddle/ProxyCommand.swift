@@ -236,6 +236,12 @@ struct SidecarArguments: ParsableArguments {
     @Option(help: "Seconds SIGTERM waits for requests in flight before closing what is left (default 30).")
     var drainGracePeriod: Int?
 
+    @Option(help: "An OTLP/HTTP collector (http://host:4318) to export a span per request to; also $HEDDLE_TRACE_COLLECTOR. Without it, the proxy records no spans.")
+    var traceCollector: String?
+
+    @Option(help: "The share of new traces recorded, 0 to 1 (default 0.01); requests that fail are always recorded.")
+    var traceSampleRate: Double?
+
     /// The options, or nil outside sidecar mode; throws a `ValidationError` naming what is wrong.
     func options() throws -> SidecarOptions? {
         guard let controlPlane else { return nil }
@@ -291,6 +297,15 @@ struct SidecarArguments: ParsableArguments {
         if let drainGracePeriod {
             guard drainGracePeriod >= 1 else { throw ValidationError("--drain-grace-period must be at least 1 second") }
             options.drainGracePeriod = .seconds(drainGracePeriod)
+        }
+        if let collector = traceCollector ?? ProcessInfo.processInfo.environment["HEDDLE_TRACE_COLLECTOR"], !collector.isEmpty {
+            if let problem = TracingSpec.problem(withCollector: collector) { throw ValidationError("--trace-collector: \(problem)") }
+            options.tracing = TracingSpec(collector: collector, serviceName: service)
+        }
+        if let traceSampleRate {
+            guard (0...1).contains(traceSampleRate) else { throw ValidationError("--trace-sample-rate must be between 0 and 1, not \(traceSampleRate)") }
+            guard options.tracing != nil else { throw ValidationError("--trace-sample-rate needs --trace-collector") }
+            options.tracing?.sampleRate = traceSampleRate
         }
         for label in labels {
             let parts = label.split(separator: "=", maxSplits: 1)

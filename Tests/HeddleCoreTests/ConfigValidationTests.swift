@@ -631,6 +631,44 @@ struct ConfigValidationTests {
         #expect(try error(at: "spec.accessLog.mode", in: errors).reason == "'verbose' is not one of: off, full, sampled")
     }
 
+    @Test("Tracing needs an http(s) collector and a rate between 0 and 1", arguments: [
+        ("tracing:\n    sampleRate: 0.5", "spec.tracing", "collector is required: the OTLP/HTTP endpoint spans go to (http://host:4318)"),
+        ("tracing:\n    collector: collector:4318", "spec.tracing.collector", "'collector:4318' is not an http:// or https:// URL (an OTLP/HTTP endpoint, such as http://127.0.0.1:4318)"),
+        ("tracing:\n    collector: http://", "spec.tracing.collector", "'http://' names no host"),
+        ("tracing:\n    collector: http://user:pw@c:4318", "spec.tracing.collector", "'http://user:pw@c:4318' carries credentials; give the collector's address only"),
+        ("tracing:\n    collector: http://c:99999", "spec.tracing.collector", "'http://c:99999' has an invalid port '99999'"),
+        ("tracing:\n    collector: http://c:4318/v1/traces?x=1", "spec.tracing.collector", "'http://c:4318/v1/traces?x=1' has a query or fragment; give the collector's address and path only"),
+        ("tracing:\n    collector: http://c\n    sampleRate: 1.5", "spec.tracing.sampleRate", "must be between 0 and 1"),
+        ("tracing:\n    collector: http://c\n    serviceName: ''", "spec.tracing.serviceName", "must not be empty"),
+        ("tracing:\n    collector: http://c\n    sample: 1", "spec.tracing.sample", "unknown field"),
+    ])
+    func tracingErrors(spec: String, path: String, reason: String) throws {
+        let errors = decodeErrors("apiVersion: heddle.dev/v1alpha1\nkind: Proxy\nmetadata:\n  name: p\nspec:\n  \(spec)")
+        #expect(try error(at: path, in: errors).reason.hasPrefix(reason))
+    }
+
+    @Test("Tracing: the collector gets the OTLP traces path when it names none; the rate defaults to 1 %")
+    func tracingDefaults() throws {
+        let resources = try ResourceDecoder.decode(yaml: """
+            apiVersion: heddle.dev/v1alpha1
+            kind: Proxy
+            metadata:
+              name: p
+            spec:
+              tracing:
+                collector: http://127.0.0.1:4318
+            """)
+        guard case .proxy(_, let spec) = try #require(resources.first) else {
+            Issue.record("not a Proxy: \(resources)")
+            return
+        }
+        let tracing = try #require(spec.tracing)
+        #expect(tracing.exportURL == "http://127.0.0.1:4318/v1/traces")
+        #expect(tracing.sampleRate == 0.01)
+        #expect(tracing.serviceName == nil)
+        #expect(TracingSpec(collector: "https://otel.example:443/custom/path").exportURL == "https://otel.example:443/custom/path")
+    }
+
     @Test("The inbound app speaks http1 unless appProtocol says http2 or grpc; tcp is refused")
     func inboundAppProtocol() throws {
         let grpc = try ResourceDecoder.decode(yaml: """

@@ -3,7 +3,7 @@ enum ProxySpecDecoder {
     static func decode(_ node: ConfigNode?) -> ProxySpec? {
         var spec = ProxySpec()
         guard let node else { return spec }
-        node.allowOnly(["outbound", "inbound", "admin", "gateways", "accessLog", "http"])
+        node.allowOnly(["outbound", "inbound", "admin", "gateways", "accessLog", "tracing", "http"])
         if let outbound = node.child("outbound") {
             outbound.allowOnly(["address", "protocol", "tcpService", "rateLimit"])
             spec.outbound = decodeListener(outbound, name: "outbound", defaultAddress: spec.outbound.address)
@@ -65,9 +65,34 @@ enum ProxySpecDecoder {
                 if (0...1).contains(rate) { spec.accessLog.sampleRate = rate } else { rateNode.fail("must be between 0 and 1") }
             }
         }
+        if let tracing = node.child("tracing") {
+            spec.tracing = decodeTracing(tracing)
+        }
         if let http = node.child("http") {
             spec.http = decodeHTTPSettings(http)
         }
+        return spec
+    }
+
+    static func decodeTracing(_ node: ConfigNode) -> TracingSpec? {
+        node.allowOnly(["collector", "sampleRate", "serviceName"])
+        // Every field is read, so one load names every mistake.
+        let rate = node.child("sampleRate")?.double(in: 0...1)
+        var serviceName: String?
+        if let nameNode = node.child("serviceName"), let name = nameNode.string() {
+            if name.isEmpty { nameNode.fail("must not be empty") } else { serviceName = name }
+        }
+        guard let collectorNode = node.child("collector") else {
+            node.fail("collector is required: the OTLP/HTTP endpoint spans go to (http://host:4318)")
+            return nil
+        }
+        guard let collector = collectorNode.string() else { return nil }
+        if let problem = TracingSpec.problem(withCollector: collector) {
+            collectorNode.fail(problem)
+            return nil
+        }
+        var spec = TracingSpec(collector: collector, serviceName: serviceName)
+        if let rate { spec.sampleRate = rate }
         return spec
     }
 

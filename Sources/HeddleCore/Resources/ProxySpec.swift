@@ -9,7 +9,7 @@ public enum ListenerProtocol: String, CaseIterable, Sendable, Codable {
     case tcp
 }
 
-/// The settings of one `heddle proxy`: its listeners, limits, timeouts and access log.
+/// The settings of one `heddle proxy`: its listeners, limits, timeouts, access log and tracing.
 public struct ProxySpec: Hashable, Sendable, Codable {
     /// App → mesh: apps use it as their HTTP proxy or name the service in `Host`.
     public var outbound: ListenerSpec
@@ -20,6 +20,9 @@ public struct ProxySpec: Hashable, Sendable, Codable {
     /// Named standalone listeners: the ingress/egress gateway.
     public var gateways: [ListenerSpec]
     public var accessLog: AccessLogSpec
+    /// Spans per request to an OTLP collector; nil: the proxy passes trace headers on as they
+    /// are and records nothing.
+    public var tracing: TracingSpec?
     public var http: HTTPSettings
 
     public init(
@@ -28,8 +31,10 @@ public struct ProxySpec: Hashable, Sendable, Codable {
         admin: HostPort = HostPort(host: "127.0.0.1", port: 4191),
         gateways: [ListenerSpec] = [],
         accessLog: AccessLogSpec = AccessLogSpec(),
+        tracing: TracingSpec? = nil,
         http: HTTPSettings = HTTPSettings()
     ) {
+        self.tracing = tracing
         self.outbound = outbound
         self.inbound = inbound
         self.admin = admin

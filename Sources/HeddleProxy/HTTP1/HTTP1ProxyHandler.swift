@@ -1,6 +1,7 @@
 import HeddleCore
 import HeddleHTTP1
 import HeddlePolicy
+import HeddleTracing
 import Logging
 import NIOCore
 import Prometheus
@@ -66,6 +67,8 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     /// The head of the request in progress, for the access log (strings made only if logged).
     private var requestHead: HTTP1Head?
     private var requestBytes = 0
+    /// The request's trace at this hop, when the proxy traces.
+    private var trace: RequestTrace?
 
     // The chosen route and endpoint.
     private var snapshot: ProxySnapshot
@@ -327,6 +330,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
         requestWantsUpgrade = head.isUpgrade
         requestHead = head
         requestBytes = head.bytes.readableBytes
+        trace = loop.tracer?.begin(traceParent: head.value(forLowercasedName: TraceHeaders.traceParent), random: &loop.random)
         requestComplete = false
         responseStarted = false
         responsePhase = .head
@@ -439,13 +443,13 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
         if service.spec.protocol == .http2 || service.spec.protocol == .grpc {
             // Between Heddle proxies the time left always travels, so the far side stops when
             // this side does.
-            openBridge(head, match: found, to: chosen, deadline: Deadline.formatHeddleDeadline(.nanoseconds(Int64(clamping: overallDeadline(now: now) &- now))))
+            openBridge(head, match: found, to: chosen, deadline: Deadline.formatHeddleDeadline(.nanoseconds(Int64(clamping: overallDeadline(now: now) &- now))), traceParent: trace?.traceParentHeader)
             return
         }
         let deadlineValue = callerDeadline == .max ? nil : Deadline.formatHeddleDeadline(.nanoseconds(Int64(clamping: overallDeadline(now: now) &- now)))
         outgoingHead = UpstreamRequestHead.make(
             from: head, match: found, deadline: deadlineValue,
-            clientIdentity: .forRequest(inbound: clientIdentity.inbound, peer: clientIdentity.peer))
+            clientIdentity: .forRequest(inbound: clientIdentity.inbound, peer: clientIdentity.peer), traceParent: trace?.traceParentHeader)
         if let pooled = loop.pool.take(chosen.key) {
             reusedConnection = true
             attach(pooled)
@@ -759,10 +763,10 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     /// Carries the exchange on an HTTP/2 stream: the bridge translates the request and hands
     /// the response back as HTTP/1.1 bytes through `upstreamRead`, so the rest of the exchange
     /// runs as on the raw path. Client reads pause until the stream is open.
-    private func openBridge(_ head: HTTP1Head, match: RouteMatch, to target: ResolvedEndpoint, deadline: String?) {
+    private func openBridge(_ head: HTTP1Head, match: RouteMatch, to target: ResolvedEndpoint, deadline: String?, traceParent: String?) {
         let opened = HTTP1ToHTTP2Bridge(
             owner: self, head: head, match: match, endpoint: target, keepAlive: requestKeepAlive, deadline: deadline,
-            clientIdentity: .forRequest(inbound: clientIdentity.inbound, peer: clientIdentity.peer))
+            clientIdentity: .forRequest(inbound: clientIdentity.inbound, peer: clientIdentity.peer), traceParent: traceParent)
         bridge = opened
         if attempt > 1, let replay = replayBody, replay.readableBytes > 0 {
             opened.sendRequestBytes(replay)
@@ -1203,14 +1207,28 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             }
             handles.record(status: status, nanoseconds: elapsed)
         }
+        if let trace, let tracer = loop.tracer {
+            tracer.finish(trace, status: status, failed: failure != nil, elapsedNanoseconds: elapsed) {
+                RequestSpanFacts(
+                    listener: listener, method: requestHead?.method ?? "-", path: requestHead.map { $0.pathRange.isEmpty ? "/" : $0.path } ?? "-",
+                    host: requestHead.map(HTTP1RouteRequest.normalizedHost) ?? "-", status: status, route: match?.rule.label,
+                    backend: backendName, endpoint: endpoint?.key, attempts: attempt, error: failure,
+                    clientIdentity: clientIdentity.peer?.identity, protocolVersion: requestVersion == .http1_0 ? "1.0" : "1.1")
+            }
+        }
         guard loop.accessLog.isEnabled else { return }
         loop.accessLog.record(
             AccessLogEntry(
                 listener: listener, method: requestHead?.method ?? "-", target: requestHead?.target ?? "-", host: requestHead.map(HTTP1RouteRequest.normalizedHost) ?? "-",
-                route: match?.rule.label, backend: backend >= 0 && backend < snapshot.services.count ? snapshot.services[backend].name : nil,
+                route: match?.rule.label, backend: backendName,
                 endpoint: endpoint?.key, status: status, durationNanoseconds: elapsed,
-                bytesIn: requestBytes, bytesOut: responseBytes, error: failure?.reason.identifier),
+                bytesIn: requestBytes, bytesOut: responseBytes, error: failure?.reason.identifier, traceID: trace?.traceID.hex),
             random: &loop.random)
+    }
+
+    /// The service the exchange went to, once one was chosen.
+    private var backendName: String? {
+        backend >= 0 && backend < snapshot.services.count ? snapshot.services[backend].name : nil
     }
 
     private func finishTicket(success: Bool, now: UInt64 = NIODeadline.now().uptimeNanoseconds) {

@@ -1,6 +1,7 @@
 import HeddleCore
 import HeddleHTTP1
 import HeddlePolicy
+import HeddleTracing
 import Logging
 import NIOCore
 import NIOHPACK
@@ -59,8 +60,12 @@ final class HTTP1ToHTTP2Bridge: HTTP2UpstreamStreamOwner {
     private var outgoing: ByteBuffer
 
     /// `deadline`: the `heddle-deadline` value (time left, in milliseconds) the next proxy
-    /// enforces and passes on.
-    init(owner: HTTP1ProxyHandler, head: HTTP1Head, match: RouteMatch, endpoint: ResolvedEndpoint, keepAlive: Bool, deadline: String?, clientIdentity: ClientIdentityField = .untouched) {
+    /// enforces and passes on. `traceParent`: this hop's `traceparent`, in place of the one
+    /// received, when the proxy traces.
+    init(
+        owner: HTTP1ProxyHandler, head: HTTP1Head, match: RouteMatch, endpoint: ResolvedEndpoint, keepAlive: Bool, deadline: String?,
+        clientIdentity: ClientIdentityField = .untouched, traceParent: String? = nil
+    ) {
         self.owner = owner
         endpointKey = endpoint.key
         headRequest = head.methodKind == .head
@@ -73,6 +78,7 @@ final class HTTP1ToHTTP2Bridge: HTTP2UpstreamStreamOwner {
             head, path: path, authority: match.rule.rewrite?.hostname, modifier: match.rule.requestHeaders)
         if let deadline { headers.replaceOrAdd(name: Deadline.heddleDeadlineHeader, value: deadline) }
         clientIdentity.apply(to: &headers)
+        if let traceParent { headers.replaceOrAdd(name: TraceHeaders.traceParent, value: traceParent) }
         switch head.bodyFraming {
         case .none, .untilClose:
             requestBody = .counted(remaining: 0)

@@ -1,6 +1,7 @@
 import HeddleCore
 import HeddleHTTP1
 import HeddlePolicy
+import HeddleTracing
 import NIOCore
 
 /// Builds the request head sent upstream: the received bytes as they are when nothing needs to
@@ -13,7 +14,11 @@ public enum UpstreamRequestHead {
     /// `deadline`: a `heddle-deadline` value (the time left, in milliseconds) to send in
     /// place of the one received.
     /// `clientIdentity`: on the inbound listener, `heddle-client-id` is replaced.
-    public static func make(from head: HTTP1Head, match: RouteMatch, deadline: String? = nil, clientIdentity: ClientIdentityField = .untouched) -> ByteBuffer {
+    /// `traceParent`: when the proxy traces, the `traceparent` naming this hop's span, sent in
+    /// place of the one received.
+    public static func make(
+        from head: HTTP1Head, match: RouteMatch, deadline: String? = nil, clientIdentity: ClientIdentityField = .untouched, traceParent: String? = nil
+    ) -> ByteBuffer {
         let rule = match.rule
         let newPath = match.rewrittenPath(Substring(head.pathRange.isEmpty ? "/" : head.path))
         let hasHopByHop = head.fields.contains { head.isHopByHop($0) }
@@ -23,22 +28,27 @@ public enum UpstreamRequestHead {
             identityToSet = identity
             replacesIdentity = identity != nil || head.fields.contains { head.bytesEqual($0.name, lowercaseASCII: ClientIdentityField.name) }
         }
-        if head.targetForm == .origin, !hasHopByHop, rule.requestHeaders == nil, rule.rewrite == nil, deadline == nil, !replacesIdentity {
+        if head.targetForm == .origin, !hasHopByHop, rule.requestHeaders == nil, rule.rewrite == nil, deadline == nil, !replacesIdentity, traceParent == nil {
             return head.bytes
         }
         let modifier = rule.requestHeaders
-        var removed = Set((modifier?.remove ?? []) + (modifier?.set.map { $0.name.lowercased() } ?? []))
+        // Lowercased names, compared with each field's bytes (no string made per field).
+        var removed = (modifier?.remove.map { $0.lowercased() } ?? []) + (modifier?.set.map { $0.name.lowercased() } ?? [])
         var extra: [HTTP1HeadWriter.Field] = []
         if replacesIdentity {
-            removed.insert(ClientIdentityField.name)
+            removed.append(ClientIdentityField.name)
             if let identityToSet { extra.append(.init(name: .init(ClientIdentityField.name), value: .init(identityToSet))) }
         }
         if head.isUpgrade {
             extra.append(.init(name: "Connection", value: "Upgrade"))
         }
         if let deadline {
-            removed.insert(Deadline.heddleDeadlineHeader)
+            removed.append(Deadline.heddleDeadlineHeader)
             extra.append(.init(name: .init(Deadline.heddleDeadlineHeader), value: .init(deadline)))
+        }
+        if let traceParent {
+            removed.append(TraceHeaders.traceParent)
+            extra.append(.init(name: .init(TraceHeaders.traceParent), value: .init(traceParent)))
         }
         for value in (modifier?.set ?? []) + (modifier?.add ?? []) {
             extra.append(.init(name: .init(value.name), value: .init(value.value)))
@@ -62,7 +72,7 @@ public enum UpstreamRequestHead {
                 removingFieldsWhere: { field in
                     if head.isUpgrade, head.bytesEqual(field.name, lowercaseASCII: "upgrade") { return false }
                     if head.isHopByHop(field) { return true }
-                    return !removed.isEmpty && removed.contains(head.string(field.name).lowercased())
+                    return removed.contains { head.bytesEqual(field.name, lowercaseASCII: $0) }
                 },
                 appending: extra, into: &buffer)
         } catch {

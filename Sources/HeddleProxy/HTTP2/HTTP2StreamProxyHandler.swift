@@ -1,5 +1,6 @@
 import HeddleCore
 import HeddlePolicy
+import HeddleTracing
 import Logging
 import NIOCore
 import NIOHPACK
@@ -39,6 +40,8 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
 
     // Request.
     private var request: HTTP2RouteRequest?
+    /// The request's trace at this hop, when the proxy traces.
+    private var trace: RequestTrace?
     private var grpc = false
     private var requestComplete = false
     private var requestStart: UInt64 = 0
@@ -172,6 +175,9 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
         tryStart = now
         let view = HTTP2RouteRequest(headers: headers)
         request = view
+        if let tracer = loop.tracer {
+            trace = tracer.begin(traceParent: headers.first(name: TraceHeaders.traceParent), random: &loop.random)
+        }
         grpc = view.isGRPC
         requestComplete = endStream
         phase = .connecting
@@ -223,9 +229,10 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
         loop.destinations[backend].budget.recordRequest(now: Instant(nanoseconds: now))
         // Frames are kept for a retry, or for a copy until the mirrors are drawn.
         if resilience.retry.maxAttempts <= 1, resilience.mirrors.isEmpty { replayFrames = nil }
-        let outgoing = HTTP2HeaderRewrites.withDeadline(
+        var outgoing = HTTP2HeaderRewrites.withDeadline(
             HTTP2HeaderRewrites.request(view, match: found, clientIdentity: .forRequest(inbound: clientIdentity.inbound, peer: clientIdentity.peer)), grpc: grpc,
             remaining: callerDeadline == .max ? nil : overallDeadline() &- now)
+        if let trace { outgoing.replaceOrAdd(name: TraceHeaders.traceParent, value: trace.traceParentHeader) }
         let headersFrame = HTTP2Frame.FramePayload.headers(.init(headers: outgoing, endStream: endStream))
         waitingFrames.append(headersFrame)
         replayFrames?.append(headersFrame)
@@ -742,6 +749,16 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
         if let match, backend >= 0 {
             loop.routeMetrics(listener: listener, rule: match.rule, backend: backend).record(status: status, nanoseconds: elapsed)
         }
+        if let trace, let tracer = loop.tracer {
+            tracer.finish(trace, status: status, failed: failure != nil, elapsedNanoseconds: elapsed) {
+                RequestSpanFacts(
+                    listener: listener, method: request.map { String($0.method) } ?? "-", path: request.map { String($0.path) } ?? "-",
+                    host: request.map { String($0.host) } ?? "-", status: status, route: match?.rule.label,
+                    backend: backend >= 0 && backend < snapshot.services.count ? snapshot.services[backend].name : nil,
+                    endpoint: endpoint?.key, attempts: attempt, error: failure,
+                    clientIdentity: clientIdentity.peer?.identity, protocolVersion: "2", grpc: grpc)
+            }
+        }
         guard loop.accessLog.isEnabled else { return }
         loop.accessLog.record(
             AccessLogEntry(
@@ -749,7 +766,7 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
                 host: request.map { String($0.host) } ?? "", route: match?.rule.label,
                 backend: backend >= 0 && backend < snapshot.services.count ? snapshot.services[backend].name : nil,
                 endpoint: endpoint?.key, status: status, durationNanoseconds: elapsed,
-                bytesIn: requestBytes, bytesOut: responseBytes, error: failure?.reason.identifier),
+                bytesIn: requestBytes, bytesOut: responseBytes, error: failure?.reason.identifier, traceID: trace?.traceID.hex),
             random: &loop.random)
     }
 

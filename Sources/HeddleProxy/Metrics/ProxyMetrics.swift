@@ -1,4 +1,5 @@
 import HeddlePolicy
+import HeddleTracing
 import Prometheus
 
 /// The proxy's Prometheus metrics. Handles for a (route, backend) pair are made once per
@@ -54,6 +55,15 @@ public final class ProxyMetrics: Sendable {
 
     func recordError(_ reason: ProxyErrorReason) {
         errorCounters[reason]?.increment()
+    }
+
+    /// Spans recorded for tracing, by what became of them: `exported`, or dropped
+    /// (`queue_full`, `export_failed`).
+    func recordSpans(_ outcome: OTLPSpanExporter.Outcome, count: Int) {
+        guard count > 0 else { return }
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "trace_spans", unitName: "total", helpText: "Trace spans, by outcome (exported, queue_full, export_failed)"),
+            labels: [("outcome", outcome.rawValue)]).increment(by: Int64(count))
     }
 
     /// A retry sent to `service`, by why (`connect-failed`, `reset`, `per-try-timeout`,

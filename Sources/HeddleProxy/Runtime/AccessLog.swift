@@ -20,6 +20,8 @@ struct AccessLogEntry {
     var bytesIn: Int
     var bytesOut: Int
     var error: String?
+    /// The request's trace, when the proxy traces: the key to find its spans.
+    var traceID: String? = nil
 }
 
 /// Writes one JSON line per request to standard output: every request (`full`), a sampled
@@ -46,7 +48,9 @@ final class AccessLog: Sendable {
         }
         var line = "{\"time\":\(Self.timestamp()),\"listener\":\(Self.quote(entry.listener)),\"method\":\(Self.quote(entry.method)),\"host\":\(Self.quote(entry.host)),\"target\":\(Self.quote(entry.target))"
         line += ",\"route\":\(entry.route.map(Self.quote) ?? "null"),\"backend\":\(entry.backend.map(Self.quote) ?? "null"),\"endpoint\":\(entry.endpoint.map(Self.quote) ?? "null")"
-        line += ",\"status\":\(entry.status),\"duration_ms\":\(Double(entry.durationNanoseconds) / 1e6),\"bytes_in\":\(entry.bytesIn),\"bytes_out\":\(entry.bytesOut),\"heddle_error\":\(entry.error.map(Self.quote) ?? "null")}\n"
+        line += ",\"status\":\(entry.status),\"duration_ms\":\(Double(entry.durationNanoseconds) / 1e6),\"bytes_in\":\(entry.bytesIn),\"bytes_out\":\(entry.bytesOut),\"heddle_error\":\(entry.error.map(Self.quote) ?? "null")"
+        if let traceID = entry.traceID { line += ",\"trace_id\":\"\(traceID)\"" }
+        line += "}\n"
         var bytes = Array(line.utf8)
         bytes.withUnsafeMutableBytes { raw in
             var offset = 0
@@ -65,26 +69,19 @@ final class AccessLog: Sendable {
         return "\(now.tv_sec).\(String(format3(Int(now.tv_nsec) / 1_000_000)))"
     }
 
+    /// Nanoseconds since the Unix epoch (span timestamps).
+    static func unixNanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+    }
+
     private static func format3(_ value: Int) -> String {
         value < 10 ? "00\(value)" : value < 100 ? "0\(value)" : "\(value)"
     }
 
     /// A JSON string literal.
     static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        JSONText.quoted(text)
     }
 }

@@ -38,12 +38,18 @@ final class LoopContext: @unchecked Sendable {
     private var tcpMetrics: [String: TCPMetrics] = [:]
     private var maintenance: RepeatedTask?
     let accessLog: AccessLog
+    /// Traces and spans, when the proxy exports them.
+    let tracer: LoopTracer?
 
     /// The workload identity for mutual TLS with mesh peers, when the proxy has one.
     let meshTLS: MeshTLS?
 
-    init(eventLoop: any EventLoop, snapshot: ProxySnapshot, metrics: ProxyMetrics, accessLog: AccessLog, seed: UInt64, loopCount: Int = 1, meshTLS: MeshTLS? = nil) {
+    init(
+        eventLoop: any EventLoop, snapshot: ProxySnapshot, metrics: ProxyMetrics, accessLog: AccessLog, seed: UInt64, loopCount: Int = 1,
+        meshTLS: MeshTLS? = nil, tracer: LoopTracer? = nil
+    ) {
         self.eventLoop = eventLoop
+        self.tracer = tracer
         self.meshTLS = meshTLS
         h2Pool = HTTP2ConnectionPool(tls: meshTLS, metrics: metrics)
         self.snapshot = snapshot
@@ -66,6 +72,7 @@ final class LoopContext: @unchecked Sendable {
             self.h1ClientPool.closeIdle(olderThan: idleLimit, now: now)
             self.mirrors.closeIdle(olderThan: idleLimit, now: now)
             self.tickOutlierDetection(now: now)
+            self.tracer?.flush()
         }
     }
 
@@ -206,6 +213,7 @@ final class LoopContext: @unchecked Sendable {
     func stop() {
         sweeper.stop()
         maintenance?.cancel()
+        tracer?.flush()
         pool.closeAll()
         h2Pool.closeAll()
         h1ClientPool.closeAll()

@@ -1,4 +1,5 @@
 import HeddleCore
+import HeddleTracing
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -21,6 +22,8 @@ public final class ProxyServer: Sendable {
     private let firstConfig: MeshConfig
     /// The workload identity for mutual TLS with mesh peers, when the proxy has one.
     public let meshTLS: MeshTLS?
+    /// Where spans go, when the proxy traces (`tracing` in its spec).
+    private let spanExporter: OTLPSpanExporter?
 
     private struct State {
         var generation = 1
@@ -46,11 +49,17 @@ public final class ProxyServer: Sendable {
         let resolved = await Self.resolve(config, logger: logger)
         let snapshot = ProxySnapshot(generation: 1, config: config, resolved: resolved)
         let accessLog = AccessLog(spec: config.proxy.accessLog)
+        let loops = group
+        let exporter = config.proxy.tracing.map { Self.spanExporter($0, proxy: config.proxy, group: loops, metrics: metrics, logger: logger) }
+        spanExporter = exporter
         var map: [ObjectIdentifier: LoopContext] = [:]
         var seed = randomSeed ?? UInt64.random(in: 0 ... .max)
         for loop in group.makeIterator() {
             seed &+= 0x9E37_79B9_7F4A_7C15
-            map[ObjectIdentifier(loop)] = LoopContext(eventLoop: loop, snapshot: snapshot, metrics: metrics, accessLog: accessLog, seed: seed, loopCount: loopCount, meshTLS: meshTLS)
+            let tracer = exporter.map { LoopTracer(sampler: TraceSampler(sampleRate: config.proxy.tracing!.sampleRate), exporter: $0, metrics: metrics) }
+            map[ObjectIdentifier(loop)] = LoopContext(
+                eventLoop: loop, snapshot: snapshot, metrics: metrics, accessLog: accessLog, seed: seed, loopCount: loopCount,
+                meshTLS: meshTLS, tracer: tracer)
         }
         let contexts = LoopContexts(map)
         self.contexts = contexts
@@ -242,7 +251,23 @@ public final class ProxyServer: Sendable {
         for context in contexts.all {
             try? await context.eventLoop.submit { context.stop() }.get()
         }
+        // The loops handed over their last spans as they stopped; they go out before the end.
+        await spanExporter?.shutdown()
         try? await group.shutdownGracefully()
+    }
+
+    /// The exporter for `tracing`: spans carry the service's name (the spec's, else the
+    /// inbound listener's service, else `heddle-proxy`) and are counted by outcome.
+    private static func spanExporter(_ tracing: TracingSpec, proxy: ProxySpec, group: any EventLoopGroup, metrics: ProxyMetrics, logger: Logger) -> OTLPSpanExporter {
+        let serviceName = tracing.serviceName ?? proxy.inbound?.service ?? "heddle-proxy"
+        let resource = [
+            SpanAttribute("service.name", serviceName),
+            SpanAttribute("telemetry.sdk.name", "heddle"),
+        ]
+        logger.info("tracing", metadata: ["collector": "\(tracing.exportURL)", "sample_rate": "\(tracing.sampleRate)", "service_name": "\(serviceName)"])
+        return OTLPSpanExporter(url: tracing.exportURL, resource: resource, eventLoopGroup: group, logger: logger) { outcome, count in
+            metrics.recordSpans(outcome, count: count)
+        }
     }
 
     static func resolve(_ config: MeshConfig, logger: Logger) async -> Resolution {

@@ -29,6 +29,9 @@ HTTP paths:
                          (requests for /stats and /last are not counted)
   /last                  200 with the head of the last request received before this one (other
                          than /stats and /last), as text
+  /via/PORT/HOST/REST    calls http://127.0.0.1:PORT/REST with Host: HOST (a sidecar's outbound
+                         listener), passing traceparent and tracestate on as an app that takes
+                         part in tracing does, and answers with that call's status and body
 """
 import asyncio
 import base64
@@ -91,6 +94,34 @@ def response_head(status, reason, headers):
     lines = [f"HTTP/1.1 {status} {reason}", f"x-served-by: {NAME}"]
     lines += [f"{k}: {v}" for k, v in headers]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+async def call_via(path, headers):
+    """GET /REST from 127.0.0.1:PORT with Host: HOST, forwarding the trace headers."""
+    _, _, port, host, rest = path.split("/", 4)
+    reader, writer = await asyncio.open_connection("127.0.0.1", int(port))
+    lines = [f"GET /{rest} HTTP/1.1", f"Host: {host}", "Connection: close"]
+    for name in ("traceparent", "tracestate"):
+        value = header(headers, name)
+        if value is not None:
+            lines.append(f"{name}: {value}")
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    if b"transfer-encoding: chunked" in head.lower():
+        decoded = b""
+        while body:
+            size_line, _, body = body.partition(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            if size == 0:
+                break
+            decoded += body[:size]
+            body = body[size + 2:]
+        body = decoded
+    return status, body
 
 
 async def send_fixed(writer, status, body, extra=()):
@@ -170,7 +201,10 @@ async def handle_http(reader, writer):
                 nonlocal total
                 total += len(chunk)
             await read_body(reader, headers, count)
-            if path == "/hello" or path == "/":
+            if path.startswith("/via/"):
+                status, body = await call_via(path, headers)
+                await send_fixed(writer, status, body)
+            elif path == "/hello" or path == "/":
                 await send_fixed(writer, 200, f"hello from {NAME}\n".encode())
             elif path == "/count":
                 await send_fixed(writer, 200, f"{total}\n".encode())

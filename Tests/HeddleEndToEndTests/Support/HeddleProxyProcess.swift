@@ -46,7 +46,7 @@ final class HeddleProxyProcess: @unchecked Sendable {
 
 /// Config text helpers: every listener on port 0.
 enum Config {
-    static func proxy(_ extra: String = "", inbound: String? = nil, gateways: String? = nil, accessLog: String? = nil) -> String {
+    static func proxy(_ extra: String = "", inbound: String? = nil, gateways: String? = nil, accessLog: String? = nil, tracing: String? = nil) -> String {
         var spec = """
         apiVersion: heddle.dev/v1alpha1
         kind: Proxy
@@ -64,6 +64,7 @@ enum Config {
         if let inbound { spec += "  inbound:\n" + (inbound.contains("tls:") ? inbound : inbound + "\ntls: disabled").indented(4) + "\n" }
         if let gateways { spec += "  gateways:\n" + gateways.indented(4) + "\n" }
         if let accessLog { spec += "  accessLog:\n" + accessLog.indented(4) + "\n" }
+        if let tracing { spec += "  tracing:\n" + tracing.indented(4) + "\n" }
         if !extra.isEmpty { spec += "  http:\n" + extra.indented(4) + "\n" }
         return spec
     }

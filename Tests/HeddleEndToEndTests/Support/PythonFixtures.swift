@@ -1,14 +1,15 @@
 import Foundation
 
-/// A Python test server from `Fixtures/` (`h2_server.py`, `grpc_server.py`) on a port the kernel
-/// picked, printed on its first line.
+/// A Python test server from `Fixtures/` (`h2_server.py`, `grpc_server.py`, `otlp_receiver.py`)
+/// on a port the kernel picked, printed on its first line.
 final class FixtureServer: @unchecked Sendable {
     let child: ChildProcess
     let port: Int
 
-    init(_ script: String, name: String) async throws {
+    /// `extra`: arguments after the name.
+    init(_ script: String, name: String, extra: [String] = []) async throws {
         let python = TestSupport.python()
-        var arguments = ["\(TestSupport.fixtures)/\(script)", name]
+        var arguments = ["\(TestSupport.fixtures)/\(script)", name] + extra
         if python == "/usr/bin/env" { arguments.insert("python3", at: 0) }
         child = try ChildProcess(name: "\(script)-\(name)-\(UUID().uuidString.prefix(6))", executable: python, arguments: arguments)
         let output = try await child.waitForOutput { $0.contains("\n") }
