@@ -126,6 +126,11 @@ spec:
   protocol: $protocol
   endpoints: [{address: "127.0.0.1:$3"}]
 CONF
+  # HEDDLE_TRACE_COLLECTOR=URL: the proxy traces (1 % of new traces) and exports there, to
+  # measure what tracing costs.
+  if [ -n "${HEDDLE_TRACE_COLLECTOR:-}" ]; then
+    sed -i "s|^  admin: .*|&\\n  tracing: {collector: \"$HEDDLE_TRACE_COLLECTOR\", sampleRate: ${HEDDLE_TRACE_SAMPLE_RATE:-0.01}}|" "$WORK/heddle.yaml"
+  fi
 }
 
 # probe MODE PORT: one request as the scenario's load sends it; fails unless it is answered 2xx

@@ -4,6 +4,12 @@ public enum JSONText {
     /// `text` as a JSON string literal, appended to `out`.
     public static func appendQuoted(_ text: String, to out: inout String) {
         out += "\""
+        // Most text needs no escape: appended whole, not scalar by scalar.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += text
+            out += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

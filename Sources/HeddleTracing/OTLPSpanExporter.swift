@@ -17,6 +17,9 @@ public final class OTLPSpanExporter: Sendable {
         case queueFull = "queue_full"
         /// The collector refused the batch, or could not be reached after a retry.
         case exportFailed = "export_failed"
+        /// A failed request's span in an unsampled trace, past the proxy's limit of such spans
+        /// a second (an outage must not double the proxy's work).
+        case rateLimited = "rate_limited"
     }
 
     public let url: String

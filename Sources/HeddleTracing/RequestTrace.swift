@@ -48,6 +48,9 @@ public struct TraceSampler: Sendable {
         self.sampleRate = min(max(sampleRate, 0), 1)
     }
 
+    /// Inlinable so that it is specialised for the caller's generator: through a generic
+    /// witness, drawing the sampling decision cost more than the rest of the trace's work.
+    @inlinable
     public func begin(traceParent: String?, random: inout some RandomNumberGenerator) -> RequestTrace {
         let spanID = SpanID.random(using: &random)
         if let traceParent, let parent = try? TraceContext(traceParentHeaderValue: traceParent) {

@@ -152,6 +152,37 @@ struct TracingTests {
         #expect(metrics.contains("heddle_trace_spans_total{outcome=\"exported\"} 2"), "\(metrics)")
     }
 
+    /// In an outage every request fails: the spans of unsampled failures are kept up to 100 a
+    /// second per worker, and the rest counted, so tracing does not double the proxy's work.
+    @Test func anOutageDoesNotRecordEveryFailure() async throws {
+        guard let wrk = TestSupport.which("wrk") else { throw TestFailure("wrk is required (apt-get install wrk)") }
+        let collector = try await OTLPReceiver()
+        let config = Config.proxy(tracing: "collector: \(collector.url)\nsampleRate: 0") + Config.service("down", [])
+        let proxy = try await HeddleProxyProcess(config: config)
+        let started = ContinuousClock.now
+        let load = try ChildProcess(name: "wrk-outage", executable: wrk, arguments: ["-t1", "-c4", "-d2s", "-H", "Host: down", "http://127.0.0.1:\(proxy.outbound)/"])
+        #expect(await load.waitForExit(timeout: .seconds(30)) == 0, "\(load.stdout)\(load.stderr)")
+        let seconds = Int((ContinuousClock.now - started).components.seconds) + 2
+        let answered = try #require(load.stdout.split(separator: "\n").first { $0.contains("requests in") }?.split(separator: " ").first.flatMap { Int($0) }, "\(load.stdout)")
+        #expect(answered > 300, "wrk sent too few requests to reach the limit: \(load.stdout)")
+        // Every failure is either recorded (exported) or counted as rate limited.
+        var metrics = ""
+        let deadline = ContinuousClock.now + .seconds(15)
+        func count(_ outcome: String) -> Int {
+            metrics.split(separator: "\n").first { $0.hasPrefix("heddle_trace_spans_total{outcome=\"\(outcome)\"}") }?.split(separator: " ").last.flatMap { Int($0) } ?? 0
+        }
+        repeat {
+            try await Task.sleep(for: .milliseconds(300))
+            metrics = try proxyMetrics(proxy)
+        } while count("exported") + count("rate_limited") < answered && ContinuousClock.now < deadline
+        // wrk does not count the answers still in flight on its 4 connections when it stops.
+        #expect((answered...answered + 4).contains(count("exported") + count("rate_limited")), "\(answered) answered: \(metrics)")
+        #expect(count("exported") <= 100 * seconds, "at most 100 a second (one worker): \(count("exported")) in about \(seconds) s")
+        #expect(count("rate_limited") > 0)
+        #expect(collector.spans.count == count("exported"))
+        #expect(collector.spans.allSatisfy { Self.attributes($0)["heddle.error"] as? String == "no-endpoints" }, "\(collector.spans.prefix(2))")
+    }
+
     /// A collector that cannot be reached costs no request: spans are dropped and counted.
     @Test func aDeadCollectorCostsNoRequest() async throws {
         let deadPort = try TestSupport.freePort()

@@ -1,3 +1,4 @@
+import Foundation
 import HeddleCore
 import HeddleHTTP1
 import HeddlePolicy
@@ -110,6 +111,32 @@ struct HeadRewritesTests {
         #expect(out == head.bytes)
         #expect(out.readableBytes == head.bytes.readableBytes)
         #expect(text(out) == request)
+    }
+
+    @Test("traceparent: set by one copy when nothing else changes, replaced in place, or by the general rewrite", arguments: [
+        // None received: appended before the blank line.
+        ("GET /p HTTP/1.1\r\nHost: web\r\n\r\n", "web",
+         "GET /p HTTP/1.1\r\nHost: web\r\ntraceparent: NEW\r\n\r\n"),
+        // A valid one received: its value overwritten where it stands.
+        ("GET /p HTTP/1.1\r\nTraceParent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nHost: web\r\n\r\n", "web",
+         "GET /p HTTP/1.1\r\nTraceParent: NEW\r\nHost: web\r\n\r\n"),
+        // One of another length, or two: removed, and the new one appended.
+        ("GET /p HTTP/1.1\r\ntraceparent: junk\r\nHost: web\r\n\r\n", "web",
+         "GET /p HTTP/1.1\r\nHost: web\r\ntraceparent: NEW\r\n\r\n"),
+        ("GET /p HTTP/1.1\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nHost: web\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n", "web",
+         "GET /p HTTP/1.1\r\nHost: web\r\ntraceparent: NEW\r\n\r\n"),
+        // With a route's header edits: the general rewrite sets it too.
+        ("GET /p HTTP/1.1\r\nHost: hdr.test\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n", "hdr.test",
+         "GET /p HTTP/1.1\r\nHost: hdr.test\r\ntraceparent: NEW\r\nX-Env: prod\r\nX-Trace: added\r\n\r\n"),
+    ])
+    func traceParent(request: String, host: String, expected: String) throws {
+        let value = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        let head = try requestHead(request)
+        let out = UpstreamRequestHead.make(from: head, match: try route(host), traceParent: value)
+        #expect(text(out).replacingOccurrences(of: value, with: "NEW") == expected)
+        let reparsed = try reparsedRequest(out)
+        #expect(reparsed.values("traceparent") == [value])
+        #expect(text(head.bytes) == request, "the received bytes are left as they were")
     }
 
     @Test("An absolute-form target becomes origin-form with Host set to its authority")

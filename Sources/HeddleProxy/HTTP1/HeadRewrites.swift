@@ -28,8 +28,9 @@ public enum UpstreamRequestHead {
             identityToSet = identity
             replacesIdentity = identity != nil || head.fields.contains { head.bytesEqual($0.name, lowercaseASCII: ClientIdentityField.name) }
         }
-        if head.targetForm == .origin, !hasHopByHop, rule.requestHeaders == nil, rule.rewrite == nil, deadline == nil, !replacesIdentity, traceParent == nil {
-            return head.bytes
+        if head.targetForm == .origin, !hasHopByHop, rule.requestHeaders == nil, rule.rewrite == nil, deadline == nil, !replacesIdentity {
+            guard let traceParent else { return head.bytes }
+            if let traced = withTraceParent(head, traceParent) { return traced }
         }
         let modifier = rule.requestHeaders
         // Lowercased names, compared with each field's bytes (no string made per field).
@@ -80,6 +81,34 @@ public enum UpstreamRequestHead {
             // refused, the request goes out as received rather than malformed.
             return head.bytes
         }
+        return buffer
+    }
+}
+
+extension UpstreamRequestHead {
+    /// The head as received with only `traceparent` set: one copy, with the received field's
+    /// value overwritten in place when it has the same length (a valid version-00 value), else
+    /// the field appended before the blank line. Nil when the head holds several `traceparent`
+    /// fields or one of another length: the general rewrite removes them.
+    static func withTraceParent(_ head: HTTP1Head, _ value: String) -> ByteBuffer? {
+        var found: HTTP1Field?
+        for field in head.fields where head.bytesEqual(field.name, lowercaseASCII: TraceHeaders.traceParent) {
+            guard found == nil else { return nil }
+            found = field
+        }
+        var buffer = allocator.buffer(capacity: head.bytes.readableBytes + 72)
+        if let found {
+            guard found.value.count == value.utf8.count else { return nil }
+            buffer.writeImmutableBuffer(head.bytes)
+            buffer.setString(value, at: buffer.readerIndex + found.value.lowerBound)
+            return buffer
+        }
+        // A parsed head always ends with CRLF CRLF (a bare LF is refused).
+        let withoutBlankLine = head.bytes.getSlice(at: head.bytes.readerIndex, length: head.bytes.readableBytes - 2)!
+        buffer.writeImmutableBuffer(withoutBlankLine)
+        buffer.writeStaticString("traceparent: ")
+        buffer.writeString(value)
+        buffer.writeStaticString("\r\n\r\n")
         return buffer
     }
 }

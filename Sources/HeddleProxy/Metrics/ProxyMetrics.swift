@@ -58,11 +58,11 @@ public final class ProxyMetrics: Sendable {
     }
 
     /// Spans recorded for tracing, by what became of them: `exported`, or dropped
-    /// (`queue_full`, `export_failed`).
+    /// (`queue_full`, `export_failed`, `rate_limited`).
     func recordSpans(_ outcome: OTLPSpanExporter.Outcome, count: Int) {
         guard count > 0 else { return }
         registry.makeCounter(
-            descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "trace_spans", unitName: "total", helpText: "Trace spans, by outcome (exported, queue_full, export_failed)"),
+            descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "trace_spans", unitName: "total", helpText: "Trace spans, by outcome (exported, queue_full, export_failed, rate_limited)"),
             labels: [("outcome", outcome.rawValue)]).increment(by: Int64(count))
     }
 

@@ -12,12 +12,18 @@ final class LoopTracer {
     private var buffered: [SpanRecord] = []
     /// Spans kept between ticks at most; more are dropped and counted.
     private let maxBuffered: Int
+    /// Spans of unsampled traces recorded because the request failed, at most, between ticks:
+    /// when everything fails (an outage), recording every failure would cost as much as the
+    /// traffic itself. Beyond it they are dropped and counted (`rate_limited`).
+    private let maxForced: Int
+    private var forced = 0
 
-    init(sampler: TraceSampler, exporter: OTLPSpanExporter, metrics: ProxyMetrics, maxBuffered: Int = 4096) {
+    init(sampler: TraceSampler, exporter: OTLPSpanExporter, metrics: ProxyMetrics, maxBuffered: Int = 4096, maxForcedPerSecond: Int = 100) {
         self.sampler = sampler
         self.exporter = exporter
         self.metrics = metrics
         self.maxBuffered = maxBuffered
+        self.maxForced = maxForcedPerSecond
     }
 
     func begin(traceParent: String?, random: inout Xoshiro256StarStar) -> RequestTrace {
@@ -32,12 +38,20 @@ final class LoopTracer {
             metrics.recordSpans(.queueFull, count: 1)
             return
         }
+        if !trace.sampled {
+            guard forced < maxForced else {
+                metrics.recordSpans(.rateLimited, count: 1)
+                return
+            }
+            forced += 1
+        }
         let end = AccessLog.unixNanoseconds()
         buffered.append(facts().span(trace: trace, start: end &- UInt64(max(elapsedNanoseconds, 0)), end: end))
     }
 
     /// Hands the spans recorded since the last tick to the exporter.
     func flush() {
+        forced = 0
         guard !buffered.isEmpty else { return }
         exporter.submit(buffered)
         buffered.removeAll(keepingCapacity: true)
