@@ -145,6 +145,9 @@ let package = Package(
             dependencies: [
                 "HeddleCore",
                 "HeddleAPI",
+                "HeddleStats",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 "HeddleIdentity",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -231,6 +234,7 @@ let package = Package(
             name: "HeddleControlPlaneTests",
             dependencies: [
                 "HeddleControlPlane",
+                "HeddleStats",
                 "HeddleAPI",
                 "HeddleCore",
                 "HeddleIdentity",

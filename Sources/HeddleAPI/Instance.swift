@@ -23,9 +23,16 @@ public struct Instance: Codable, Hashable, Sendable {
     public var revision: Int64
     /// Whether its proxy is reached over mutual TLS, proving the service's workload identity.
     public var mutualTLS: Bool
+    /// Where its proxy's admin endpoint answers (`host:port`), for the control plane to gather
+    /// metrics from; nil when the proxy did not say.
+    public var adminAddress: String?
 
-    public init(id: String, service: String, address: String, port: Int, protocol: String = "http2", labels: [String: String] = [:], weight: Int = 1, health: Health = .healthy, revision: Int64 = 0, mutualTLS: Bool = false) {
+    public init(
+        id: String, service: String, address: String, port: Int, protocol: String = "http2", labels: [String: String] = [:], weight: Int = 1,
+        health: Health = .healthy, revision: Int64 = 0, mutualTLS: Bool = false, adminAddress: String? = nil
+    ) {
         self.mutualTLS = mutualTLS
+        self.adminAddress = adminAddress
         self.id = id
         self.service = service
         self.address = address
@@ -53,9 +60,16 @@ public struct RegisterRequest: Codable, Hashable, Sendable {
     /// The instance's proxy accepts mutual TLS with the service's workload identity: callers
     /// must reach it that way (and check that identity). Default false.
     public var mutualTLS: Bool
+    /// Where the proxy's admin endpoint answers, `host:port` (optional): the control plane
+    /// gathers its `/metrics` from there for `heddle top` and the dashboard.
+    public var adminAddress: String?
 
-    public init(service: String, address: String, port: Int, protocol: String = "http2", labels: [String: String] = [:], weight: Int = 1, leaseSeconds: Int = 10, mutualTLS: Bool = false) {
+    public init(
+        service: String, address: String, port: Int, protocol: String = "http2", labels: [String: String] = [:], weight: Int = 1,
+        leaseSeconds: Int = 10, mutualTLS: Bool = false, adminAddress: String? = nil
+    ) {
         self.mutualTLS = mutualTLS
+        self.adminAddress = adminAddress
         self.service = service
         self.address = address
         self.port = port
@@ -78,10 +92,11 @@ public struct HealthReport: Codable, Hashable, Sendable {
 
 extension RegisterRequest {
     private enum CodingKeys: String, CodingKey {
-        case service, address, port, `protocol`, labels, weight, leaseSeconds, mutualTLS
+        case service, address, port, `protocol`, labels, weight, leaseSeconds, mutualTLS, adminAddress
     }
 
-    /// `protocol`, `labels`, `weight`, `leaseSeconds` and `mutualTLS` may be left out (their defaults).
+    /// `protocol`, `labels`, `weight`, `leaseSeconds`, `mutualTLS` and `adminAddress` may be left
+    /// out (their defaults).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = RegisterRequest(service: "", address: "", port: 0)
@@ -93,6 +108,7 @@ extension RegisterRequest {
             labels: try container.decodeIfPresent([String: String].self, forKey: .labels) ?? defaults.labels,
             weight: try container.decodeIfPresent(Int.self, forKey: .weight) ?? defaults.weight,
             leaseSeconds: try container.decodeIfPresent(Int.self, forKey: .leaseSeconds) ?? defaults.leaseSeconds,
-            mutualTLS: try container.decodeIfPresent(Bool.self, forKey: .mutualTLS) ?? false)
+            mutualTLS: try container.decodeIfPresent(Bool.self, forKey: .mutualTLS) ?? false,
+            adminAddress: try container.decodeIfPresent(String.self, forKey: .adminAddress))
     }
 }

@@ -15,7 +15,7 @@ extension ControlPlane {
             let id = existing?.stored.id ?? newInstanceID(service: request.service)
             let record = StoredInstance(
                 id: id, service: request.service, address: request.address, port: request.port, protocol: request.protocol, labels: request.labels,
-                weight: request.weight, health: Instance.Health.healthy.rawValue, mutualTLS: request.mutualTLS)
+                weight: request.weight, health: Instance.Health.healthy.rawValue, mutualTLS: request.mutualTLS, adminAddress: request.adminAddress)
             let stored = try await storing { try await store.putInstance(record) }
             let lease = InstanceLease(duration: .seconds(request.leaseSeconds), renewedAt: now())
             let instance = RegisteredInstance(stored: stored, lease: lease, reportedHealthy: true)

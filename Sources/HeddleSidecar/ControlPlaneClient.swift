@@ -122,6 +122,11 @@ public struct ControlPlaneClient: Sendable {
         try await get("/v1/services")
     }
 
+    /// Live traffic per service and route over about `window` seconds (`heddle top`).
+    public func top(window: Int) async throws -> TopReport {
+        try await get("/v1/top?window=\(window)")
+    }
+
     /// A join token for a new proxy of a service.
     public func createToken(_ request: TokenRequest) async throws -> TokenResponse {
         try await send(.POST, "/v1/tokens", body: request, expecting: [201])

@@ -145,7 +145,8 @@ public final class Sidecar: Service, Sendable {
                 service: options.service, address: options.registeredHost, port: port,
                 protocol: options.appProtocol == .grpc ? "grpc" : "http2",
                 labels: options.labels, weight: options.weight, leaseSeconds: options.leaseSeconds,
-                mutualTLS: options.inboundTLS != .disabled)
+                mutualTLS: options.inboundTLS != .disabled,
+                adminAddress: server.boundAddresses["admin"]?.port.map { "\(options.registeredAdminHost):\($0)" })
             do {
                 let instance = try await client.register(request)
                 await state.setInstanceID(instance.id)

@@ -88,6 +88,12 @@ public struct SidecarOptions: Sendable {
             + (tracing.map { "\n  tracing:\n    collector: \"\($0.collector)\"\n    sampleRate: \($0.sampleRate)\n    serviceName: \"\($0.serviceName ?? service)\"" } ?? "")
     }
 
+    /// The host the control plane reaches the admin endpoint at: the admin listener's own, or
+    /// the registered host when it listens on every address.
+    public var registeredAdminHost: String {
+        admin.host == "0.0.0.0" || admin.host == "::" ? registeredHost : admin.host
+    }
+
     /// The host registered for this instance.
     public var registeredHost: String {
         advertiseHost ?? (inbound.host == "0.0.0.0" || inbound.host == "::" ? "127.0.0.1" : inbound.host)

@@ -63,10 +63,7 @@ func printJSON(_ value: some Encodable) throws {
 
 /// Prints rows as aligned columns under `header`.
 func printTable(_ header: [String], _ rows: [[String]]) {
-    let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-    for row in [header] + rows {
-        print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
-    }
+    for line in TopView.table(header, rows) { print(line) }
 }
 
 /// `heddle apply -f FILE|DIR`: sends YAML resources to the control plane.

@@ -19,6 +19,7 @@ public enum ControlPlaneAPI {
         ResourceRoutes.add(to: router, controlPlane: controlPlane, admin: admin, maxBodyBytes: maxBodyBytes)
         InstanceRoutes.add(to: router, controlPlane: controlPlane, maxBodyBytes: maxBodyBytes)
         DiscoveryRoutes.add(to: router, controlPlane: controlPlane, maxBodyBytes: maxBodyBytes)
+        StatsRoutes.add(to: router, controlPlane: controlPlane, gatherer: MeshStatsGatherer())
         if let identity {
             IdentityRoutes.add(to: router, authority: identity, admin: admin, maxBodyBytes: maxBodyBytes)
         }

@@ -28,6 +28,6 @@ struct RegisteredInstance: Sendable {
         Instance(
             id: stored.id, service: stored.service, address: stored.address, port: stored.port, protocol: stored.protocol,
             labels: stored.labels, weight: stored.weight, health: Instance.Health(rawValue: stored.health) ?? .unhealthy,
-            revision: stored.revision, mutualTLS: stored.mutualTLS)
+            revision: stored.revision, mutualTLS: stored.mutualTLS, adminAddress: stored.adminAddress)
     }
 }

@@ -29,6 +29,9 @@ enum RegistrationValidator {
         if !leaseRange.contains(request.leaseSeconds) {
             fail("leaseSeconds", "must be between \(leaseRange.lowerBound) and \(leaseRange.upperBound)")
         }
+        if let admin = request.adminAddress, HostPort(admin) == nil || HostPort(admin)?.port == 0 {
+            fail("adminAddress", "'\(admin)' is not host:port")
+        }
         for key in request.labels.keys where key.isEmpty {
             fail("labels", "label names must not be empty")
         }

@@ -79,6 +79,12 @@ extension SQLiteStore {
                 ALTER TABLE changes ADD COLUMN mutual_tls INTEGER;
                 """)
         }
+        migrator.registerMigration("v3: where each instance's proxy serves its metrics") { db in
+            try db.execute(sql: """
+                ALTER TABLE instances ADD COLUMN admin_address TEXT;
+                ALTER TABLE changes ADD COLUMN admin_address TEXT;
+                """)
+        }
         return migrator
     }()
 }

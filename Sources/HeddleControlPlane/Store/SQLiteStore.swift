@@ -198,18 +198,18 @@ public final class SQLiteStore: Store {
             stored.revision = try self.nextRevision(db)
             let arguments: StatementArguments = [
                 stored.revision, stored.id, stored.service, stored.address, stored.port, stored.protocol, labels,
-                stored.weight, stored.health, stored.mutualTLS,
+                stored.weight, stored.health, stored.mutualTLS, stored.adminAddress,
             ]
             try db.execute(
                 sql: """
-                    INSERT OR REPLACE INTO instances (revision, id, service, address, port, protocol, labels, weight, health, mutual_tls)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT OR REPLACE INTO instances (revision, id, service, address, port, protocol, labels, weight, health, mutual_tls, admin_address)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: arguments)
             try db.execute(
                 sql: """
-                    INSERT INTO changes (revision, instance_id, service, address, port, protocol, labels, weight, health, mutual_tls, kind_of_change)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'instance_put')
+                    INSERT INTO changes (revision, instance_id, service, address, port, protocol, labels, weight, health, mutual_tls, admin_address, kind_of_change)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'instance_put')
                     """,
                 arguments: arguments)
             return stored
@@ -329,7 +329,8 @@ public final class SQLiteStore: Store {
             weight: try row.decode(forColumn: "weight"),
             health: try row.decode(forColumn: "health"),
             revision: try row.decode(forColumn: "revision"),
-            mutualTLS: (try row.decode(Int?.self, forColumn: "mutual_tls") ?? 0) != 0)
+            mutualTLS: (try row.decode(Int?.self, forColumn: "mutual_tls") ?? 0) != 0,
+            adminAddress: try row.decode(String?.self, forColumn: "admin_address"))
     }
 
     private func change(from row: Row) throws -> StoreChange {

@@ -70,9 +70,15 @@ public struct StoredInstance: Hashable, Sendable {
     public var revision: Int64
     /// Reached over mutual TLS, with the service's workload identity.
     public var mutualTLS: Bool
+    /// Where its proxy's admin endpoint (`/metrics`) answers, `host:port`; nil when not told.
+    public var adminAddress: String?
 
-    public init(id: String, service: String, address: String, port: Int, protocol: String, labels: [String: String] = [:], weight: Int = 1, health: String = "healthy", revision: Int64 = 0, mutualTLS: Bool = false) {
+    public init(
+        id: String, service: String, address: String, port: Int, protocol: String, labels: [String: String] = [:], weight: Int = 1,
+        health: String = "healthy", revision: Int64 = 0, mutualTLS: Bool = false, adminAddress: String? = nil
+    ) {
         self.mutualTLS = mutualTLS
+        self.adminAddress = adminAddress
         self.id = id
         self.service = service
         self.address = address

@@ -96,6 +96,15 @@ public final class ProxyMetrics: Sendable {
             labels: [("service", service), ("limit", limit.label)]).increment()
     }
 
+    /// Requests to `service` in flight changed by `delta` on one event loop (each loop reports
+    /// its own change once a second, so the gauge is their sum, with no cost per request).
+    func adjustInFlight(service: String, by delta: Int) {
+        guard delta != 0 else { return }
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "requests_in_flight", unitName: "", helpText: "Requests in flight to each service, sampled each second"),
+            labels: [("service", service)]).increment(by: Double(delta))
+    }
+
     /// An outlier ejection or return; the gauge of ejected endpoints follows.
     func recordOutlierEvent(_ event: OutlierEvent, service: String) {
         let ejected = registry.makeGauge(

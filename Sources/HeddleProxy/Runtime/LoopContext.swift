@@ -37,6 +37,8 @@ final class LoopContext: @unchecked Sendable {
     private var routeMetrics: [RouteMetricsKey: RouteMetrics] = [:]
     private var tcpMetrics: [String: TCPMetrics] = [:]
     private var maintenance: RepeatedTask?
+    /// The requests in flight per service this loop last added to `heddle_requests_in_flight`.
+    private var reportedInFlight: [String: Int] = [:]
     let accessLog: AccessLog
     /// Traces and spans, when the proxy exports them.
     let tracer: LoopTracer?
@@ -72,8 +74,26 @@ final class LoopContext: @unchecked Sendable {
             self.h1ClientPool.closeIdle(olderThan: idleLimit, now: now)
             self.mirrors.closeIdle(olderThan: idleLimit, now: now)
             self.tickOutlierDetection(now: now)
+            self.reportInFlight()
             self.tracer?.flush()
         }
+    }
+
+    /// Brings this loop's share of `heddle_requests_in_flight` up to date: the requests its
+    /// circuit breakers hold, per service (the local app as `app`).
+    func reportInFlight() {
+        var current: [String: Int] = [:]
+        for (index, service) in snapshot.services.enumerated() where index < destinations.count {
+            let count = destinations[index].breaker.count(.requests)
+            if count > 0 { current[service.name == ProxySnapshot.inboundAppName ? "app" : service.name, default: 0] += count }
+        }
+        for (name, count) in current where count != reportedInFlight[name] {
+            metrics.adjustInFlight(service: name, by: count - (reportedInFlight[name] ?? 0))
+        }
+        for (name, count) in reportedInFlight where current[name] == nil {
+            metrics.adjustInFlight(service: name, by: -count)
+        }
+        reportedInFlight = current
     }
 
     /// Runs each service's outlier detector for this second: success-rate evaluation at the end

@@ -59,23 +59,14 @@ struct DemoView {
         [golden.successRate.map { percent($0, digits: 2) } ?? "-", golden.p50.map(latency) ?? "-", golden.p99.map(latency) ?? "-"]
     }
 
-    static func rate(_ value: Double) -> String {
-        String(format: "%.1f", value)
-    }
+    static func rate(_ value: Double) -> String { TopView.rate(value) }
 
-    static func percent(_ share: Double, digits: Int) -> String {
-        String(format: "%.\(digits)f %%", share * 100)
-    }
+    static func percent(_ share: Double, digits: Int) -> String { TopView.percent(share, digits: digits) }
 
-    static func latency(_ seconds: Double) -> String {
-        seconds >= 1 ? String(format: "%.2f s", seconds) : String(format: "%.1f ms", seconds * 1000)
-    }
+    static func latency(_ seconds: Double) -> String { TopView.latency(seconds) }
 
     /// Rows as aligned columns under `header`, indented.
     static func table(_ header: [String], _ rows: [[String]]) -> [String] {
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        return ([header] + rows).map { row in
-            "  " + row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
-        }
+        TopView.table(header, rows).map { "  " + $0 }
     }
 }

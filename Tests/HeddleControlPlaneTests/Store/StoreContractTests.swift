@@ -203,7 +203,7 @@ struct StoreContractTests {
             ]
             let written = StoredInstance(
                 id: "web-7f3a", service: "web", address: "fd00::12", port: 65535, protocol: "grpc",
-                labels: labels, weight: 250, health: "unhealthy", revision: 999)
+                labels: labels, weight: 250, health: "unhealthy", revision: 999, mutualTLS: true, adminAddress: "[fd00::12]:4191")
             let stored = try await store.putInstance(written)
             var expected = written
             expected.revision = 2
@@ -212,6 +212,7 @@ struct StoreContractTests {
 
             let bare = try await store.putInstance(instance("web-bare", service: "web"))
             #expect(bare.labels.isEmpty)
+            #expect(bare.adminAddress == nil)
             #expect(try await store.instances(service: "web").last == bare)
 
             var replacement = expected
