@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import HeddleAPI
+import HeddleCore
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
@@ -73,9 +74,15 @@ public struct ControlPlaneClient: Sendable {
                 var lines = NDJSONLines(limit: Self.maxPushBytes)
                 do {
                     for try await chunk in body {
-                        for line in try lines.feed(chunk) {
+                        let complete: [ByteBuffer]
+                        do throws(NDJSONLines.LineTooLong) {
+                            complete = try lines.feed(chunk)
+                        } catch {
+                            throw ControlPlaneClientError(message: "a watch message is over \(error.limit) bytes")
+                        }
+                        for line in complete {
                             do {
-                                continuation.yield(try JSONDecoder().decode(ConfigPush.self, from: line))
+                                continuation.yield(try JSONDecoder().decode(ConfigPush.self, from: Data(buffer: line)))
                             } catch {
                                 throw ControlPlaneClientError(message: "the watch stream of \(baseURL) sent a line that is not a configuration push: \(error)")
                             }
@@ -120,6 +127,39 @@ public struct ControlPlaneClient: Sendable {
 
     public func services() async throws -> ItemList<ServiceSummary> {
         try await get("/v1/services")
+    }
+
+    /// Live request events of `service` (`heddle tap`): one JSON object per line, as the
+    /// control plane relays them from the service's proxies. `filter` holds `path`, `method`,
+    /// `status`, `rate`, `max`, `duration`.
+    public func tap(service: String, filter: [String: String]) async throws -> AsyncThrowingStream<String, any Error> {
+        let query = filter.sorted { $0.key < $1.key }.map { "&\($0.key)=\(Self.escape($0.value))" }.joined()
+        var request = HTTPClientRequest(url: "\(baseURL)/v1/tap?service=\(Self.escape(service))\(query)")
+        request.method = .GET
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: .hours(24 * 365))
+        } catch {
+            throw ControlPlaneClientError(message: "cannot reach the control plane at \(baseURL) (tap): \(error)")
+        }
+        try await Self.check(response, expecting: [200], what: "tap \(service)", baseURL: baseURL)
+        let body = response.body
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                var lines = NDJSONLines(limit: 1 << 20)
+                do {
+                    for try await chunk in body {
+                        for line in try lines.feed(chunk) {
+                            continuation.yield(String(buffer: line))
+                        }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
     }
 
     /// Live traffic per service and route over about `window` seconds (`heddle top`).
@@ -223,30 +263,3 @@ public struct ControlPlaneClientError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Splits a byte stream into newline-delimited lines, refusing a line over `limit` bytes.
-/// Empty lines (the stream's keep-alives) are skipped.
-struct NDJSONLines {
-    let limit: Int
-    private var partial = ByteBuffer()
-
-    init(limit: Int) {
-        self.limit = limit
-    }
-
-    mutating func feed(_ chunk: ByteBuffer) throws -> [Data] {
-        var chunk = chunk
-        partial.writeBuffer(&chunk)
-        var lines: [Data] = []
-        while let newline = partial.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
-            let length = newline - partial.readerIndex
-            let line = partial.readSlice(length: length)!
-            partial.moveReaderIndex(forwardBy: 1)
-            if line.readableBytes > 0 { lines.append(Data(buffer: line)) }
-        }
-        if partial.readableBytes > limit {
-            throw ControlPlaneClientError(message: "a watch message is over \(limit) bytes")
-        }
-        partial.discardReadBytes()
-        return lines
-    }
-}

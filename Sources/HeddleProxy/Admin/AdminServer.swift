@@ -6,7 +6,8 @@ import NIOHTTP1
 import NIOPosix
 
 /// The admin endpoint: `/live`, `/ready`, `/metrics` (Prometheus text), `/config` (the
-/// configuration in force, JSON) and `/identity` (`IdentityReport`, JSON). Off the data path, so it uses NIOHTTP1's full pipeline.
+/// configuration in force, JSON), `/identity` (`IdentityReport`, JSON) and `/tap` (live request
+/// events, JSON lines). Off the data path, so it uses NIOHTTP1's full pipeline.
 enum AdminServer {
     static func bind(_ address: HostPort, group: any EventLoopGroup, server: ProxyServer) async throws -> any Channel {
         do {
@@ -33,8 +34,12 @@ final class AdminHandler: ChannelInboundHandler {
 
     private let server: ProxyServer
     private var path = ""
+    private var query: [String: String] = [:]
     private var method = HTTPMethod.GET
     private var keepAlive = true
+    /// The tap this connection streams, once `/tap` was asked for.
+    private var tap: TapSubscription?
+    private var tapTask: RepeatedTask?
 
     init(server: ProxyServer) {
         self.server = server
@@ -43,12 +48,19 @@ final class AdminHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
+            let parts = head.uri.split(separator: "?", maxSplits: 1)
+            path = String(parts.first ?? "")
+            query = parts.count > 1 ? Self.parameters(parts[1]) : [:]
             method = head.method
             keepAlive = head.isKeepAlive
         case .body:
             break
         case .end:
+            guard tapTask == nil else { return }
+            if path == "/tap", method == .GET {
+                startTap(context: context)
+                return
+            }
             let (status, contentType, body) = respond()
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: contentType)
@@ -64,6 +76,103 @@ final class AdminHandler: ChannelInboundHandler {
                 if !keepAlive { channel.close(promise: nil) }
             }
         }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        stopTap()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        stopTap()
+    }
+
+    /// `/tap?path=&method=&status=&rate=&max=&duration=`: a JSON line per matching request,
+    /// sent every 100 ms, until `max` events or `duration` seconds (or the client leaves).
+    private func startTap(context: ChannelHandlerContext) {
+        let filter: TapFilter
+        switch TapFilter.parse(query) {
+        case .success(let parsed): filter = parsed
+        case .failure(let error):
+            respondPlain(context: context, status: .badRequest, "\(error.reason)\n")
+            return
+        }
+        func number(_ name: String, in range: ClosedRange<Int>, default value: Int?) -> Int?? {
+            guard let text = query[name], !text.isEmpty else { return .some(value) }
+            guard let parsed = Int(text), range.contains(parsed) else { return nil }
+            return .some(parsed)
+        }
+        guard let rate = number("rate", in: 1...1000, default: 100), let max = number("max", in: 1...1_000_000, default: nil),
+              let seconds = number("duration", in: 1...86_400, default: nil)
+        else {
+            respondPlain(context: context, status: .badRequest, "rate must be 1 to 1000 events a second, max 1 to 1000000 events, duration 1 to 86400 seconds\n")
+            return
+        }
+        let tap = TapSubscription(filter: filter, maxPerSecond: rate ?? 100)
+        self.tap = tap
+        server.addTap(tap)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/x-ndjson")
+        headers.add(name: "Cache-Control", value: "no-store")
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        let end = seconds.map { NIODeadline.now() + .seconds(Int64($0)) }
+        let sentCount = NIOLoopBoundBox(0, eventLoop: context.eventLoop)
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        tapTask = context.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [weak self] task in
+            guard let self else {
+                task.cancel()
+                return
+            }
+            let context = loopBound.value
+            let (lines, skipped) = tap.drain()
+            var buffer = context.channel.allocator.buffer(capacity: lines.reduce(0) { $0 + $1.utf8.count + 1 } + 32)
+            var sent = sentCount.value
+            for line in lines {
+                if let max, sent >= max { break }
+                buffer.writeString(line)
+                buffer.writeStaticString("\n")
+                sent += 1
+            }
+            sentCount.value = sent
+            if skipped > 0 { buffer.writeString("{\"skipped\":\(skipped)}\n") }
+            if buffer.readableBytes > 0 { context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil) }
+            let done = (max.map { sent >= $0 } ?? false) || (end.map { NIODeadline.now() >= $0 } ?? false)
+            if done {
+                self.stopTap()
+                let channel = context.channel
+                context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+            }
+        }
+    }
+
+    private func stopTap() {
+        tapTask?.cancel()
+        tapTask = nil
+        if let tap {
+            self.tap = nil
+            server.removeTap(tap)
+        }
+    }
+
+    private func respondPlain(context: ChannelHandlerContext, status: HTTPResponseStatus, _ text: String) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "text/plain")
+        headers.add(name: "Content-Length", value: String(text.utf8.count))
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: text)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// `a=1&b=%2Fx` as a dictionary, percent-decoded.
+    static func parameters(_ query: Substring) -> [String: String] {
+        var result: [String: String] = [:]
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard let name = parts.first.flatMap({ String($0).removingPercentEncoding }) else { continue }
+            let value = parts.count > 1 ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "") : ""
+            result[name] = value
+        }
+        return result
     }
 
     private func respond() -> (HTTPResponseStatus, String, [UInt8]) {
@@ -91,7 +200,7 @@ final class AdminHandler: ChannelInboundHandler {
             let body = (try? encoder.encode(IdentityReport(tls: server.meshTLS, config: server.config))).map(Array.init) ?? Array("{}".utf8)
             return (.ok, "application/json", body + [UInt8(ascii: "\n")])
         default:
-            return (.notFound, "text/plain", Array("not found: try /live, /ready, /metrics, /config, /identity\n".utf8))
+            return (.notFound, "text/plain", Array("not found: try /live, /ready, /metrics, /config, /identity, /tap\n".utf8))
         }
     }
 }

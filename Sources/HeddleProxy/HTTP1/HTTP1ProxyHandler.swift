@@ -1207,13 +1207,23 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             }
             handles.record(status: status, nanoseconds: elapsed)
         }
-        if let trace, let tracer = loop.tracer {
-            tracer.finish(trace, status: status, failed: failure != nil, elapsedNanoseconds: elapsed) {
-                RequestSpanFacts(
-                    listener: listener, method: requestHead?.method ?? "-", path: requestHead.map { $0.pathRange.isEmpty ? "/" : $0.path } ?? "-",
-                    host: requestHead.map(HTTP1RouteRequest.normalizedHost) ?? "-", status: status, route: match?.rule.label,
-                    backend: backendName, endpoint: endpoint?.key, attempts: attempt, error: failure,
-                    clientIdentity: clientIdentity.peer?.identity, protocolVersion: requestVersion == .http1_0 ? "1.0" : "1.1")
+        if loop.tracer != nil || !loop.taps.isEmpty {
+            // A local function, not a closure value: nothing is allocated unless it is called.
+            func facts() -> RequestFacts {
+                RequestFacts(
+                    listener: self.listener, method: self.requestHead?.method ?? "-", path: self.requestHead.map { $0.pathRange.isEmpty ? "/" : $0.path } ?? "-",
+                    host: self.requestHead.map(HTTP1RouteRequest.normalizedHost) ?? "-", status: status, route: self.match?.rule.label,
+                    backend: self.backendName, endpoint: self.endpoint?.key, attempts: self.attempt, error: failure,
+                    clientIdentity: self.clientIdentity.peer?.identity, endpointIdentity: self.endpoint?.identity,
+                    protocolVersion: self.requestVersion == .http1_0 ? "1.0" : "1.1")
+            }
+            if let trace, let tracer = loop.tracer {
+                tracer.finish(trace, status: status, failed: failure != nil, elapsedNanoseconds: elapsed, facts: facts)
+            }
+            if !loop.taps.isEmpty, let head = requestHead {
+                loop.offerToTaps(
+                    method: Substring(head.method), path: Substring(head.pathRange.isEmpty ? "/" : head.path), status: status,
+                    latencyNanoseconds: elapsed, traceID: trace?.traceID.hex, facts: facts)
             }
         }
         guard loop.accessLog.isEnabled else { return }

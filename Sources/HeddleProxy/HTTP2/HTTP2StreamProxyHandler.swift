@@ -749,14 +749,21 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
         if let match, backend >= 0 {
             loop.routeMetrics(listener: listener, rule: match.rule, backend: backend).record(status: status, nanoseconds: elapsed)
         }
-        if let trace, let tracer = loop.tracer {
-            tracer.finish(trace, status: status, failed: failure != nil, elapsedNanoseconds: elapsed) {
-                RequestSpanFacts(
-                    listener: listener, method: request.map { String($0.method) } ?? "-", path: request.map { String($0.path) } ?? "-",
-                    host: request.map { String($0.host) } ?? "-", status: status, route: match?.rule.label,
-                    backend: backend >= 0 && backend < snapshot.services.count ? snapshot.services[backend].name : nil,
-                    endpoint: endpoint?.key, attempts: attempt, error: failure,
-                    clientIdentity: clientIdentity.peer?.identity, protocolVersion: "2", grpc: grpc)
+        if loop.tracer != nil || !loop.taps.isEmpty {
+            // A local function, not a closure value: nothing is allocated unless it is called.
+            func facts() -> RequestFacts {
+                RequestFacts(
+                    listener: self.listener, method: self.request.map { String($0.method) } ?? "-", path: self.request.map { String($0.path) } ?? "-",
+                    host: self.request.map { String($0.host) } ?? "-", status: status, route: self.match?.rule.label,
+                    backend: self.backend >= 0 && self.backend < self.snapshot.services.count ? self.snapshot.services[self.backend].name : nil,
+                    endpoint: self.endpoint?.key, attempts: self.attempt, error: failure,
+                    clientIdentity: self.clientIdentity.peer?.identity, endpointIdentity: self.endpoint?.identity, protocolVersion: "2", grpc: self.grpc)
+            }
+            if let trace, let tracer = loop.tracer {
+                tracer.finish(trace, status: status, failed: failure != nil, elapsedNanoseconds: elapsed, facts: facts)
+            }
+            if !loop.taps.isEmpty, let request {
+                loop.offerToTaps(method: request.method, path: request.path, status: status, latencyNanoseconds: elapsed, traceID: trace?.traceID.hex, facts: facts)
             }
         }
         guard loop.accessLog.isEnabled else { return }

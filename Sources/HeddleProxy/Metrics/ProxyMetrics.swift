@@ -17,6 +17,8 @@ public final class ProxyMetrics: Sendable {
 
     private let errorCounters: [ProxyErrorReason: Counter]
     let downstreamConnections: Gauge
+    /// `heddle tap` streams open on the admin endpoint.
+    let tapsOpen: Gauge
     let configReloadsAccepted: Counter
     let configReloadsRefused: Counter
     /// Mutual-TLS handshakes by side (`inbound`: peers calling this proxy; `outbound`: this
@@ -39,6 +41,9 @@ public final class ProxyMetrics: Sendable {
         downstreamConnections = registry.makeGauge(descriptor: MetricNameDescriptor(
             namespace: "heddle", metricName: "downstream_connections", unitName: "",
             helpText: "Open client connections"))
+        tapsOpen = registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "heddle", metricName: "taps_open", unitName: "",
+            helpText: "heddle tap streams watching this proxy"))
         let reloads = MetricNameDescriptor(
             namespace: "heddle", metricName: "config_reloads", unitName: "total",
             helpText: "Configuration loads, by result")

@@ -1,4 +1,5 @@
 import HeddleCore
+import HeddleIdentity
 import HeddlePolicy
 import Logging
 import NIOCore
@@ -42,6 +43,8 @@ final class LoopContext: @unchecked Sendable {
     let accessLog: AccessLog
     /// Traces and spans, when the proxy exports them.
     let tracer: LoopTracer?
+    /// `heddle tap`s watching this proxy; empty (one check per request) when none does.
+    private(set) var taps: [TapSubscription] = []
 
     /// The workload identity for mutual TLS with mesh peers, when the proxy has one.
     let meshTLS: MeshTLS?
@@ -76,6 +79,28 @@ final class LoopContext: @unchecked Sendable {
             self.tickOutlierDetection(now: now)
             self.reportInFlight()
             self.tracer?.flush()
+        }
+    }
+
+    func addTap(_ tap: TapSubscription) {
+        taps.append(tap)
+    }
+
+    func removeTap(_ tap: TapSubscription) {
+        taps.removeAll { $0 === tap }
+    }
+
+    /// Offers a completed request to every tap whose filter it matches; `facts` is gathered
+    /// only for a match.
+    func offerToTaps(method: Substring, path: Substring, status: Int, latencyNanoseconds: Int64, traceID: String?, facts: () -> RequestFacts) {
+        let now = NIODeadline.now().uptimeNanoseconds
+        var made: RequestFacts?
+        for tap in taps where tap.filter.matches(method: method, path: path, status: status) {
+            tap.offer(nowNanoseconds: now) {
+                let gathered = made ?? facts()
+                made = gathered
+                return gathered.tapLine(latencyNanoseconds: latencyNanoseconds, traceID: traceID, proxyIdentity: meshTLS?.identity?.description)
+            }
         }
     }
 

@@ -215,6 +215,21 @@ public final class ProxyServer: Sendable {
         }
     }
 
+    /// Starts sending matching requests to `tap`, on every event loop.
+    func addTap(_ tap: TapSubscription) {
+        metrics.tapsOpen.increment()
+        for context in contexts.all {
+            context.eventLoop.execute { context.addTap(tap) }
+        }
+    }
+
+    func removeTap(_ tap: TapSubscription) {
+        metrics.tapsOpen.decrement()
+        for context in contexts.all {
+            context.eventLoop.execute { context.removeTap(tap) }
+        }
+    }
+
     var isReady: Bool { state.withLockedValue { $0.ready && !$0.draining } }
 
     var currentGeneration: Int { state.withLockedValue { $0.generation } }

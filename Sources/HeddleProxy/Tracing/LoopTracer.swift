@@ -32,7 +32,7 @@ final class LoopTracer {
 
     /// Records the request's span when its trace is sampled or it failed (a 5xx, or an error
     /// the proxy answered); `facts` is gathered only then.
-    func finish(_ trace: RequestTrace, status: Int, failed: Bool, elapsedNanoseconds: Int64, facts: () -> RequestSpanFacts) {
+    func finish(_ trace: RequestTrace, status: Int, failed: Bool, elapsedNanoseconds: Int64, facts: () -> RequestFacts) {
         guard trace.sampled || failed || status >= 500 else { return }
         guard buffered.count < maxBuffered else {
             metrics.recordSpans(.queueFull, count: 1)
@@ -55,57 +55,5 @@ final class LoopTracer {
         guard !buffered.isEmpty else { return }
         exporter.submit(buffered)
         buffered.removeAll(keepingCapacity: true)
-    }
-}
-
-/// What a span says about one request at one hop, gathered by the HTTP/1 and HTTP/2 handlers
-/// when it completes.
-struct RequestSpanFacts {
-    var listener: String
-    var method: String
-    var path: String
-    var host: String
-    var status: Int
-    var route: String?
-    var backend: String?
-    var endpoint: String?
-    /// Attempts made (1: no retry); 0 when the proxy answered before sending.
-    var attempts: Int
-    var error: ProxyFailure?
-    /// The calling workload's identity (inbound listener, mutual TLS).
-    var clientIdentity: String?
-    /// `1.1` or `2`.
-    var protocolVersion: String
-    var grpc: Bool = false
-
-    /// Spans are named `METHOD route` (else the listener), so a trace view groups them by
-    /// route rather than by every distinct path.
-    func span(trace: RequestTrace, start: UInt64, end: UInt64) -> SpanRecord {
-        var attributes: [SpanAttribute] = [
-            SpanAttribute("heddle.listener", listener),
-            SpanAttribute("http.request.method", method),
-            SpanAttribute("url.path", path),
-            SpanAttribute("server.address", host),
-            SpanAttribute("network.protocol.name", "http"),
-            SpanAttribute("network.protocol.version", protocolVersion),
-        ]
-        if status > 0 { attributes.append(SpanAttribute("http.response.status_code", status)) }
-        if grpc { attributes.append(SpanAttribute("rpc.system", "grpc")) }
-        if let route { attributes.append(SpanAttribute("heddle.route", route)) }
-        if let backend { attributes.append(SpanAttribute("heddle.backend", backend)) }
-        if let endpoint { attributes.append(SpanAttribute("heddle.endpoint", endpoint)) }
-        if attempts > 1 { attributes.append(SpanAttribute("heddle.retries", attempts - 1)) }
-        if let clientIdentity { attributes.append(SpanAttribute("heddle.client_identity", clientIdentity)) }
-        if let error {
-            attributes.append(SpanAttribute("heddle.error", error.reason.identifier))
-            attributes.append(SpanAttribute("error.type", error.reason.identifier))
-        } else if status >= 500 {
-            attributes.append(SpanAttribute("error.type", String(status)))
-        }
-        let kind: SpanRecord.Kind = listener == "outbound" ? .client : .server
-        let message: String? = if let error { "\(error.reason.identifier): \(error.details)" } else if status >= 500 { "status \(status)" } else { nil }
-        return SpanRecord(
-            trace: trace, name: "\(method) \(route ?? listener)", kind: kind,
-            startUnixNanos: start, endUnixNanos: end, attributes: attributes, errorMessage: message)
     }
 }
