@@ -118,6 +118,9 @@ public struct ProxyFailure: Error, Sendable {
     public var grpcStatus: Int?
     /// Whole seconds for a `Retry-After` header (a rate limit's refill time).
     public var retryAfterSeconds: Int?
+    /// The id the failure is remembered by (`heddle-request-id`, `heddle explain ID`): the
+    /// request's trace id when the proxy traces, else drawn when the request failed.
+    public var requestID: String?
 
     public init(_ reason: ProxyErrorReason, _ details: String, status: Int? = nil, grpcStatus: Int? = nil, retryAfterSeconds: Int? = nil) {
         self.reason = reason

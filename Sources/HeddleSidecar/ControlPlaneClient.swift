@@ -162,6 +162,11 @@ public struct ControlPlaneClient: Sendable {
         }
     }
 
+    /// Why request `id` failed (`heddle explain`).
+    public func explain(id: String) async throws -> Explanation {
+        try await get("/v1/explain/\(Self.escape(id))")
+    }
+
     /// Live traffic per service and route over about `window` seconds (`heddle top`).
     public func top(window: Int) async throws -> TopReport {
         try await get("/v1/top?window=\(window)")

@@ -21,6 +21,7 @@ public enum ControlPlaneAPI {
         DiscoveryRoutes.add(to: router, controlPlane: controlPlane, maxBodyBytes: maxBodyBytes)
         StatsRoutes.add(to: router, controlPlane: controlPlane, gatherer: MeshStatsGatherer())
         TapRoutes.add(to: router, controlPlane: controlPlane)
+        ExplainRoutes.add(to: router, controlPlane: controlPlane)
         if let identity {
             IdentityRoutes.add(to: router, authority: identity, admin: admin, maxBodyBytes: maxBodyBytes)
         }

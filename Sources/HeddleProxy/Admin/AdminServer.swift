@@ -6,8 +6,8 @@ import NIOHTTP1
 import NIOPosix
 
 /// The admin endpoint: `/live`, `/ready`, `/metrics` (Prometheus text), `/config` (the
-/// configuration in force, JSON), `/identity` (`IdentityReport`, JSON) and `/tap` (live request
-/// events, JSON lines). Off the data path, so it uses NIOHTTP1's full pipeline.
+/// configuration in force, JSON), `/identity` (`IdentityReport`, JSON), `/tap` (live request
+/// events, JSON lines) and `/failures[?id=]` (remembered failed requests, JSON lines). Off the data path, so it uses NIOHTTP1's full pipeline.
 enum AdminServer {
     static func bind(_ address: HostPort, group: any EventLoopGroup, server: ProxyServer) async throws -> any Channel {
         do {
@@ -59,6 +59,16 @@ final class AdminHandler: ChannelInboundHandler {
             guard tapTask == nil else { return }
             if path == "/tap", method == .GET {
                 startTap(context: context)
+                return
+            }
+            if path == "/failures", method == .GET {
+                // The loops are asked on their own threads; the answer is written back here.
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                server.failures(id: query["id"].flatMap { $0.isEmpty ? nil : $0 }, on: context.eventLoop).whenComplete { result in
+                    let (handler, context) = loopBound.value
+                    let lines = (try? result.get()) ?? []
+                    handler.respondPlain(context: context, status: .ok, lines.map { $0 + "\n" }.joined(), contentType: "application/x-ndjson")
+                }
                 return
             }
             let (status, contentType, body) = respond()
@@ -154,9 +164,9 @@ final class AdminHandler: ChannelInboundHandler {
         }
     }
 
-    private func respondPlain(context: ChannelHandlerContext, status: HTTPResponseStatus, _ text: String) {
+    private func respondPlain(context: ChannelHandlerContext, status: HTTPResponseStatus, _ text: String, contentType: String = "text/plain") {
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "text/plain")
+        headers.add(name: "Content-Type", value: contentType)
         headers.add(name: "Content-Length", value: String(text.utf8.count))
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: text)))), promise: nil)
@@ -200,7 +210,7 @@ final class AdminHandler: ChannelInboundHandler {
             let body = (try? encoder.encode(IdentityReport(tls: server.meshTLS, config: server.config))).map(Array.init) ?? Array("{}".utf8)
             return (.ok, "application/json", body + [UInt8(ascii: "\n")])
         default:
-            return (.notFound, "text/plain", Array("not found: try /live, /ready, /metrics, /config, /identity, /tap\n".utf8))
+            return (.notFound, "text/plain", Array("not found: try /live, /ready, /metrics, /config, /identity, /tap, /failures\n".utf8))
         }
     }
 }

@@ -1134,6 +1134,8 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     /// Answers the current request with a proxy-made error, or closes the connection when part
     /// of a response has already gone out.
     private func failExchange(_ failure: ProxyFailure, closeAfter: Bool) {
+        var failure = failure
+        failure.requestID = loop.requestID(trace: trace)
         if let connection = upstream {
             upstream = nil
             connection.owner = nil
@@ -1207,24 +1209,25 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             }
             handles.record(status: status, nanoseconds: elapsed)
         }
-        if loop.tracer != nil || !loop.taps.isEmpty {
-            // A local function, not a closure value: nothing is allocated unless it is called.
-            func facts() -> RequestFacts {
-                RequestFacts(
-                    listener: self.listener, method: self.requestHead?.method ?? "-", path: self.requestHead.map { $0.pathRange.isEmpty ? "/" : $0.path } ?? "-",
-                    host: self.requestHead.map(HTTP1RouteRequest.normalizedHost) ?? "-", status: status, route: self.match?.rule.label,
-                    backend: self.backendName, endpoint: self.endpoint?.key, attempts: self.attempt, error: failure,
-                    clientIdentity: self.clientIdentity.peer?.identity, endpointIdentity: self.endpoint?.identity,
-                    protocolVersion: self.requestVersion == .http1_0 ? "1.0" : "1.1")
-            }
-            if let trace, let tracer = loop.tracer {
-                tracer.finish(trace, status: status, failed: failure != nil, elapsedNanoseconds: elapsed, facts: facts)
-            }
-            if !loop.taps.isEmpty, let head = requestHead {
-                loop.offerToTaps(
-                    method: Substring(head.method), path: Substring(head.pathRange.isEmpty ? "/" : head.path), status: status,
-                    latencyNanoseconds: elapsed, traceID: trace?.traceID.hex, facts: facts)
-            }
+        // A local function, not a closure value: nothing is allocated unless it is called.
+        func facts() -> RequestFacts {
+            RequestFacts(
+                listener: self.listener, method: self.requestHead?.method ?? "-", path: self.requestHead.map { $0.pathRange.isEmpty ? "/" : $0.path } ?? "-",
+                host: self.requestHead.map(HTTP1RouteRequest.normalizedHost) ?? "-", status: status, route: self.match?.rule.label,
+                backend: self.backendName, endpoint: self.endpoint?.key, attempts: self.attempt, error: failure,
+                clientIdentity: self.clientIdentity.peer?.identity, endpointIdentity: self.endpoint?.identity,
+                protocolVersion: self.requestVersion == .http1_0 ? "1.0" : "1.1")
+        }
+        // A failed request is remembered by its id (the one its error response carries).
+        let failedID: String? = status >= 500 || failure != nil ? (failure?.requestID ?? loop.requestID(trace: trace)) : nil
+        if let failedID { loop.rememberFailure(id: failedID, latencyNanoseconds: elapsed, traceID: trace?.traceID.hex, facts: facts()) }
+        if let trace, let tracer = loop.tracer {
+            tracer.finish(trace, status: status, failed: failure != nil, elapsedNanoseconds: elapsed, facts: facts)
+        }
+        if !loop.taps.isEmpty, let head = requestHead {
+            loop.offerToTaps(
+                method: Substring(head.method), path: Substring(head.pathRange.isEmpty ? "/" : head.path), status: status,
+                latencyNanoseconds: elapsed, traceID: trace?.traceID.hex, requestID: failedID, facts: facts)
         }
         guard loop.accessLog.isEnabled else { return }
         loop.accessLog.record(
@@ -1232,7 +1235,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
                 listener: listener, method: requestHead?.method ?? "-", target: requestHead?.target ?? "-", host: requestHead.map(HTTP1RouteRequest.normalizedHost) ?? "-",
                 route: match?.rule.label, backend: backendName,
                 endpoint: endpoint?.key, status: status, durationNanoseconds: elapsed,
-                bytesIn: requestBytes, bytesOut: responseBytes, error: failure?.reason.identifier, traceID: trace?.traceID.hex),
+                bytesIn: requestBytes, bytesOut: responseBytes, error: failure?.reason.identifier, traceID: trace?.traceID.hex, requestID: failedID),
             random: &loop.random)
     }
 

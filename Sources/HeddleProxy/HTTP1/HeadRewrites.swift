@@ -175,6 +175,9 @@ enum ProxyErrorResponse {
         if let seconds = failure.retryAfterSeconds {
             fields.append(.init(name: "Retry-After", value: .init(String(seconds))))
         }
+        if let id = failure.requestID {
+            fields.append(.init(name: .init(FailureLog.requestIDHeader), value: .init(id)))
+        }
         if !keepAlive {
             fields.append(.init(name: "Connection", value: "close"))
         } else if version == .http1_0 {

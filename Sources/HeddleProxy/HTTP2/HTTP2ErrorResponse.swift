@@ -20,6 +20,7 @@ struct HTTP2ErrorResponse {
             headers.add(name: "grpc-message", value: GRPCMessageEncoding.percentEncode("heddle: \(failure.reason.identifier): \(details)"))
             headers.add(name: "heddle-error", value: failure.reason.identifier)
             headers.add(name: "proxy-status", value: failure.proxyStatus)
+            if let id = failure.requestID { headers.add(name: FailureLog.requestIDHeader, value: id) }
             body = nil
         } else {
             let text = "heddle: \(failure.reason.identifier): \(details)\n"
@@ -29,6 +30,7 @@ struct HTTP2ErrorResponse {
             headers.add(name: "heddle-error", value: failure.reason.identifier)
             headers.add(name: "proxy-status", value: failure.proxyStatus)
             if let seconds = failure.retryAfterSeconds { headers.add(name: "retry-after", value: String(seconds)) }
+            if let id = failure.requestID { headers.add(name: FailureLog.requestIDHeader, value: id) }
             body = ByteBuffer(string: text)
         }
         self.headers = headers

@@ -687,6 +687,8 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
 
     /// Answers the stream with a proxy-made response (gRPC-shaped for gRPC calls).
     private func fail(_ failure: ProxyFailure) {
+        var failure = failure
+        failure.requestID = loop.requestID(trace: trace)
         if let leg = upstream {
             upstream = nil
             leg.cancel()
@@ -749,22 +751,23 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
         if let match, backend >= 0 {
             loop.routeMetrics(listener: listener, rule: match.rule, backend: backend).record(status: status, nanoseconds: elapsed)
         }
-        if loop.tracer != nil || !loop.taps.isEmpty {
-            // A local function, not a closure value: nothing is allocated unless it is called.
-            func facts() -> RequestFacts {
-                RequestFacts(
-                    listener: self.listener, method: self.request.map { String($0.method) } ?? "-", path: self.request.map { String($0.path) } ?? "-",
-                    host: self.request.map { String($0.host) } ?? "-", status: status, route: self.match?.rule.label,
-                    backend: self.backend >= 0 && self.backend < self.snapshot.services.count ? self.snapshot.services[self.backend].name : nil,
-                    endpoint: self.endpoint?.key, attempts: self.attempt, error: failure,
-                    clientIdentity: self.clientIdentity.peer?.identity, endpointIdentity: self.endpoint?.identity, protocolVersion: "2", grpc: self.grpc)
-            }
-            if let trace, let tracer = loop.tracer {
-                tracer.finish(trace, status: status, failed: failure != nil, elapsedNanoseconds: elapsed, facts: facts)
-            }
-            if !loop.taps.isEmpty, let request {
-                loop.offerToTaps(method: request.method, path: request.path, status: status, latencyNanoseconds: elapsed, traceID: trace?.traceID.hex, facts: facts)
-            }
+        // A local function, not a closure value: nothing is allocated unless it is called.
+        func facts() -> RequestFacts {
+            RequestFacts(
+                listener: self.listener, method: self.request.map { String($0.method) } ?? "-", path: self.request.map { String($0.path) } ?? "-",
+                host: self.request.map { String($0.host) } ?? "-", status: status, route: self.match?.rule.label,
+                backend: self.backend >= 0 && self.backend < self.snapshot.services.count ? self.snapshot.services[self.backend].name : nil,
+                endpoint: self.endpoint?.key, attempts: self.attempt, error: failure,
+                clientIdentity: self.clientIdentity.peer?.identity, endpointIdentity: self.endpoint?.identity, protocolVersion: "2", grpc: self.grpc)
+        }
+        // A failed request is remembered by its id (the one its error response carries).
+        let failedID: String? = status >= 500 || failure != nil ? (failure?.requestID ?? loop.requestID(trace: trace)) : nil
+        if let failedID { loop.rememberFailure(id: failedID, latencyNanoseconds: elapsed, traceID: trace?.traceID.hex, facts: facts()) }
+        if let trace, let tracer = loop.tracer {
+            tracer.finish(trace, status: status, failed: failure != nil, elapsedNanoseconds: elapsed, facts: facts)
+        }
+        if !loop.taps.isEmpty, let request {
+            loop.offerToTaps(method: request.method, path: request.path, status: status, latencyNanoseconds: elapsed, traceID: trace?.traceID.hex, requestID: failedID, facts: facts)
         }
         guard loop.accessLog.isEnabled else { return }
         loop.accessLog.record(
@@ -773,7 +776,7 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
                 host: request.map { String($0.host) } ?? "", route: match?.rule.label,
                 backend: backend >= 0 && backend < snapshot.services.count ? snapshot.services[backend].name : nil,
                 endpoint: endpoint?.key, status: status, durationNanoseconds: elapsed,
-                bytesIn: requestBytes, bytesOut: responseBytes, error: failure?.reason.identifier, traceID: trace?.traceID.hex),
+                bytesIn: requestBytes, bytesOut: responseBytes, error: failure?.reason.identifier, traceID: trace?.traceID.hex, requestID: failedID),
             random: &loop.random)
     }
 

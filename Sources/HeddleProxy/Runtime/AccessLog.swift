@@ -22,6 +22,8 @@ struct AccessLogEntry {
     var error: String?
     /// The request's trace, when the proxy traces: the key to find its spans.
     var traceID: String? = nil
+    /// A failed request's id (`heddle explain ID`).
+    var requestID: String? = nil
 }
 
 /// Writes one JSON line per request to standard output: every request (`full`), a sampled
@@ -50,6 +52,7 @@ final class AccessLog: Sendable {
         line += ",\"route\":\(entry.route.map(Self.quote) ?? "null"),\"backend\":\(entry.backend.map(Self.quote) ?? "null"),\"endpoint\":\(entry.endpoint.map(Self.quote) ?? "null")"
         line += ",\"status\":\(entry.status),\"duration_ms\":\(Double(entry.durationNanoseconds) / 1e6),\"bytes_in\":\(entry.bytesIn),\"bytes_out\":\(entry.bytesOut),\"heddle_error\":\(entry.error.map(Self.quote) ?? "null")"
         if let traceID = entry.traceID { line += ",\"trace_id\":\"\(traceID)\"" }
+        if let requestID = entry.requestID { line += ",\"request_id\":\"\(requestID)\"" }
         line += "}\n"
         var bytes = Array(line.utf8)
         bytes.withUnsafeMutableBytes { raw in

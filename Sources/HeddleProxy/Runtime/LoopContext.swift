@@ -1,6 +1,8 @@
 import HeddleCore
 import HeddleIdentity
 import HeddlePolicy
+import HeddleTracing
+import W3CTraceContext
 import Logging
 import NIOCore
 
@@ -45,6 +47,8 @@ final class LoopContext: @unchecked Sendable {
     let tracer: LoopTracer?
     /// `heddle tap`s watching this proxy; empty (one check per request) when none does.
     private(set) var taps: [TapSubscription] = []
+    /// The last failed requests this loop answered (`heddle explain`).
+    private(set) var failures = FailureLog()
 
     /// The workload identity for mutual TLS with mesh peers, when the proxy has one.
     let meshTLS: MeshTLS?
@@ -90,16 +94,26 @@ final class LoopContext: @unchecked Sendable {
         taps.removeAll { $0 === tap }
     }
 
+    /// The id a failed request is remembered by: its trace's, else a new random one.
+    func requestID(trace: RequestTrace?) -> String {
+        trace?.traceID.hex ?? TraceID.random(using: &random).hex
+    }
+
+    /// Remembers a failed request (a 5xx, or an error the proxy answered) for `heddle explain`.
+    func rememberFailure(id: String, latencyNanoseconds: Int64, traceID: String?, facts: RequestFacts) {
+        failures.append(id: id, line: facts.eventLine(latencyNanoseconds: latencyNanoseconds, traceID: traceID, proxyIdentity: meshTLS?.identity?.description, requestID: id))
+    }
+
     /// Offers a completed request to every tap whose filter it matches; `facts` is gathered
     /// only for a match.
-    func offerToTaps(method: Substring, path: Substring, status: Int, latencyNanoseconds: Int64, traceID: String?, facts: () -> RequestFacts) {
+    func offerToTaps(method: Substring, path: Substring, status: Int, latencyNanoseconds: Int64, traceID: String?, requestID: String?, facts: () -> RequestFacts) {
         let now = NIODeadline.now().uptimeNanoseconds
         var made: RequestFacts?
         for tap in taps where tap.filter.matches(method: method, path: path, status: status) {
             tap.offer(nowNanoseconds: now) {
                 let gathered = made ?? facts()
                 made = gathered
-                return gathered.tapLine(latencyNanoseconds: latencyNanoseconds, traceID: traceID, proxyIdentity: meshTLS?.identity?.description)
+                return gathered.eventLine(latencyNanoseconds: latencyNanoseconds, traceID: traceID, proxyIdentity: meshTLS?.identity?.description, requestID: requestID)
             }
         }
     }

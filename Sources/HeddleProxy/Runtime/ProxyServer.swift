@@ -215,6 +215,13 @@ public final class ProxyServer: Sendable {
         }
     }
 
+    /// The remembered failures of request `id` (nil: the most recent ones), from every event
+    /// loop, as JSON lines.
+    func failures(id: String?, on eventLoop: any EventLoop) -> EventLoopFuture<[String]> {
+        let futures = contexts.all.map { context in context.eventLoop.submit { context.failures.lines(id: id) } }
+        return EventLoopFuture.whenAllSucceed(futures, on: eventLoop).map { $0.flatMap { $0 } }
+    }
+
     /// Starts sending matching requests to `tap`, on every event loop.
     func addTap(_ tap: TapSubscription) {
         metrics.tapsOpen.increment()

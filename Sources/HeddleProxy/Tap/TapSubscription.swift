@@ -59,8 +59,9 @@ final class TapSubscription: Sendable {
 }
 
 extension RequestFacts {
-    /// The request as one tap event: a JSON line.
-    func tapLine(latencyNanoseconds: Int64, traceID: String?, proxyIdentity: String?) -> String {
+    /// The request as one event (a tap's, a remembered failure's): a JSON line. `requestID` and
+    /// the failure's details are included for a failed request.
+    func eventLine(latencyNanoseconds: Int64, traceID: String?, proxyIdentity: String?, requestID: String? = nil) -> String {
         var out = "{\"time\":\(AccessLog.timestamp()),\"direction\":\"\(listener == "inbound" ? "inbound" : "outbound")\",\"listener\":"
         JSONText.appendQuoted(listener, to: &out)
         out += ",\"method\":"
@@ -80,6 +81,14 @@ extension RequestFacts {
             if let value { JSONText.appendQuoted(value, to: &out) } else { out += "null" }
         }
         if attempts > 1 { out += ",\"retries\":\(attempts - 1)" }
+        if let requestID {
+            out += ",\"request_id\":"
+            JSONText.appendQuoted(requestID, to: &out)
+        }
+        if let details = error?.details {
+            out += ",\"details\":"
+            JSONText.appendQuoted(details, to: &out)
+        }
         out += "}"
         return out
     }

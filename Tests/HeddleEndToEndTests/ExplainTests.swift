@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+/// `heddle explain` through the real binary: for each kind of failure, the control plane
+/// gathers what the proxies remember of the request and names where and why it failed.
+@Suite(.serialized)
+struct ExplainTests {
+    static func explain(_ cp: ControlPlaneProcess, _ id: String) async throws -> [String: Any] {
+        let result = try await cp.cli(["explain", id, "-o", "json"])
+        #expect(result.status == 0, "\(result.output)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any], "\(result.output)")
+    }
+
+    static func requestID(_ response: String) throws -> String {
+        try #require(RawConnection.parse(response).headers["heddle-request-id"], "no heddle-request-id in \(response)")
+    }
+
+    @Test func explainNamesWhereAndWhyEachKindOfFailureHappened() async throws {
+        let collector = try await OTLPReceiver()
+        let cp = try await ControlPlaneProcess()
+        let apiApp = try await Upstream(.http, name: "api")
+        let webApp = try await Upstream(.http, name: "web")
+        // Tracing at rate 0: nothing is sampled, but every hop of a request shares its trace id,
+        // which is the id a failure is remembered by.
+        let tracing = ["--trace-collector", collector.url, "--trace-sample-rate", "0"]
+        _ = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: apiApp.port, extra: tracing)
+        let web = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: webApp.port, extra: tracing)
+        try await Task.sleep(for: .milliseconds(500))
+        let url = "http://127.0.0.1:\(web.outbound)"
+
+        // No route: web's proxy refused it, and said so with the id.
+        let noRoute = try curl(["-i", "-H", "Host: nowhere", "\(url)/x"])
+        let noRouteExplained = try await Self.explain(cp, try Self.requestID(noRoute.output))
+        #expect(noRouteExplained["reason"] as? String == "no-route", "\(noRouteExplained)")
+        #expect((noRouteExplained["verdict"] as? String)?.contains("failed at the proxy of web-") == true, "\(noRouteExplained)")
+        #expect(((noRouteExplained["advice"] as? [String])?.first)?.contains("No route") == true)
+
+        // The app answered 503: found by the caller's trace id on both hops; no proxy to blame.
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+        _ = try curl(["-H", "Host: api", "-H", "traceparent: 00-\(trace)-00f067aa0ba902b7-00", "\(url)/status/503"])
+        let appFailure = try await Self.explain(cp, trace)
+        #expect(appFailure["reason"] == nil || appFailure["reason"] is NSNull, "\(appFailure)")
+        #expect((appFailure["verdict"] as? String)?.contains("failed in the app of api-") == true, "\(appFailure)")
+        let hops = try #require(appFailure["hops"] as? [[String: Any]])
+        // web's proxy retried the 503 (a GET is safe to retry): api's proxy saw each attempt.
+        #expect(hops.first?["direction"] as? String == "outbound", "\(hops)")
+        let attempts = hops.dropFirst()
+        #expect(!attempts.isEmpty && attempts.allSatisfy { $0["direction"] as? String == "inbound" }, "\(hops)")
+        #expect(attempts.count == (hops.first?["retries"] as? Int ?? 0) + 1, "one inbound record per attempt: \(hops)")
+        #expect(hops.last?["source"] as? String == "spiffe://heddle.local/service/web")
+
+        // Denied by an AuthorizationPolicy of api: api's proxy refused web.
+        let policy = try await cp.apply("""
+            apiVersion: heddle.dev/v1alpha1
+            kind: AuthorizationPolicy
+            metadata:
+              name: api-allow-ops
+            spec:
+              targetService: api
+              action: ALLOW
+              rules:
+                - from:
+                    services: [ops]
+            """)
+        #expect(policy.status == 0, "\(policy.output)")
+        var denied = ""
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            denied = try curl(["-i", "-H", "Host: api", "\(url)/hello"]).output
+            if denied.hasPrefix("HTTP/1.1 403") { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let deniedExplained = try await Self.explain(cp, try Self.requestID(denied))
+        #expect(deniedExplained["reason"] as? String == "denied-by-policy", "\(deniedExplained)")
+        #expect((deniedExplained["verdict"] as? String)?.contains("failed at the proxy of api-") == true && (deniedExplained["verdict"] as? String)?.contains("receiving it") == true, "\(deniedExplained)")
+        #expect(((deniedExplained["advice"] as? [String])?.first)?.contains("spiffe://heddle.local/service/web") == true, "\(deniedExplained)")
+        _ = try await cp.cli(["delete", "AuthorizationPolicy", "api-allow-ops"])
+
+        // The app is down: api's proxy cannot connect to it; the text form says so.
+        apiApp.child.stop()
+        var down = ""
+        let downDeadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < downDeadline {
+            down = try curl(["-i", "-H", "Host: api", "\(url)/hello"]).output
+            if down.contains("heddle-error: connect-failed") { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let text = try await cp.cli(["explain", try Self.requestID(down)])
+        #expect(text.status == 0, "\(text.output)")
+        #expect(text.output.contains("failed at the proxy of api-") && text.output.contains("connect-failed"), "\(text.output)")
+        #expect(text.output.contains("What each proxy saw:") && text.output.contains("INSTANCE"), "\(text.output)")
+
+        // An id no proxy remembers, and one that is not an id.
+        let unknown = try await cp.cli(["explain", String(repeating: "a", count: 32)])
+        #expect(unknown.status != 0 && unknown.output.contains("no proxy remembers a failed request"), "\(unknown.output)")
+        let invalid = try await cp.cli(["explain", "not-an-id"])
+        #expect(invalid.status != 0 && invalid.output.contains("is not a request id"), "\(invalid.output)")
+    }
+}
