@@ -89,6 +89,7 @@ let package = Package(
         .target(
             name: "HeddleProxy",
             dependencies: [
+                "HeddleAPI",
                 "HeddleCore",
                 "HeddleTracing",
                 .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
@@ -148,6 +149,7 @@ let package = Package(
                 "HeddleStats",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 "HeddleIdentity",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

@@ -12,6 +12,11 @@ public struct WeightedSplit: Sendable {
         }
     }
 
+    /// Each backend's weight, in order.
+    public var weights: [UInt64] {
+        cumulativeWeights.enumerated().map { index, sum in index == 0 ? sum : sum - cumulativeWeights[index - 1] }
+    }
+
     /// A backend index drawn in proportion to its weight; a backend of weight 0 is never drawn;
     /// nil when every weight is 0 (or there are no backends).
     public func pick<R: RandomNumberGenerator>(using rng: inout R) -> Int? {

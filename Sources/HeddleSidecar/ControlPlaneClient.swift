@@ -162,6 +162,13 @@ public struct ControlPlaneClient: Sendable {
         }
     }
 
+    /// What a proxy of `from` would do with a request (`heddle explain --from`).
+    public func preview(from: String, host: String, path: String, method: String, headers: [String]) async throws -> RoutePreview {
+        let query = ["from=\(Self.escape(from))", "host=\(Self.escape(host))", "path=\(Self.escape(path))", "method=\(Self.escape(method))"]
+            + headers.map { "header=\(Self.escape($0))" }
+        return try await get("/v1/explain?" + query.joined(separator: "&"))
+    }
+
     /// Why request `id` failed (`heddle explain`).
     public func explain(id: String) async throws -> Explanation {
         try await get("/v1/explain/\(Self.escape(id))")

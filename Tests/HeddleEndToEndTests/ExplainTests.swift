@@ -35,6 +35,26 @@ struct ExplainTests {
         #expect((noRouteExplained["verdict"] as? String)?.contains("failed at the proxy of web-") == true, "\(noRouteExplained)")
         #expect(((noRouteExplained["advice"] as? [String])?.first)?.contains("No route") == true)
 
+        // Before sending: what web's proxy would do with a request to api, and to nowhere.
+        let preview = try await cp.cli(["explain", "--from", "web", "--host", "api", "--path", "/orders?id=7", "-H", "x-user: 1", "-o", "json"])
+        #expect(preview.status == 0, "\(preview.output)")
+        let described = try #require(try JSONSerialization.jsonObject(with: Data(preview.output.utf8)) as? [String: Any], "\(preview.output)")
+        #expect(described["route"] as? String == "api#0", "\(described)")
+        #expect(described["failure"] == nil, "\(described)")
+        #expect((described["instance"] as? String)?.hasPrefix("web-") == true)
+        let backend = try #require((described["backends"] as? [[String: Any]])?.first, "\(described)")
+        #expect(backend["service"] as? String == "api")
+        #expect(backend["healthyInstances"] as? Int == 1 && backend["instances"] as? Int == 1, "\(backend)")
+        let endpoint = try #require((backend["endpoints"] as? [[String: Any]])?.first)
+        #expect(endpoint["state"] as? String == "available")
+        #expect(endpoint["identity"] as? String == "spiffe://heddle.local/service/api")
+        let nowhere = try await cp.cli(["explain", "--from", "web", "--host", "nowhere"])
+        #expect(nowhere.status == 0 && nowhere.output.contains("would fail: no-route: no route for host 'nowhere' path '/'"), "\(nowhere.output)")
+        let readable = try await cp.cli(["explain", "--from", "web", "--host", "api"])
+        #expect(readable.output.contains("route api#0: timeout") && readable.output.contains("→ api (weight"), "\(readable.output)")
+        let noCaller = try await cp.cli(["explain", "--from", "ghost", "--host", "api"])
+        #expect(noCaller.status != 0 && noCaller.output.contains("service 'ghost' has no registered instance"), "\(noCaller.output)")
+
         // The app answered 503: found by the caller's trace id on both hops; no proxy to blame.
         let trace = "4bf92f3577b34da6a3ce929d0e0e4736"
         _ = try curl(["-H", "Host: api", "-H", "traceparent: 00-\(trace)-00f067aa0ba902b7-00", "\(url)/status/503"])

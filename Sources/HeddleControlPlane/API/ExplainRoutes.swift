@@ -3,12 +3,51 @@ import Foundation
 import HeddleAPI
 import Hummingbird
 import NIOCore
+import NIOFoundationCompat
 import NIOHTTP1
 
 /// `GET /v1/explain/{id}`: why request `id` failed (`heddle explain`), from the records every
 /// registered proxy keeps of its last failed requests (`/failures?id=` on its admin endpoint).
 enum ExplainRoutes {
     static func add(to router: Router<APIRequestContext>, controlPlane: ControlPlane, client: HTTPClient = .shared) {
+        // What a proxy of `from` would do with a described request.
+        router.get("/v1/explain") { request, _ in
+            let parameters = request.uri.queryParameters
+            guard let from = parameters.get("from"), !from.isEmpty, let host = parameters.get("host"), !host.isEmpty else {
+                throw ControlPlaneError(.invalid, "describe the request: /v1/explain?from=CALLING-SERVICE&host=HOST&path=/PATH[&method=GET&header=name:value]")
+            }
+            let path = parameters.get("path") ?? "/"
+            guard path.hasPrefix("/") else { throw ControlPlaneError(.invalid, "path must start with '/', not '\(path)'") }
+            let callers = await controlPlane.instances(service: from).items.filter { $0.adminAddress != nil }
+            guard let caller = callers.first(where: { $0.health == .healthy }) ?? callers.first else {
+                throw ControlPlaneError(.notFound, "service '\(from)' has no registered instance whose proxy can be asked")
+            }
+            var query = ["host=\(escape(host))", "path=\(escape(path))", "method=\(escape(parameters.get("method") ?? "GET"))"]
+            for header in parameters.getAll("header") { query.append("header=\(escape(header))") }
+            var proxyRequest = HTTPClientRequest(url: "http://\(caller.adminAddress!)/explain?\(query.joined(separator: "&"))")
+            proxyRequest.method = .GET
+            let preview: RoutePreview
+            do {
+                let response = try await client.execute(proxyRequest, timeout: .seconds(2))
+                let body = try await response.body.collect(upTo: 4 << 20)
+                guard response.status.code == 200 else { throw ControlPlaneError(.unavailable, "the proxy of \(caller.id) answered \(response.status.code)") }
+                preview = try JSONDecoder().decode(RoutePreview.self, from: Data(buffer: body))
+            } catch let error as ControlPlaneError {
+                throw error
+            } catch {
+                throw ControlPlaneError(.unavailable, "the proxy of \(caller.id) (\(caller.adminAddress!)) could not be asked: \(error)")
+            }
+            var completed = preview
+            completed.instance = caller.id
+            let services = Dictionary(await controlPlane.services().items.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            for index in completed.backends.indices {
+                let summary = services[completed.backends[index].service]
+                completed.backends[index].healthyInstances = summary?.healthyInstances
+                completed.backends[index].instances = summary?.totalInstances
+            }
+            return JSONBody.response(completed)
+        }
+
         router.get("/v1/explain/{id}") { _, context in
             let id = try context.parameters.require("id")
             guard !id.isEmpty, id.count <= 64, id.allSatisfy({ $0.isHexDigit }) else {
@@ -37,6 +76,10 @@ enum ExplainRoutes {
             }
             return JSONBody.response(FailureExplainer.explain(id: id, hops: hops, services: await controlPlane.services().items))
         }
+    }
+
+    private static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~/"))) ?? text
     }
 
     static func hop(from line: Substring, instance: Instance) -> ExplainedHop? {

@@ -58,26 +58,31 @@ enum TapRoutes {
                 throw ControlPlaneError(.unavailable, "no proxy of '\(service)' could be tapped: \(refusals.joined(separator: "; "))")
             }
             let streams = opened
-            let events = AsyncStream<ByteBuffer> { continuation in
+            // One element per line: the line (with its instance) and whether it is a request
+            // event (the others report skipped requests).
+            // Bounded: a client that reads slower than the proxies send loses the oldest lines.
+            let events = AsyncStream<(line: ByteBuffer, isEvent: Bool)>(bufferingPolicy: .bufferingNewest(10_000)) { continuation in
                 let group = Task {
                     await withTaskGroup(of: Void.self) { tasks in
                         for (instance, response) in streams {
                             tasks.addTask {
                                 var lines = NDJSONLines(limit: 1 << 20)
                                 let prefix = "{\"instance\":\"\(instance.id)\","
+                                let skipped = Array("\"skipped\"".utf8)
                                 do {
                                     for try await chunk in response.body {
-                                        var out = ByteBuffer()
                                         for var line in try lines.feed(chunk) {
-                                            // Each event names the instance whose proxy saw it.
+                                            var out = ByteBuffer()
+                                            // Each line names the instance whose proxy saw it.
                                             if line.readableBytes > 1, line.getInteger(at: line.readerIndex, as: UInt8.self) == UInt8(ascii: "{") {
                                                 line.moveReaderIndex(forwardBy: 1)
                                                 out.writeString(prefix)
                                             }
+                                            let isEvent = !line.readableBytesView.starts(with: skipped)
                                             out.writeBuffer(&line)
                                             out.writeStaticString("\n")
+                                            continuation.yield((out, isEvent))
                                         }
-                                        if out.readableBytes > 0 { continuation.yield(out) }
                                     }
                                 } catch {}
                             }
@@ -90,20 +95,11 @@ enum TapRoutes {
             return Response(
                 status: .ok, headers: [.contentType: "application/x-ndjson", .cacheControl: "no-store"],
                 body: ResponseBody { writer in
+                    // `max` counts the events of every proxy together.
                     var sent = 0
-                    for await chunk in events {
-                        // `max` counts over every proxy together.
-                        var chunk = chunk
-                        if let max {
-                            var kept = ByteBuffer()
-                            while sent < max, let newline = chunk.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
-                                var line = chunk.readSlice(length: newline - chunk.readerIndex + 1)!
-                                if line.readableBytesView.starts(with: Array("{\"instance\"".utf8)) { sent += 1 }
-                                kept.writeBuffer(&line)
-                            }
-                            chunk = kept
-                        }
-                        if chunk.readableBytes > 0 { try await writer.write(chunk) }
+                    for await (line, isEvent) in events {
+                        try await writer.write(line)
+                        if isEvent { sent += 1 }
                         if let max, sent >= max { break }
                     }
                     try await writer.finish(nil)

@@ -52,9 +52,10 @@ actor MeshStatsGatherer {
         watching = nil
     }
 
-    /// A new reading, unless one was taken less than 900 ms ago.
+    /// A new reading, unless one was taken less than half a second ago (concurrent callers
+    /// share it, and an answer is never more than half a second behind).
     private func reading(instances: [Instance]) async -> MeshReading {
-        if let last = history.last, ContinuousClock.now - last.time < .milliseconds(900) { return last }
+        if let last = history.last, ContinuousClock.now - last.time < .milliseconds(500) { return last }
         if let pending { return await pending.value }
         let task = Task { [client, timeout] in await Self.read(instances, client: client, timeout: timeout) }
         pending = task

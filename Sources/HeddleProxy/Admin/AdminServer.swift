@@ -35,6 +35,8 @@ final class AdminHandler: ChannelInboundHandler {
     private let server: ProxyServer
     private var path = ""
     private var query: [String: String] = [:]
+    /// Every value of each query parameter (`header` repeats).
+    private var queryPairs: [String: [String]] = [:]
     private var method = HTTPMethod.GET
     private var keepAlive = true
     /// The tap this connection streams, once `/tap` was asked for.
@@ -51,6 +53,7 @@ final class AdminHandler: ChannelInboundHandler {
             let parts = head.uri.split(separator: "?", maxSplits: 1)
             path = String(parts.first ?? "")
             query = parts.count > 1 ? Self.parameters(parts[1]) : [:]
+            queryPairs = parts.count > 1 ? Self.repeatedParameters(parts[1]) : [:]
             method = head.method
             keepAlive = head.isKeepAlive
         case .body:
@@ -59,6 +62,27 @@ final class AdminHandler: ChannelInboundHandler {
             guard tapTask == nil else { return }
             if path == "/tap", method == .GET {
                 startTap(context: context)
+                return
+            }
+            if path == "/explain", method == .GET {
+                let headers = (queryPairs["header"] ?? []).compactMap { text -> (name: String, value: String)? in
+                    guard let colon = text.firstIndex(of: ":") else { return nil }
+                    return (text[..<colon].trimmingCharacters(in: .whitespaces).lowercased(), text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+                }
+                let rawPath = query["path"].flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+                let pathPart = rawPath.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+                let queryPart = pathPart.count > 1 ? Self.parameters(pathPart[1]).map { (name: $0.key, value: $0.value) } : []
+                let request = DescribedRequest(
+                    host: Substring((query["host"] ?? "").lowercased()), path: pathPart[0], method: Substring(query["method"].flatMap { $0.isEmpty ? nil : $0.uppercased() } ?? "GET"),
+                    headers: headers, query: queryPart)
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                server.preview(request, listener: query["listener"].flatMap { $0.isEmpty ? nil : $0 } ?? "outbound", on: context.eventLoop).whenComplete { result in
+                    let (handler, context) = loopBound.value
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                    let body = (try? result.get()).flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                    handler.respondPlain(context: context, status: .ok, body + "\n", contentType: "application/json")
+                }
                 return
             }
             if path == "/failures", method == .GET {
@@ -173,14 +197,19 @@ final class AdminHandler: ChannelInboundHandler {
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
-    /// `a=1&b=%2Fx` as a dictionary, percent-decoded.
+    /// `a=1&b=%2Fx` as a dictionary, percent-decoded (the last value of a repeated name).
     static func parameters(_ query: Substring) -> [String: String] {
-        var result: [String: String] = [:]
+        repeatedParameters(query).compactMapValues(\.last)
+    }
+
+    /// Every value of each name, in order, percent-decoded.
+    static func repeatedParameters(_ query: Substring) -> [String: [String]] {
+        var result: [String: [String]] = [:]
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1)
             guard let name = parts.first.flatMap({ String($0).removingPercentEncoding }) else { continue }
             let value = parts.count > 1 ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "") : ""
-            result[name] = value
+            result[name, default: []].append(value)
         }
         return result
     }

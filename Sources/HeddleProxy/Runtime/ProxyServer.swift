@@ -1,3 +1,4 @@
+import HeddleAPI
 import HeddleCore
 import HeddleTracing
 import Logging
@@ -220,6 +221,16 @@ public final class ProxyServer: Sendable {
     func failures(id: String?, on eventLoop: any EventLoop) -> EventLoopFuture<[String]> {
         let futures = contexts.all.map { context in context.eventLoop.submit { context.failures.lines(id: id) } }
         return EventLoopFuture.whenAllSucceed(futures, on: eventLoop).map { $0.flatMap { $0 } }
+    }
+
+    /// What the proxy would do with `request` on `listener`, as one worker sees it.
+    func preview(_ request: DescribedRequest, listener: String, on eventLoop: any EventLoop) -> EventLoopFuture<RoutePreview> {
+        guard let context = contexts.all.first else {
+            return eventLoop.makeSucceededFuture(RoutePreview(listener: listener, host: "", path: "", method: "", failure: "the proxy has no worker", fault: false, mirrors: [], backends: []))
+        }
+        return context.eventLoop.submit {
+            RequestPreview.make(request, listener: listener, loop: context, now: NIODeadline.now().uptimeNanoseconds)
+        }.hop(to: eventLoop)
     }
 
     /// Starts sending matching requests to `tap`, on every event loop.
