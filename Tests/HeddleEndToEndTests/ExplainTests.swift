@@ -96,6 +96,73 @@ struct ExplainTests {
         #expect(((deniedExplained["advice"] as? [String])?.first)?.contains("spiffe://heddle.local/service/web") == true, "\(deniedExplained)")
         _ = try await cp.cli(["delete", "AuthorizationPolicy", "api-allow-ops"])
 
+        // A route's injected fault, its rate limit and its timeout: each named by its reason.
+        let routes = try await cp.apply("""
+            apiVersion: heddle.dev/v1alpha1
+            kind: Service
+            metadata: {name: api}
+            spec: {endpoints: []}
+            ---
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: chaos}
+            spec:
+              hostnames: [chaos]
+              rules:
+                - filters:
+                    - type: Fault
+                      fault: {abort: {percent: 100, status: 503}}
+                  backendRefs: [{name: api}]
+            ---
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: limited}
+            spec:
+              hostnames: [limited]
+              rules:
+                - filters:
+                    - type: RateLimit
+                      rateLimit: {requestsPerSecond: 1, burst: 1}
+                  backendRefs: [{name: api}]
+            ---
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: slow}
+            spec:
+              hostnames: [slow]
+              rules:
+                - backendRefs: [{name: api}]
+                  timeouts: {request: 300ms}
+            """)
+        #expect(routes.status == 0, "\(routes.output)")
+        for (host, path, reason) in [("chaos", "/hello", "fault-injected"), ("limited", "/hello", "rate-limited")] {
+            var response = ""
+            let until = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < until {
+                response = try curl(["-i", "-H", "Host: \(host)", "\(url)\(path)"]).output
+                if response.contains("heddle-error: \(reason)") { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            let explained = try await Self.explain(cp, try Self.requestID(response))
+            #expect(explained["reason"] as? String == reason, "\(host): \(explained)")
+            #expect((explained["verdict"] as? String)?.contains("failed at the proxy of web-") == true, "\(host): \(explained)")
+            #expect((explained["advice"] as? [String])?.isEmpty == false)
+        }
+        // The route's timeout travels to api's proxy as a deadline: whichever proxy gives up
+        // first, explain names the one closest to the slow app that did, with its reason.
+        var slow = ""
+        let slowUntil = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < slowUntil {
+            slow = try curl(["-i", "-H", "Host: slow", "\(url)/slow/3000"]).output
+            if slow.hasPrefix("HTTP/1.1 504") { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let timedOut = try await Self.explain(cp, try Self.requestID(slow))
+        let timeoutReason = try #require(timedOut["reason"] as? String, "\(timedOut)")
+        #expect(["upstream-timeout", "deadline-exceeded"].contains(timeoutReason), "\(timedOut)")
+        let blamed = timeoutReason == "deadline-exceeded" ? "api-" : "web-"
+        #expect((timedOut["verdict"] as? String)?.contains("failed at the proxy of \(blamed)") == true, "\(timedOut)")
+
         // The app is down: api's proxy cannot connect to it; the text form says so.
         apiApp.child.stop()
         var down = ""
