@@ -22,8 +22,8 @@ enum ExplainRoutes {
             guard let caller = callers.first(where: { $0.health == .healthy }) ?? callers.first else {
                 throw ControlPlaneError(.notFound, "service '\(from)' has no registered instance whose proxy can be asked")
             }
-            var query = ["host=\(escape(host))", "path=\(escape(path))", "method=\(escape(parameters.get("method") ?? "GET"))"]
-            for header in parameters.getAll("header") { query.append("header=\(escape(header))") }
+            var query = ["host=\(queryEscaped(host))", "path=\(queryEscaped(path))", "method=\(queryEscaped(parameters.get("method") ?? "GET"))"]
+            for header in parameters.getAll("header") { query.append("header=\(queryEscaped(header))") }
             var proxyRequest = HTTPClientRequest(url: "http://\(caller.adminAddress!)/explain?\(query.joined(separator: "&"))")
             proxyRequest.method = .GET
             let preview: RoutePreview
@@ -76,10 +76,6 @@ enum ExplainRoutes {
             }
             return JSONBody.response(FailureExplainer.explain(id: id, hops: hops, services: await controlPlane.services().items))
         }
-    }
-
-    private static func escape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~/"))) ?? text
     }
 
     static func hop(from line: Substring, instance: Instance) -> ExplainedHop? {

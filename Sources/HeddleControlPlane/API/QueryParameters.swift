@@ -1,4 +1,10 @@
+import Foundation
 import Hummingbird
+
+/// `text` percent-encoded for a query value sent on to a proxy's admin endpoint.
+func queryEscaped(_ text: String) -> String {
+    text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~/"))) ?? text
+}
 
 extension Request {
     /// The query parameter `name` as a boolean (`true`/`false`, `1`/`0`); `fallback` when absent.

@@ -29,7 +29,7 @@ enum TapRoutes {
             guard !tappable.isEmpty else {
                 throw ControlPlaneError(.unavailable, "no instance of '\(service)' registered its proxy's admin address (sidecars do; a proxy registered by hand must send adminAddress)")
             }
-            let query = forwarded.compactMap { name in parameters.get(name).map { "\(name)=\(escape($0))" } }.joined(separator: "&")
+            let query = forwarded.compactMap { name in parameters.get(name).map { "\(name)=\(queryEscaped($0))" } }.joined(separator: "&")
             let max = parameters.get("max").flatMap { Int($0) }
             // Open every proxy's tap first: a filter the proxies refuse is the caller's error.
             var opened: [(Instance, HTTPClientResponse)] = []
@@ -105,9 +105,5 @@ enum TapRoutes {
                     try await writer.finish(nil)
                 })
         }
-    }
-
-    private static func escape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~/"))) ?? text
     }
 }

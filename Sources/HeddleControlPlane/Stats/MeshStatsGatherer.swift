@@ -92,9 +92,3 @@ actor MeshStatsGatherer {
         return MeshReading(time: time, proxies: proxies, unreachable: unreachable)
     }
 }
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        self = .nanoseconds(Int64(duration.seconds * 1e9))
-    }
-}

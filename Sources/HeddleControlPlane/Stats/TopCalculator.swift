@@ -1,4 +1,5 @@
 import HeddleAPI
+import HeddleCore
 import HeddleStats
 
 /// Turns two readings of the mesh into `heddle top`'s report: counters subtracted proxy by
@@ -8,7 +9,7 @@ enum TopCalculator {
     /// `instances`: every registered instance (its service, health, and whose proxy each
     /// reading's key is); `services`: every service to list, with or without traffic.
     static func report(from earlier: MeshReading, to later: MeshReading, instances: [Instance], services: [ServiceSummary]) -> TopReport {
-        let seconds = max((later.time - earlier.time).seconds, 0.001)
+        let seconds = max(Double((later.time - earlier.time).nanosecondsClamped) / 1e9, 0.001)
         let serviceOf = Dictionary(instances.map { ($0.id, $0.service) }, uniquingKeysWith: { first, _ in first })
         var callers: [String: RequestCounters] = [:]
         var inbound: [String: RequestCounters] = [:]
@@ -78,12 +79,5 @@ enum TopCalculator {
         return GoldenSignals(
             requestsPerSecond: golden.requestsPerSecond, successRate: golden.successRate,
             p50Milliseconds: golden.p50.map { $0 * 1000 }, p99Milliseconds: golden.p99.map { $0 * 1000 })
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
