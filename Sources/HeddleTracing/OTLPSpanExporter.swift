@@ -73,25 +73,20 @@ public final class OTLPSpanExporter: Sendable {
         }
     }
 
-    /// Sends what is queued (within `timeout`), then closes the client.
+    /// Lets the export in progress finish (within `timeout`), then closes the client. A
+    /// submit always starts an export when the queue was idle, so nothing waits unsent
+    /// without one running; spans submitted from now on are dropped and counted.
     public func shutdown(timeout: Duration = .seconds(3)) async {
-        let idle = state.withLock { state -> Bool in
-            state.stopped = true
-            return !state.exporting
-        }
-        if idle, let batch = takeBatch(force: true) {
-            await send(batch, deadline: .now + timeout)
-        }
-        let clock = ContinuousClock()
-        let end = clock.now + timeout
-        while state.withLock({ $0.exporting }), clock.now < end {
+        state.withLock { $0.stopped = true }
+        let deadline = ContinuousClock.now + timeout
+        while state.withLock({ $0.exporting }), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
         try? await client.shutdown()
     }
 
     /// Takes the next batch; when none is left, marks the exporter idle and returns nil.
-    private func takeBatch(force: Bool = false) -> [SpanRecord]? {
+    private func takeBatch() -> [SpanRecord]? {
         state.withLock { state in
             guard !state.queued.isEmpty else {
                 state.exporting = false
@@ -100,7 +95,6 @@ public final class OTLPSpanExporter: Sendable {
             let count = min(batchSize, state.queued.count)
             let batch = Array(state.queued.prefix(count))
             state.queued.removeFirst(count)
-            if force { state.exporting = true }
             return batch
         }
     }

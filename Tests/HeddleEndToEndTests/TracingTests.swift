@@ -183,6 +183,21 @@ struct TracingTests {
         #expect(collector.spans.allSatisfy { Self.attributes($0)["heddle.error"] as? String == "no-endpoints" }, "\(collector.spans.prefix(2))")
     }
 
+    /// Spans still waiting in the workers when the proxy is stopped are exported before it
+    /// exits, and the exit does not wait on the collector longer than it must.
+    @Test func spansRecordedJustBeforeStopAreExported() async throws {
+        let collector = try await OTLPReceiver()
+        let app = try await Upstream(.http, name: "app")
+        let config = Config.proxy(tracing: "collector: \(collector.url)\nsampleRate: 1") + Config.service("web", [app.address])
+        let proxy = try await HeddleProxyProcess(config: config)
+        _ = try curl(["-s", "-o", "/dev/null", "-H", "Host: web"] + (0..<3).map { _ in "http://127.0.0.1:\(proxy.outbound)/hello" })
+        let stopped = ContinuousClock.now
+        proxy.child.signal(SIGTERM)
+        #expect(await proxy.child.waitForExit(timeout: .seconds(15)) == 0)
+        #expect(ContinuousClock.now - stopped < .seconds(5), "the exit took \(ContinuousClock.now - stopped)")
+        #expect(try await collector.waitForSpans(count: 3, timeout: .seconds(2)).count == 3)
+    }
+
     /// A collector that cannot be reached costs no request: spans are dropped and counted.
     @Test func aDeadCollectorCostsNoRequest() async throws {
         let deadPort = try TestSupport.freePort()
