@@ -67,9 +67,12 @@ final class AccessLog: Sendable {
 
     /// Seconds since the Unix epoch, with milliseconds.
     static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return "\(now.tv_sec).\(String(format3(Int(now.tv_nsec) / 1_000_000)))"
+        timestamp(unixNanoseconds: unixNanoseconds())
+    }
+
+    /// `nanoseconds` since the Unix epoch as seconds with milliseconds.
+    static func timestamp(unixNanoseconds nanoseconds: UInt64) -> String {
+        "\(nanoseconds / 1_000_000_000).\(format3(Int(nanoseconds % 1_000_000_000) / 1_000_000))"
     }
 
     /// Nanoseconds since the Unix epoch (span timestamps).

@@ -101,7 +101,7 @@ final class LoopContext: @unchecked Sendable {
 
     /// Remembers a failed request (a 5xx, or an error the proxy answered) for `heddle explain`.
     func rememberFailure(id: String, latencyNanoseconds: Int64, traceID: String?, facts: RequestFacts) {
-        failures.append(id: id, line: facts.eventLine(latencyNanoseconds: latencyNanoseconds, traceID: traceID, proxyIdentity: meshTLS?.identity?.description, requestID: id))
+        failures.append(FailureLog.Entry(id: id, facts: facts, latencyNanoseconds: latencyNanoseconds, traceID: traceID, time: AccessLog.unixNanoseconds()))
     }
 
     /// Offers a completed request to every tap whose filter it matches; `facts` is gathered
@@ -113,7 +113,9 @@ final class LoopContext: @unchecked Sendable {
             tap.offer(nowNanoseconds: now) {
                 let gathered = made ?? facts()
                 made = gathered
-                return gathered.eventLine(latencyNanoseconds: latencyNanoseconds, traceID: traceID, proxyIdentity: meshTLS?.identity?.description, requestID: requestID)
+                return gathered.eventLine(
+                    time: AccessLog.unixNanoseconds(), latencyNanoseconds: latencyNanoseconds, traceID: traceID,
+                    proxyIdentity: meshTLS?.identity?.description, requestID: requestID)
             }
         }
     }

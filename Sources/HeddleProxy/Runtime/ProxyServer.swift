@@ -1,5 +1,6 @@
 import HeddleAPI
 import HeddleCore
+import HeddleIdentity
 import HeddleTracing
 import Logging
 import NIOConcurrencyHelpers
@@ -219,7 +220,8 @@ public final class ProxyServer: Sendable {
     /// The remembered failures of request `id` (nil: the most recent ones), from every event
     /// loop, as JSON lines.
     func failures(id: String?, on eventLoop: any EventLoop) -> EventLoopFuture<[String]> {
-        let futures = contexts.all.map { context in context.eventLoop.submit { context.failures.lines(id: id) } }
+        let identity = meshTLS?.identity?.description
+        let futures = contexts.all.map { context in context.eventLoop.submit { context.failures.lines(id: id, proxyIdentity: identity) } }
         return EventLoopFuture.whenAllSucceed(futures, on: eventLoop).map { $0.flatMap { $0 } }
     }
 

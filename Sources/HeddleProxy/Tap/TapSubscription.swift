@@ -61,8 +61,9 @@ final class TapSubscription: Sendable {
 extension RequestFacts {
     /// The request as one event (a tap's, a remembered failure's): a JSON line. `requestID` and
     /// the failure's details are included for a failed request.
-    func eventLine(latencyNanoseconds: Int64, traceID: String?, proxyIdentity: String?, requestID: String? = nil) -> String {
-        var out = "{\"time\":\(AccessLog.timestamp()),\"direction\":\"\(listener == "inbound" ? "inbound" : "outbound")\",\"listener\":"
+    /// `time`: when the request completed, nanoseconds since the Unix epoch.
+    func eventLine(time: UInt64, latencyNanoseconds: Int64, traceID: String?, proxyIdentity: String?, requestID: String? = nil) -> String {
+        var out = "{\"time\":\(AccessLog.timestamp(unixNanoseconds: time)),\"direction\":\"\(listener == "inbound" ? "inbound" : "outbound")\",\"listener\":"
         JSONText.appendQuoted(listener, to: &out)
         out += ",\"method\":"
         JSONText.appendQuoted(method, to: &out)
