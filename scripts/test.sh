@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and end-to-end tests through the real `heddle` binary, then the
-# benchmarks' smoke runs. Installs what the tests talk to (curl, wrk, openssl, promtool; python3
-# with h2 and grpcio for the test peers) when missing; the benchmark suite installs its own peers.
+# benchmarks' smoke runs. Installs what the tests talk to (curl, wrk, openssl, promtool, chromium
+# and tesseract for the dashboard; python3 with h2 and grpcio for the test peers) when missing;
+# the benchmark suite installs its own peers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in curl wrk openssl python3 promtool; do
+for tool in curl wrk openssl python3 promtool chromium tesseract; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -14,8 +15,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  # promtool (Debian's prometheus package) checks the example alert rules and the proxies' /metrics.
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends curl wrk openssl python3 prometheus >/dev/null
+  # promtool (Debian's prometheus package) checks the example alert rules and the proxies' /metrics;
+  # headless chromium loads the dashboard, and tesseract reads its screenshot back.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    curl wrk openssl python3 prometheus chromium tesseract-ocr tesseract-ocr-eng fonts-dejavu-core >/dev/null
 fi
 # The HTTP/2 and gRPC tests' peers: the `h2` library and grpcio.
 if ! python3 -c "import h2, grpc" >/dev/null 2>&1; then

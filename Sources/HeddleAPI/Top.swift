@@ -5,17 +5,55 @@ public struct TopReport: Codable, Hashable, Sendable {
     public var windowSeconds: Double
     public var services: [ServiceTraffic]
     public var routes: [RouteTraffic]
+    /// Who calls whom: one edge per calling service and called service that carried requests
+    /// in the window (the service graph).
+    public var edges: [ServiceEdge]
+    /// Each proxy's workload certificate, soonest to expire first.
+    public var certificates: [WorkloadCertificate]
     /// Proxies whose metrics were read, and the instances whose proxy could not be (or did not
     /// register an admin address).
     public var proxiesRead: Int
     public var proxiesUnreachable: [String]
 
-    public init(windowSeconds: Double, services: [ServiceTraffic], routes: [RouteTraffic], proxiesRead: Int, proxiesUnreachable: [String]) {
+    public init(
+        windowSeconds: Double, services: [ServiceTraffic], routes: [RouteTraffic], edges: [ServiceEdge] = [], certificates: [WorkloadCertificate] = [],
+        proxiesRead: Int, proxiesUnreachable: [String]
+    ) {
         self.windowSeconds = windowSeconds
         self.services = services
         self.routes = routes
+        self.edges = edges
+        self.certificates = certificates
         self.proxiesRead = proxiesRead
         self.proxiesUnreachable = proxiesUnreachable
+    }
+}
+
+/// Requests from the proxies of one service's instances to another service, as the callers'
+/// proxies counted them (proxy-made failures included).
+public struct ServiceEdge: Codable, Hashable, Sendable {
+    public var source: String
+    public var destination: String
+    public var signals: GoldenSignals
+
+    public init(source: String, destination: String, signals: GoldenSignals) {
+        self.source = source
+        self.destination = destination
+        self.signals = signals
+    }
+}
+
+/// The workload certificate a proxy serves with, from its metrics.
+public struct WorkloadCertificate: Codable, Hashable, Sendable {
+    public var instance: String
+    public var service: String
+    /// Seconds since 1970; nil when the proxy holds no certificate (plain-text mesh).
+    public var notAfter: Int64?
+
+    public init(instance: String, service: String, notAfter: Int64?) {
+        self.instance = instance
+        self.service = service
+        self.notAfter = notAfter
     }
 }
 

@@ -84,4 +84,29 @@ struct TopCalculatorTests {
         #expect(external.callers.requestsPerSecond == 2)
         #expect(external.instances == 0)
     }
+
+    @Test("The service graph: an edge per calling and called service with traffic; certificates soonest first")
+    func serviceGraphAndCertificates() throws {
+        let earlier = MeshReading(time: start, proxies: [
+            "web-1": ProxyReading(prometheusText: Self.metrics([("outbound", "api#0", "api", 100, 0, 100), ("outbound", "old#0", "old", 7, 0, 7)])),
+        ], unreachable: [])
+        let later = MeshReading(time: start + .seconds(10), proxies: [
+            "web-1": ProxyReading(prometheusText: Self.metrics([("outbound", "api#0", "api", 180, 20, 200), ("outbound", "old#0", "old", 7, 0, 7)])
+                + "heddle_certificate_expiry_timestamp_seconds 1900000000\n"),
+            "api-1": ProxyReading(prometheusText: Self.metrics([("outbound", "db#0", "db", 10, 0, 10), ("inbound", "inbound#0", "app", 100, 0, 100)])
+                + "heddle_certificate_expiry_timestamp_seconds 1800000000\n"),
+            "api-2": ProxyReading(prometheusText: "heddle_certificate_expiry_timestamp_seconds 0\n"),
+        ], unreachable: [])
+        let report = TopCalculator.report(from: earlier, to: later, instances: instances, services: services)
+        #expect(report.edges.map { "\($0.source)->\($0.destination)" } == ["api->db", "web->api"], "no edge for 'old', idle in the window, nor for inbound traffic")
+        let webToAPI = try #require(report.edges.last)
+        #expect(webToAPI.signals.requestsPerSecond == 10)
+        #expect(webToAPI.signals.successRate == 0.8)
+        #expect(report.edges.first?.signals.requestsPerSecond == 1, "api-1's proxy is new: it counts from zero")
+        #expect(report.certificates == [
+            WorkloadCertificate(instance: "api-1", service: "api", notAfter: 1_800_000_000),
+            WorkloadCertificate(instance: "web-1", service: "web", notAfter: 1_900_000_000),
+            WorkloadCertificate(instance: "api-2", service: "api", notAfter: nil),
+        ])
+    }
 }

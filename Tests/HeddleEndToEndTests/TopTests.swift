@@ -7,17 +7,8 @@ import Testing
 struct TopTests {
     @Test func topShowsTheMeshsTrafficAsJSONTableAndLiveInATerminal() async throws {
         let cp = try await ControlPlaneProcess()
-        let apiApp = try await Upstream(.http, name: "api")
-        let webApp = try await Upstream(.http, name: "web")
-        _ = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: apiApp.port)
-        let web = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: webApp.port)
-        let declared = try await cp.apply("""
-            apiVersion: heddle.dev/v1alpha1
-            kind: Service
-            metadata: {name: quiet}
-            spec: {endpoints: []}
-            """)
-        #expect(declared.status == 0, "\(declared.output)")
+        let mesh = try await WebAPIMesh(controlPlane: cp)
+        let web = mesh.web
         // Someone opens top: from then on the control plane reads the proxies every second.
         let first = try await cp.cli(["top", "-o", "json"])
         #expect(first.status == 0, "\(first.output)")

@@ -22,6 +22,7 @@ public enum ControlPlaneAPI {
         StatsRoutes.add(to: router, controlPlane: controlPlane, gatherer: MeshStatsGatherer())
         TapRoutes.add(to: router, controlPlane: controlPlane)
         ExplainRoutes.add(to: router, controlPlane: controlPlane)
+        DashboardRoutes.add(to: router)
         if let identity {
             IdentityRoutes.add(to: router, authority: identity, admin: admin, maxBodyBytes: maxBodyBytes)
         }

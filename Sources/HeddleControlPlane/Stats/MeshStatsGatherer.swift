@@ -8,11 +8,11 @@ import NIOHTTP1
 /// start when someone asks and go on every second while anyone keeps asking (a minute after
 /// the last question they stop): with no one watching, the control plane reads nothing.
 actor MeshStatsGatherer {
-    private let client: HTTPClient
+    let client: HTTPClient
     private var history: [MeshReading] = []
     /// A reading in progress, which concurrent callers share.
     private var pending: Task<MeshReading, Never>?
-    private let timeout: Duration
+    let timeout: Duration
     private var lastAsked = ContinuousClock.now
     private var watching: Task<Void, Never>?
     /// Who the readings are of: updated with each question.
@@ -41,6 +41,11 @@ actor MeshStatsGatherer {
             later = await reading(instances: instances)
         }
         return TopCalculator.report(from: earlier ?? later, to: later, instances: instances, services: services)
+    }
+
+    /// The latest reading of `instances`' proxies, at most half a second old.
+    func latest(instances: [Instance]) async -> MeshReading {
+        await reading(instances: instances)
     }
 
     /// Reads every second until no one has asked for a minute.

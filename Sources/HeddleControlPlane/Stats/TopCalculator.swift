@@ -14,11 +14,16 @@ enum TopCalculator {
         var callers: [String: RequestCounters] = [:]
         var inbound: [String: RequestCounters] = [:]
         var routes: [RouteKey: RequestCounters] = [:]
+        var edges: [EdgeKey: RequestCounters] = [:]
+        var certificates: [WorkloadCertificate] = []
         var retries: [String: Double] = [:]
         var inFlight: [String: Double] = [:]
         var ejected: [String: Double] = [:]
         for (id, now) in later.proxies {
             let before = earlier.proxies[id] ?? ProxyReading()
+            if let service = serviceOf[id] {
+                certificates.append(WorkloadCertificate(instance: id, service: service, notAfter: now.certificateNotAfter))
+            }
             for (key, counters) in now.traffic.groups {
                 let delta = Self.delta(counters, since: before.traffic.groups[key])
                 if key.listener == "inbound" {
@@ -28,6 +33,10 @@ enum TopCalculator {
                     callers[key.backend] = (callers[key.backend] ?? RequestCounters()) + delta
                     let route = RouteKey(route: key.route, backend: key.backend)
                     routes[route] = (routes[route] ?? RequestCounters()) + delta
+                    if let source = serviceOf[id], delta.requests > 0 {
+                        let edge = EdgeKey(source: source, destination: key.backend)
+                        edges[edge] = (edges[edge] ?? RequestCounters()) + delta
+                    }
                 }
             }
             for (service, count) in now.retries {
@@ -54,9 +63,20 @@ enum TopCalculator {
         let routeRows = routes.keys.sorted().map { key in
             RouteTraffic(route: key.route, backend: key.backend, signals: signals(routes[key], seconds: seconds))
         }
+        let edgeRows = edges.keys.sorted().map { key in
+            ServiceEdge(source: key.source, destination: key.destination, signals: signals(edges[key], seconds: seconds))
+        }
+        certificates.sort { ($0.notAfter ?? .max, $0.instance) < ($1.notAfter ?? .max, $1.instance) }
         return TopReport(
-            windowSeconds: seconds, services: serviceRows, routes: routeRows,
+            windowSeconds: seconds, services: serviceRows, routes: routeRows, edges: edgeRows, certificates: certificates,
             proxiesRead: later.proxies.count, proxiesUnreachable: later.unreachable.sorted())
+    }
+
+    private struct EdgeKey: Hashable, Comparable {
+        var source: String
+        var destination: String
+
+        static func < (lhs: Self, rhs: Self) -> Bool { (lhs.source, lhs.destination) < (rhs.source, rhs.destination) }
     }
 
     private struct RouteKey: Hashable, Comparable {

@@ -85,6 +85,25 @@ final class AdminHandler: ChannelInboundHandler {
                 }
                 return
             }
+            if path == "/endpoints", method == .GET {
+                guard let service = query["service"], !service.isEmpty else {
+                    respondPlain(context: context, status: .badRequest, "/endpoints needs ?service=NAME\n")
+                    return
+                }
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                server.endpoints(service: service, on: context.eventLoop).whenComplete { result in
+                    let (handler, context) = loopBound.value
+                    guard let endpoints = (try? result.get()) ?? nil else {
+                        handler.respondPlain(context: context, status: .notFound, "this proxy does not send to the service '\(service)'\n")
+                        return
+                    }
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                    let body = (try? encoder.encode(endpoints)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+                    handler.respondPlain(context: context, status: .ok, body + "\n", contentType: "application/json")
+                }
+                return
+            }
             if path == "/failures", method == .GET {
                 // The loops are asked on their own threads; the answer is written back here.
                 let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -239,7 +258,7 @@ final class AdminHandler: ChannelInboundHandler {
             let body = (try? encoder.encode(IdentityReport(tls: server.meshTLS, config: server.config))).map(Array.init) ?? Array("{}".utf8)
             return (.ok, "application/json", body + [UInt8(ascii: "\n")])
         default:
-            return (.notFound, "text/plain", Array("not found: try /live, /ready, /metrics, /config, /identity, /tap, /failures\n".utf8))
+            return (.notFound, "text/plain", Array("not found: try /live, /ready, /metrics, /config, /identity, /tap, /failures, /explain, /endpoints\n".utf8))
         }
     }
 }

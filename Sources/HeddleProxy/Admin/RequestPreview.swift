@@ -52,17 +52,8 @@ enum RequestPreview {
         for (position, index) in rule.backends.enumerated() where index < snapshot.services.count && index < loop.destinations.count {
             let service = snapshot.services[index]
             let destination = loop.destinations[index]
-            let unhealthy = loop.unhealthyKeys[service.name] ?? []
-            let endpoints = service.endpoints.enumerated().map { offset, endpoint in
-                var state = "available"
-                var ejectedFor: Double?
-                if destination.outlierDetection, destination.outliers.isEjected(offset, now: instant) {
-                    state = "ejected"
-                    ejectedFor = destination.outliers.ejectedUntil(offset).map { Double($0.nanoseconds &- instant.nanoseconds) / 1e9 }
-                } else if unhealthy.contains(endpoint.key) {
-                    state = "unhealthy"
-                }
-                return RoutePreview.Endpoint(address: endpoint.key, weight: endpoint.weight, identity: endpoint.identity, state: state, ejectedForSeconds: ejectedFor)
+            let endpoints = EndpointStates.onWorker(serviceIndex: index, loop: loop, now: now).map {
+                RoutePreview.Endpoint(address: $0.address, weight: $0.weight, identity: $0.identity, state: $0.state, ejectedForSeconds: $0.ejectedForSeconds)
             }
             let failover = position < rule.failover.count && rule.failover[position] >= 0 && rule.failover[position] < snapshot.services.count
                 ? snapshot.services[rule.failover[position]].name : nil

@@ -225,6 +225,18 @@ public final class ProxyServer: Sendable {
         return EventLoopFuture.whenAllSucceed(futures, on: eventLoop).map { $0.flatMap { $0 } }
     }
 
+    /// The endpoints of `service` with their state over every worker; nil when the proxy does
+    /// not send to the service.
+    func endpoints(service: String, on eventLoop: any EventLoop) -> EventLoopFuture<[EndpointState]?> {
+        let futures = contexts.all.map { context in
+            context.eventLoop.submit { EndpointStates.onWorker(service: service, loop: context, now: NIODeadline.now().uptimeNanoseconds) }
+        }
+        return EventLoopFuture.whenAllSucceed(futures, on: eventLoop).map { views in
+            let known = views.compactMap { $0 }
+            return known.isEmpty ? nil : EndpointStates.merged(known)
+        }
+    }
+
     /// What the proxy would do with `request` on `listener`, as one worker sees it.
     func preview(_ request: DescribedRequest, listener: String, on eventLoop: any EventLoop) -> EventLoopFuture<RoutePreview> {
         guard let context = contexts.all.first else {

@@ -94,6 +94,8 @@ struct DemoConductor: Service {
                 if let window = failureWindow {
                     say("At \(window.start) s, \(DemoTopology.failingInstance) will start failing; the api sidecars retry it away and eject it; at \(window.end) s it recovers.")
                 }
+                let flag = mesh.controlPlaneURL == "http://127.0.0.1:7470" ? "" : " --control-plane \(mesh.controlPlaneURL)"
+                say("Dashboard: \(mesh.controlPlaneURL)/ in a browser. In another terminal: heddle top\(flag), heddle tap web\(flag).")
                 say(duration > 0 ? "Running for \(duration) s (Ctrl-C stops earlier).\n" : "Running until Ctrl-C.\n")
                 return true
             }

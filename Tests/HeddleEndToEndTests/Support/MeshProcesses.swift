@@ -7,12 +7,14 @@ final class ControlPlaneProcess: @unchecked Sendable {
     let dataDir: String
     let port: Int
 
-    init(dataDir: String? = nil, extra: [String] = []) async throws {
+    /// `address`: `127.0.0.1:0` picks a free port; a restarted control plane can take the
+    /// port of the one it replaces.
+    init(dataDir: String? = nil, address: String = "127.0.0.1:0", extra: [String] = []) async throws {
         let directory = dataDir ?? "\(TestSupport.scratchDirectory())/cp-\(UUID().uuidString.prefix(8))"
         self.dataDir = directory
         child = try ChildProcess(
             name: "control-plane-\(UUID().uuidString.prefix(6))", executable: TestSupport.heddleBinary,
-            arguments: ["control-plane", "--data-dir", directory, "--address", "127.0.0.1:0"] + extra)
+            arguments: ["control-plane", "--data-dir", directory, "--address", address] + extra)
         let output = try await child.waitForOutput { $0.contains("listener=api") }
         guard let line = output.split(separator: "\n").first(where: { $0.contains("listener=api") }),
               let range = line.range(of: "address=127.0.0.1:"),
@@ -95,4 +97,27 @@ final class SidecarProcess: @unchecked Sendable {
     /// Where the sidecar keeps its workload key, chain and trust bundle.
     var identityDirectory: String { snapshot + ".identity" }
     var admin: Int { ports["admin"] ?? 0 }
+}
+
+/// Sidecars for `api` and `web`, each beside a test upstream, and a declared service `quiet`
+/// without endpoints (nor traffic): the mesh `heddle top` and the dashboard are tested on.
+struct WebAPIMesh {
+    let apiApp: Upstream
+    let webApp: Upstream
+    let api: SidecarProcess
+    let web: SidecarProcess
+
+    init(controlPlane cp: ControlPlaneProcess) async throws {
+        apiApp = try await Upstream(.http, name: "api")
+        webApp = try await Upstream(.http, name: "web")
+        api = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: apiApp.port)
+        web = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: webApp.port)
+        let declared = try await cp.apply("""
+            apiVersion: heddle.dev/v1alpha1
+            kind: Service
+            metadata: {name: quiet}
+            spec: {endpoints: []}
+            """)
+        guard declared.status == 0 else { throw TestFailure("applying the quiet service failed: \(declared.output)") }
+    }
 }
