@@ -66,6 +66,8 @@ extension ControlPlaneError {
             self.init(.conflict, error.description, currentRevision: current)
         case .notFound:
             self.init(.notFound, error.description)
+        case .tooLarge:
+            self.init(.invalid, error.description)
         case .compacted, .unavailable:
             self.init(.unavailable, "the store failed: \(error.description)")
         }

@@ -13,14 +13,18 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         commandName: "control-plane",
         abstract: "Run the Heddle control plane (registry, configuration, discovery push).",
         discussion: """
-            State lives in DATA-DIR/heddle.db (SQLite, WAL, every acknowledged write durable). \\
-            One control plane per data directory: a second one is refused. SIGTERM closes the \\
-            watch streams, finishes requests in flight and exits 0.
+            State lives in DATA-DIR/heddle.db (SQLite, WAL, every acknowledged write durable), \\
+            or with --store etcd://HOST:PORT,... in an etcd cluster several control planes \\
+            share. One control plane per data directory: a second one is refused. SIGTERM \\
+            closes the watch streams, finishes requests in flight and exits 0.
             """
     )
 
     @Option(help: "The data directory (created if missing).")
     var dataDir = "heddle-data"
+
+    @Option(help: "Where resources and the registry live: sqlite (DATA-DIR/heddle.db) or etcd://HOST:PORT[,HOST:PORT...][/PREFIX].")
+    var store = "sqlite"
 
     @Option(help: "Where the API listens (host:port; port 0 picks a free one).")
     var address = "127.0.0.1:7470"
@@ -50,6 +54,11 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func validate() throws {
+        do {
+            _ = try StoreLocation(parsing: store)
+        } catch {
+            throw ValidationError(error.description)
+        }
         guard HostPort(address) != nil else { throw ValidationError("--address must be host:port, not '\(address)'") }
         guard (2...(90 * 86_400)).contains(certificateLifetime) else { throw ValidationError("--certificate-lifetime must be between 2 seconds and 90 days") }
         if (caCert == nil) != (caKey == nil) { throw ValidationError("--ca-cert and --ca-key go together") }
@@ -61,15 +70,33 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = LogSetup.bootstrap(level: logLevel)
         guard let listen = HostPort(address) else { throw ExitCode(2) }
-        let store: SQLiteStore
+        let store: any Store
+        var sqlite: SQLiteStore?
+        var directoryLock: DataDirectoryLock?
         do {
-            store = try SQLiteStore(directory: dataDir)
+            switch try StoreLocation(parsing: self.store) {
+            case .sqlite:
+                let opened = try SQLiteStore(directory: dataDir)
+                sqlite = opened
+                store = opened
+            case let .etcd(endpoints, prefix, maxRequestBytes):
+                // The data directory still holds this replica's CA files and admin token.
+                directoryLock = try DataDirectoryLock.acquire(directory: dataDir)
+                let etcd = EtcdStore(endpoints: endpoints, prefix: prefix, maxRequestBytes: maxRequestBytes)
+                // Fail now, naming the members, rather than at the first request.
+                let revision = try await etcd.currentRevision()
+                logger.info("store", metadata: ["etcd": "\(endpoints.joined(separator: ","))", "prefix": "\(prefix)", "revision": "\(revision)"])
+                store = etcd
+            }
         } catch {
             var standardError = FileHandle.standardError
             print("heddle: cannot open the control plane's store: \(error)", to: &standardError)
             throw ExitCode(1)
         }
-        defer { try? store.close() }
+        defer {
+            try? sqlite?.close()
+            directoryLock?.release()
+        }
         var configuration = ControlPlaneServer.Configuration()
         do {
             let token = try AdminAccess.loadOrCreateToken(at: "\(dataDir)/admin-token")

@@ -4,13 +4,14 @@ import Testing
 /// The control plane's dashboard, loaded in headless Chromium (Debian `chromium`, driven over
 /// the DevTools protocol by `Fixtures/browser.py`): the demo's mesh shows up in the page and in
 /// its screenshot (read back with `tesseract`), an ejected endpoint is shown as such, a service
-/// without traffic says so, and the page rides out a control-plane restart.
+/// without traffic says so, and the page rides out a control-plane restart. `scripts/test.sh`
+/// runs them after the rest of the suite, on their own.
 @Suite(.serialized)
 struct DashboardTests {
     @Test func theDashboardShowsTheDemosServiceGraphMetricsRoutesEndpointsAndCertificates() async throws {
         let demo = try ChildProcess(
             name: "demo-dashboard", executable: TestSupport.heddleBinary,
-            arguments: ["demo", "--duration", "0", "--rate", "20", "--control-plane-port", "0", "--view", "plain"])
+            arguments: ["demo", "--duration", "0", "--rate", "10", "--control-plane-port", "0", "--view", "plain"])
         defer { demo.stop() }
         let output = try await demo.waitForOutput(timeout: .seconds(60)) { $0.contains("Dashboard: ") }
         let url = try #require(output.split(separator: "\n").first { $0.hasPrefix("Dashboard: ") }?.split(separator: " ").dropFirst().first.map(String.init), "\(output)")

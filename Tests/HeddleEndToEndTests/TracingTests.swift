@@ -160,7 +160,7 @@ struct TracingTests {
         let config = Config.proxy(tracing: "collector: \(collector.url)\nsampleRate: 0") + Config.service("down", [])
         let proxy = try await HeddleProxyProcess(config: config)
         let started = ContinuousClock.now
-        let load = try ChildProcess(name: "wrk-outage", executable: wrk, arguments: ["-t1", "-c4", "-d2s", "-H", "Host: down", "http://127.0.0.1:\(proxy.outbound)/"])
+        let load = try ChildProcess(name: "wrk-outage", executable: wrk, arguments: ["-t1", "-c4", "-d4s", "-H", "Host: down", "http://127.0.0.1:\(proxy.outbound)/"])
         #expect(await load.waitForExit(timeout: .seconds(30)) == 0, "\(load.stdout)\(load.stderr)")
         let seconds = Int((ContinuousClock.now - started).components.seconds) + 2
         let answered = try #require(load.stdout.split(separator: "\n").first { $0.contains("requests in") }?.split(separator: " ").first.flatMap { Int($0) }, "\(load.stdout)")

@@ -15,7 +15,7 @@ import Synchronization
 /// itself stays and means nothing, only the lock on it counts. The holder writes its pid into
 /// the file so that the one refused can say who holds it. `flock` is not reliable over
 /// network file systems; the data directory belongs on a local disk.
-final class DataDirectoryLock: Sendable {
+public final class DataDirectoryLock: Sendable {
     /// The name of the lock file inside the data directory.
     static let fileName = "heddle.lock"
 
@@ -35,7 +35,7 @@ final class DataDirectoryLock: Sendable {
     /// Creates `directory` (and its parents) when missing, then claims it. Throws
     /// `StoreError.unavailable` when the directory cannot be created or written, or when another
     /// control plane (in this process or another) holds it.
-    static func acquire(directory: String) throws(StoreError) -> DataDirectoryLock {
+    public static func acquire(directory: String) throws(StoreError) -> DataDirectoryLock {
         try makeDirectory(directory, dataDirectory: directory)
         let path = directory.hasSuffix("/") ? directory + fileName : directory + "/" + fileName
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -74,7 +74,7 @@ final class DataDirectoryLock: Sendable {
     }
 
     /// Gives the directory up. Idempotent.
-    func release() {
+    public func release() {
         descriptor.withLock { descriptor in
             guard descriptor >= 0 else { return }
             close(descriptor)

@@ -119,6 +119,8 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     case compacted(requested: Int64, oldest: Int64)
     /// The store cannot be opened or used: a corrupt or locked database, a full disk, ...
     case unavailable(String)
+    /// The document is larger than the store takes in one write (etcd's request limit).
+    case tooLarge(resource: String, bytes: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -132,6 +134,9 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
             "changes after revision \(requested) are no longer kept (oldest kept: \(oldest)); read everything again"
         case let .unavailable(reason):
             reason
+        case let .tooLarge(resource, bytes, limit):
+            "\(resource) is \(bytes) bytes; the store takes documents up to \(limit) bytes (etcd's --max-request-bytes, less room for the key): split it into smaller resources"
+
         }
     }
 }

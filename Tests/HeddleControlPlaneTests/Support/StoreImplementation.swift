@@ -5,11 +5,16 @@ import Testing
 enum StoreImplementation: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case memory
     case sqlite
+    case etcd
 
     var testDescription: String { rawValue }
 
+    /// The revision of a new, empty store: 0, or for etcd the revision a new cluster starts at
+    /// (its revisions are etcd's).
+    var base: Int64 { self == .etcd ? 1 : 0 }
+
     /// Runs `body` with a new, empty store; a SQLite store lives in a temporary directory that
-    /// is removed afterwards.
+    /// is removed afterwards, an etcd store on an etcd of its own that is stopped afterwards.
     func withStore(retainedChanges: Int = SQLiteStore.defaultRetainedChanges, _ body: (any Store) async throws -> Void) async throws {
         switch self {
         case .memory:
@@ -20,6 +25,10 @@ enum StoreImplementation: String, CaseIterable, Sendable, CustomTestStringConver
                 defer { try? store.close() }
                 try await body(store)
             }
+        case .etcd:
+            let server = try await EtcdServer.start()
+            defer { server.stop() }
+            try await body(EtcdStore(endpoints: [server.clientURL], retainedChanges: retainedChanges))
         }
     }
 }

@@ -133,8 +133,30 @@ def die_with_parent():
         pass
 
 
+def become_subreaper():
+    """Chromium's helpers are reparented to this script when Chromium dies, so that stop()
+    reaps them all (Linux PR_SET_CHILD_SUBREAPER)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1)
+    except OSError:
+        pass
+
+
+def reap_children(timeout=5.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.05)
+
+
 def main():
     steps = sys.argv[1:]
+    become_subreaper()
     profile = tempfile.mkdtemp(prefix="heddle-browser-")
     chromium = subprocess.Popen(
         [find_chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
@@ -149,6 +171,7 @@ def main():
         except ProcessLookupError:
             pass
         chromium.wait()
+        reap_children()
         shutil.rmtree(profile, ignore_errors=True)
 
     signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(1)))

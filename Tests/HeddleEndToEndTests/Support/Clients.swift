@@ -40,9 +40,14 @@ func runToFiles(_ executable: String, _ arguments: [String], timeout: Int, input
     process.standardError = errors
     process.standardInput = standardInput
     try process.run()
+    let missedExit = MissedExit(pid: process.processIdentifier)
     let deadline = ContinuousClock.now + .seconds(timeout)
-    while process.isRunning, ContinuousClock.now < deadline {
+    while process.isRunning, missedExit.status() == nil, ContinuousClock.now < deadline {
         usleep(5_000)
+    }
+    if let status = missedExit.status() {
+        let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+        return (status, read(base + ".out"), read(base + ".err"))
     }
     if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     let status = process.isRunning ? -1 : process.terminationStatus

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A child process started by a test, killed when the test ends (`stop()` or deinit), with its
 /// output captured in files so a failing test can show it.
@@ -23,11 +24,17 @@ final class ChildProcess: @unchecked Sendable {
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         try process.run()
+        missedExit = MissedExit(pid: process.processIdentifier)
         TestSupport.register(self)
     }
 
     var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
+    var isRunning: Bool { process.isRunning && missedExit.status() == nil }
+
+    /// The exit status, once the process has exited.
+    var exitStatus: Int32 { missedExit.status() ?? process.terminationStatus }
+
+    private let missedExit: MissedExit
 
     var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
@@ -39,19 +46,19 @@ final class ChildProcess: @unchecked Sendable {
     /// Waits for the process to exit, up to `timeout`; returns its exit status, or nil.
     func waitForExit(timeout: Duration) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline {
+        while isRunning, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        return process.isRunning ? nil : process.terminationStatus
+        return isRunning ? nil : exitStatus
     }
 
     func stop() {
-        if process.isRunning {
+        if isRunning {
             kill(process.processIdentifier, SIGKILL)
             // Bounded, not `waitUntilExit()`: Foundation on Linux can miss an exit when many
             // children end at once, and a test must never hang on it.
             let deadline = ContinuousClock.now + .seconds(5)
-            while process.isRunning, ContinuousClock.now < deadline {
+            while isRunning, ContinuousClock.now < deadline {
                 usleep(5_000)
             }
         }
@@ -63,8 +70,8 @@ final class ChildProcess: @unchecked Sendable {
         while ContinuousClock.now < deadline {
             let text = stdout + stderr
             if predicate(text) { return text }
-            if !process.isRunning {
-                throw TestFailure("\(name) exited (status \(process.terminationStatus)) before it was ready:\n\(text)")
+            if !isRunning {
+                throw TestFailure("\(name) exited (status \(exitStatus)) before it was ready:\n\(text)")
             }
             try await Task.sleep(for: .milliseconds(25))
         }
@@ -73,6 +80,45 @@ final class ChildProcess: @unchecked Sendable {
 
     deinit {
         stop()
+    }
+}
+
+/// Foundation on Linux can miss a child's exit when many children end at once: the child stays
+/// a zombie and `Process.isRunning` stays true forever. A child that has been a zombie for a
+/// second (Foundation reaps within milliseconds when it notices) is reaped here instead.
+final class MissedExit: Sendable {
+    let pid: Int32
+    /// When the child was first seen a zombie, and its status once reaped here.
+    private let state = Mutex<(since: ContinuousClock.Instant?, status: Int32?)>((nil, nil))
+
+    init(pid: Int32) {
+        self.pid = pid
+    }
+
+    /// The exit status when the child exited unnoticed and was reaped here; nil otherwise.
+    func status() -> Int32? {
+        let pid = pid
+        return state.withLock { state in
+            if let status = state.status { return status }
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex,
+                  stat[stat.index(close, offsetBy: 2)] == "Z"
+            else {
+                state.since = nil
+                return nil
+            }
+            let now = ContinuousClock.now
+            guard let since = state.since else {
+                state.since = now
+                return nil
+            }
+            guard now - since > .seconds(1) else { return nil }
+            var status: Int32 = 0
+            guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+            // As Foundation reports it: the exit code, or the signal that ended the process.
+            state.status = status & 0x7F == 0 ? (status >> 8) & 0xFF : status & 0x7F
+            return state.status
+        }
     }
 }
 

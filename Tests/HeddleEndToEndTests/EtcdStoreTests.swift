@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+
+/// `heddle control-plane --store etcd://...` through the real binary, on a real etcd: the mesh
+/// works as on SQLite, its state outlives the control plane, and a store it cannot reach or a
+/// resource etcd cannot take is refused with the reason.
+@Suite(.serialized)
+struct EtcdStoreTests {
+    @Test func aControlPlaneOnEtcdRunsTheMeshAndItsStateOutlivesIt() async throws {
+        let etcd = try await EtcdProcess()
+        let cp = try await ControlPlaneProcess(extra: ["--store", etcd.store])
+        #expect(cp.child.stderr.contains("etcd=http://127.0.0.1:\(etcd.clientPort)"), "\(cp.child.stderr)")
+        let v1 = try await Upstream(.http, name: "users-v1")
+        let v2 = try await Upstream(.http, name: "users-v2")
+        let web = try await Upstream(.http, name: "web")
+        _ = try await SidecarProcess(controlPlane: cp.url, service: "users-v1", appPort: v1.port)
+        _ = try await SidecarProcess(controlPlane: cp.url, service: "users-v2", appPort: v2.port)
+        let client = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: web.port)
+        let applied = try await cp.apply("""
+            apiVersion: heddle.dev/v1alpha1
+            kind: Service
+            metadata: {name: users-v2}
+            spec: {endpoints: []}
+            ---
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: users}
+            spec:
+              hostnames: [users]
+              rules:
+                - backendRefs: [{name: users-v2}]
+            """)
+        #expect(applied.status == 0, "\(applied.output)")
+        var served: [String] = []
+        for _ in 0..<50 {
+            served = try ControlPlaneTests.servedBy(client.outbound, host: "users", count: 3)
+            if served == Array(repeating: "200 users-v2", count: 3) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(served == Array(repeating: "200 users-v2", count: 3), "the route from etcd reached the sidecar: \(cp.child.stderr.suffix(2000))")
+
+        // The resources and the registry are in etcd, under /heddle/.
+        let keys = try curl(["-s", "http://127.0.0.1:\(etcd.clientPort)/v3/kv/range", "-d", #"{"key":"L2hlZGRsZS8=","range_end":"L2hlZGRsZTA=","keys_only":true}"#]).output
+        #expect(keys.contains(Data("/heddle/resources/HTTPRoute/users".utf8).base64EncodedString()), "\(keys)")
+
+        // Killed and started again (same data directory, same CA): everything is still there.
+        cp.child.signal(SIGKILL)
+        _ = await cp.child.waitForExit(timeout: .seconds(5))
+        let restarted = try await ControlPlaneProcess(dataDir: cp.dataDir, extra: ["--store", etcd.store])
+        let routes = try await restarted.cli(["get", "HTTPRoute"])
+        #expect(routes.output.contains("users"), "\(routes.output)")
+        let instances = try curl(["-s", "\(restarted.url)/v1/instances"]).output
+        for service in ["users-v1", "users-v2", "web"] {
+            #expect(instances.contains("\"service\":\"\(service)\""), "\(service) is still registered: \(instances)")
+        }
+
+        // A resource larger than etcd takes in one request is refused, saying so.
+        let big = "apiVersion: heddle.dev/v1alpha1\nkind: Service\nmetadata:\n  name: big\n  labels: {padding: \"\(String(repeating: "x", count: 1_600_000))\"}\nspec:\n  endpoints: []\n"
+        let file = "\(TestSupport.scratchDirectory())/big.yaml"
+        try big.write(toFile: file, atomically: true, encoding: .utf8)
+        let refused = try await restarted.cli(["apply", "-f", file])
+        #expect(refused.status != 0 && refused.output.contains("split it into smaller resources"), "\(refused.output.prefix(600))")
+    }
+
+    @Test func aControlPlaneWhoseEtcdIsUnreachableStopsAndSaysWhere() async throws {
+        let port = try TestSupport.freePort()
+        let cp = try ChildProcess(
+            name: "cp-no-etcd", executable: TestSupport.heddleBinary,
+            arguments: ["control-plane", "--data-dir", "\(TestSupport.scratchDirectory())/cp-no-etcd", "--address", "127.0.0.1:0", "--store", "etcd://127.0.0.1:\(port)"])
+        #expect(await cp.waitForExit(timeout: .seconds(30)) == 1)
+        #expect(cp.stderr.contains("cannot open the control plane's store: no etcd member answered") && cp.stderr.contains("127.0.0.1:\(port)"), "\(cp.stderr)")
+
+        let bad = try ChildProcess(name: "cp-bad-store", executable: TestSupport.heddleBinary, arguments: ["control-plane", "--store", "etcd://nohost"])
+        #expect(await bad.waitForExit(timeout: .seconds(30)) != 0)
+        #expect(bad.stderr.contains("etcd member 'nohost' is not host:port"), "\(bad.stderr)")
+    }
+
+    @Test func storeMigrateCopiesASQLiteControlPlaneIntoEtcd() async throws {
+        let etcd = try await EtcdProcess()
+        let cp = try await ControlPlaneProcess()
+        let applied = try await cp.apply("""
+            apiVersion: heddle.dev/v1alpha1
+            kind: Service
+            metadata: {name: users}
+            spec: {endpoints: [{address: "10.0.0.7:8080"}]}
+            ---
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: users}
+            spec:
+              hostnames: [users]
+              rules: [{backendRefs: [{name: users}]}]
+            """)
+        #expect(applied.status == 0, "\(applied.output)")
+        let registered = try curl(["-s", "-H", "Content-Type: application/json", "-d", #"{"service":"api","address":"127.0.0.1","port":9000,"protocol":"http1","labels":{"zone":"a"},"weight":3,"leaseSeconds":30}"#, "\(cp.url)/v1/instances"]).output
+        #expect(registered.contains("\"service\":\"api\""), "\(registered)")
+
+        // While the control plane runs, its SQLite store is locked: migrate refuses.
+        let busy = try ChildProcess(name: "migrate-busy", executable: TestSupport.heddleBinary, arguments: ["store", "migrate", "--from", "sqlite:\(cp.dataDir)", "--to", etcd.store])
+        #expect(await busy.waitForExit(timeout: .seconds(30)) == 1)
+        #expect(busy.stderr.contains("in use by another control plane"), "\(busy.stderr)")
+
+        cp.child.signal(SIGTERM)
+        _ = await cp.child.waitForExit(timeout: .seconds(10))
+        let migrate = try ChildProcess(name: "migrate", executable: TestSupport.heddleBinary, arguments: ["store", "migrate", "--from", "sqlite:\(cp.dataDir)", "--to", etcd.store])
+        #expect(await migrate.waitForExit(timeout: .seconds(30)) == 0, "\(migrate.stderr)")
+        #expect(migrate.stdout.hasPrefix("copied 2 resources and 1 instances from sqlite:\(cp.dataDir) to \(etcd.store)"), "\(migrate.stdout)")
+
+        // The same data directory (its CA and admin token), now on etcd.
+        let onEtcd = try await ControlPlaneProcess(dataDir: cp.dataDir, extra: ["--store", etcd.store])
+        let routes = try await onEtcd.cli(["get", "HTTPRoute", "users", "-o", "yaml"])
+        #expect(routes.output.contains("backendRefs"), "\(routes.output)")
+        let instances = try curl(["-s", "\(onEtcd.url)/v1/instances?service=api"]).output
+        #expect(instances.contains("\"port\":9000") && instances.contains("\"weight\":3") && instances.contains("\"zone\":\"a\""), "\(instances)")
+
+        // A second run finds the destination in use; a source that is not a store is named.
+        onEtcd.child.signal(SIGTERM)
+        _ = await onEtcd.child.waitForExit(timeout: .seconds(10))
+        let again = try ChildProcess(name: "migrate-again", executable: TestSupport.heddleBinary, arguments: ["store", "migrate", "--from", "sqlite:\(cp.dataDir)", "--to", etcd.store])
+        #expect(await again.waitForExit(timeout: .seconds(30)) == 1)
+        #expect(again.stderr.contains("the destination already holds 2 resources and 1 instances"), "\(again.stderr)")
+        let missing = try ChildProcess(name: "migrate-missing", executable: TestSupport.heddleBinary, arguments: ["store", "migrate", "--from", "sqlite:/nonexistent/heddle", "--to", etcd.store])
+        #expect(await missing.waitForExit(timeout: .seconds(30)) == 1)
+        #expect(missing.stderr.contains("/nonexistent/heddle holds no control plane store"), "\(missing.stderr)")
+    }
+}
