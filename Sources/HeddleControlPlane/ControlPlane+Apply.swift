@@ -33,6 +33,14 @@ extension ControlPlane {
         var seen: Set<ResourceKey> = []
         for (index, document) in documents.enumerated() {
             let number = index + 1
+            if let limit = store.documentLimit, document.text.utf8.count > limit {
+                // Refused before it is read: decoding megabytes of YAML to refuse them is slow.
+                let reason = "\(document.text.utf8.count) bytes, over the \(limit) the store takes in one document (etcd's --max-request-bytes, less room for the key): split it into smaller resources"
+                plans.append(.refused(ApplyResult.Item(
+                    document: number, kind: "", name: "", action: .refused,
+                    errors: [FieldError(resource: "document \(number)", path: "", reason: reason, line: document.firstLine)])))
+                continue
+            }
             switch DocumentReader.read(document, number: number) {
             case let .refused(kind, name, errors):
                 plans.append(.refused(ApplyResult.Item(document: number, kind: kind, name: name, action: .refused, errors: errors)))
@@ -81,6 +89,7 @@ extension ControlPlane {
                 }
                 resources[key] = ResourceEntry(stored: stored, resource: resource)
                 revision = max(revision, stored.revision)
+                noteLocalWrite(key.reference, stored.revision)
                 revisions[key] = stored.revision
                 logger.info("resource \(previous == nil ? "created" : "updated")", metadata: ["resource": "\(key.reference)", "revision": "\(stored.revision)"])
             }

@@ -24,6 +24,9 @@ extension ControlPlane {
         if let bad = calls?.first(where: { !ResourceMetadata.isValidName($0) }) {
             throw ControlPlaneError(.invalid, "calls: '\(bad)' is not a valid service name")
         }
+        if let staleness {
+            throw ControlPlaneError(.unavailable, staleness)
+        }
         let scope = WatchScope(calls: calls.map(Set.init), service: service)
         guard let mailbox = hub.open(proxyID: proxyID, service: service, scope: scope, initial: snapshot(scope: scope)) else {
             throw ControlPlaneError(.unavailable, "the control plane is shutting down")

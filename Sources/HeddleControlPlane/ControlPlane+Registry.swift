@@ -21,6 +21,7 @@ extension ControlPlane {
             let instance = RegisteredInstance(stored: stored, lease: lease, reportedHealthy: true)
             instances[id] = instance
             revision = max(revision, stored.revision)
+            noteLocalWrite("instance/\(id)", stored.revision)
             noteChange()
             logger.info("instance registered", metadata: ["instance": "\(id)", "service": "\(request.service)", "address": "\(instance.address)"])
             return instance.wire
@@ -28,7 +29,8 @@ extension ControlPlane {
     }
 
     /// Renews the instance's lease (no store write, unless the instance comes back from an
-    /// expired lease); `notFound` when it is not registered, so its sidecar registers again.
+    /// expired lease, or another control plane held it: then this one takes it over);
+    /// `notFound` when it is not registered, so its sidecar registers again.
     public func heartbeat(id: String) async throws {
         try await exclusively {
             var instance = try registered(id)
@@ -87,7 +89,8 @@ extension ControlPlane {
         await exclusively {
             let now = now()
             for id in instances.keys.sorted() {
-                guard var instance = instances[id] else { continue }
+                // An instance another control plane holds is its to sweep.
+                guard var instance = instances[id], instance.stored.heldHere else { continue }
                 do {
                     switch instance.lease.action(at: now) {
                     case .none:
@@ -114,15 +117,24 @@ extension ControlPlane {
         return instance
     }
 
-    /// Keeps `instance`, writing it to the store first when its health changed.
+    /// Keeps `instance`, writing it to the store first when its health changed or another
+    /// control plane held it (this one takes it over).
     @discardableResult
     private func save(_ instance: RegisteredInstance) async throws -> RegisteredInstance {
         var instance = instance
-        if instance.health.rawValue != instance.stored.health {
+        let takeover = !instance.stored.heldHere
+        if takeover {
+            instance.stored.heldHere = true
+        }
+        if takeover || instance.health.rawValue != instance.stored.health {
             let record = instance.updatedRecord
             instance.stored = try await storing { try await store.putInstance(record) }
             revision = max(revision, instance.stored.revision)
+            noteLocalWrite("instance/\(instance.stored.id)", instance.stored.revision)
             noteChange()
+            if takeover {
+                logger.info("instance taken over from another control plane", metadata: ["instance": "\(instance.stored.id)", "service": "\(instance.stored.service)"])
+            }
         }
         instances[instance.stored.id] = instance
         return instance
@@ -132,7 +144,10 @@ extension ControlPlane {
         let id = instance.stored.id
         let removed = try await storing { try await store.deleteInstance(id: id) }
         instances[id] = nil
-        if let removed { revision = max(revision, removed) }
+        if let removed {
+            revision = max(revision, removed)
+            noteLocalWrite("instance/\(id)", removed)
+        }
         noteChange()
     }
 

@@ -21,6 +21,7 @@ extension ControlPlane {
             }
             resources[key] = nil
             revision = max(revision, deleted)
+            noteLocalWrite(key.reference, deleted)
             resourcesChanged()
             logger.info("resource deleted", metadata: ["resource": "\(key.reference)", "revision": "\(deleted)"])
             return DeleteResult(kind: key.kind.rawValue, name: key.name, revision: deleted)

@@ -1,7 +1,8 @@
 extension ControlPlane {
     /// Runs what the control plane does on its own until the task is cancelled: pushes to the
     /// watches `settings.pushDelay` after a change (a burst of changes within it gives one
-    /// push), lease sweeps and keep-alives. Call it once; a second call returns at once.
+    /// push), lease sweeps, keep-alives, and with a shared store following the other control
+    /// planes' writes. Call it once; a second call returns at once.
     public nonisolated func run() async {
         guard await claimRun() else { return }
         await withDiscardingTaskGroup { group in
@@ -11,6 +12,9 @@ extension ControlPlane {
             }
             group.addTask {
                 await Self.every(self.settings.keepAliveInterval) { self.sendKeepAlives() }
+            }
+            if self.store.isShared {
+                group.addTask { await self.followStore() }
             }
         }
     }

@@ -24,6 +24,15 @@ public actor ControlPlane {
     /// Snapshots made since the last change, by scope: a thousand proxies reconnecting after a
     /// restart share one rendering instead of making a thousand.
     var snapshotCache: [WatchScope: ConfigPush] = [:]
+    /// With a shared store: every change up to this revision has been applied here (writes of
+    /// other control planes included), so following resumes after it.
+    var followedRevision: Int64
+    /// With a shared store: the revision of this control plane's latest write of each key
+    /// (`Kind/name`, or `instance/ID`) that following has not passed yet, so that an older
+    /// change read back never undoes it.
+    var localWrites: [String: Int64] = [:]
+    /// With a shared store: since when, and why, following it fails (nil while it works).
+    var storeTrouble: (since: ContinuousClock.Instant, reason: String)?
 
     private var writing = false
     private var waitingWriters: [CheckedContinuation<Void, Never>] = []
@@ -46,6 +55,7 @@ public actor ControlPlane {
         self.logger = logger
         self.now = now
         self.revision = revision
+        self.followedRevision = revision
         self.resources = Dictionary(
             storedResources.compactMap { stored in
                 ResourceKey.storedKinds.first { $0.rawValue == stored.kind }.map { (ResourceKey(kind: $0, name: stored.name), ResourceEntry(restoring: stored)) }
@@ -106,6 +116,12 @@ public actor ControlPlane {
         } catch {
             throw ControlPlaneError(storeFailure: error)
         }
+    }
+
+    /// Remembers a write of this control plane to a shared store (see `localWrites`).
+    func noteLocalWrite(_ key: String, _ written: Int64) {
+        guard store.isShared else { return }
+        localWrites[key] = max(localWrites[key] ?? 0, written)
     }
 
     /// Records that what proxies receive may have changed: the watches are updated after

@@ -11,6 +11,11 @@ public struct ControlPlaneSettings: Hashable, Sendable {
     /// The lease of an instance loaded from the store at start, until it registers again (the
     /// lease asked for at registration is not stored).
     public var restoredLeaseSeconds = 10
+    /// With a shared store (etcd): how often the writes of other control planes are read.
+    public var followInterval: Duration = .milliseconds(200)
+    /// With a shared store: how long following it may fail before this control plane stops
+    /// serving watches (its configuration may be stale) and says so in `/ready`.
+    public var staleAfter: Duration = .seconds(5)
     /// The trust domain of the workload identities instances prove (`spiffe://<it>/service/…`),
     /// pushed with each instance reached over mutual TLS.
     public var trustDomain = "heddle.local"

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import HeddleAPI
 import HeddleCore
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
@@ -10,9 +11,16 @@ import NIOHTTP1
 /// heartbeats, the watch stream of configuration pushes and acknowledgements, and the
 /// resources and registry. Every failure is a `ControlPlaneClientError` naming what was asked
 /// of which control plane (with the control plane's own message).
+///
+/// Given several control planes (replicas on one etcd cluster: `http://a:7470,http://b:7470`),
+/// requests go to the one that answered last; one that cannot be reached, or answers 503 (it
+/// is shutting down, or has lost its store), sends the request on to the next.
 public struct ControlPlaneClient: Sendable {
-    /// The control plane's base URL, such as `http://127.0.0.1:7470`.
-    public let baseURL: String
+    /// Every control plane's base URL, such as `http://127.0.0.1:7470`.
+    public let baseURLs: [String]
+    /// The control plane requests go to now.
+    public var baseURL: String { baseURLs[current.withLockedValue { $0 }] }
+    private let current = NIOLockedValueBox(0)
     /// Sent as `Authorization: Bearer …` with every request: what lets the CLI change the mesh
     /// from another host (or when the control plane asks for it from its own).
     public let adminToken: String?
@@ -21,10 +29,31 @@ public struct ControlPlaneClient: Sendable {
     /// The largest watch message accepted: a push that size is a mesh far past this proxy.
     static let maxPushBytes = 64 * 1024 * 1024
 
-    public init(baseURL: String, adminToken: String? = nil, http: HTTPClient = .shared) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+    /// The HTTP client requests go through unless one is given: a connection that cannot be
+    /// made fails within a second instead of being retried until the request's deadline, so
+    /// that a dead control plane is passed over at once. Never shut down, like
+    /// `HTTPClient.shared`.
+    public static let failFastHTTP: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.timeout.connect = .seconds(1)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    /// `baseURL`: one control plane's URL, or several separated by commas.
+    public init(baseURL: String, adminToken: String? = nil, http: HTTPClient = ControlPlaneClient.failFastHTTP) {
+        let urls = baseURL.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        self.baseURLs = urls.isEmpty ? [baseURL] : urls
         self.adminToken = adminToken
         self.http = http
+    }
+
+    /// Moves on to the next control plane after `failed` (unless another request already did).
+    private func moveOn(from failed: Int) {
+        current.withLockedValue { index in
+            if index == failed { index = (failed + 1) % baseURLs.count }
+        }
     }
 
     /// Registers an instance; the control plane assigns its id.
@@ -59,13 +88,35 @@ public struct ControlPlaneClient: Sendable {
     /// throws when the control plane cannot be reached or sends something that is not a push.
     public func watch(proxy: String, service: String, calls: [String]? = nil) async throws -> AsyncThrowingStream<ConfigPush, any Error> {
         let scope = calls.map { "&calls=" + Self.escape($0.joined(separator: ",")) } ?? ""
-        var request = HTTPClientRequest(url: "\(baseURL)/v1/watch?proxy=\(Self.escape(proxy))&service=\(Self.escape(service))\(scope)")
-        request.method = .GET
-        request.headers.add(name: "Accept", value: "application/x-ndjson")
-        let response = try await http.execute(request, timeout: .hours(24 * 365))
-        guard response.status == .ok else {
-            try await Self.check(response, expecting: [200], what: "watch", baseURL: baseURL)
-            throw ControlPlaneClientError(message: "watch: unexpected status \(response.status.code)")
+        var response: HTTPClientResponse?
+        var failures: [String] = []
+        for _ in baseURLs.indices {
+            let index = current.withLockedValue { $0 }
+            let baseURL = baseURLs[index]
+            var request = HTTPClientRequest(url: "\(baseURL)/v1/watch?proxy=\(Self.escape(proxy))&service=\(Self.escape(service))\(scope)")
+            request.method = .GET
+            request.headers.add(name: "Accept", value: "application/x-ndjson")
+            do {
+                let answer = try await http.execute(request, timeout: .hours(24 * 365))
+                if answer.status == .ok {
+                    response = answer
+                    break
+                }
+                if answer.status == .serviceUnavailable, baseURLs.count > 1 {
+                    failures.append("\(baseURL): 503")
+                    moveOn(from: index)
+                    continue
+                }
+                try await Self.check(answer, expecting: [200], what: "watch", baseURL: baseURL)
+            } catch let error as ControlPlaneClientError {
+                throw error
+            } catch {
+                failures.append("\(baseURL): \(error)")
+                moveOn(from: index)
+            }
+        }
+        guard let response else {
+            throw ControlPlaneClientError(message: "cannot reach the control plane (watch): \(failures.joined(separator: "; "))")
         }
         let body = response.body
         let baseURL = self.baseURL
@@ -104,7 +155,7 @@ public struct ControlPlaneClient: Sendable {
         let response = try await execute(.POST, "/v1/apply", body: try JSONEncoder().encode(ApplyRequest(yaml: yaml, dryRun: dryRun)))
         if response.status == .badRequest {
             let error: APIError = try await Self.decode(response, what: "apply", baseURL: baseURL)
-            let lines = error.errors.map { "  \($0.resource): \($0.path): \($0.reason)\($0.line.map { " (line \($0))" } ?? "")" }
+            let lines = error.errors.map { "  \($0.resource): \($0.path.isEmpty ? "" : "\($0.path): ")\($0.reason)\($0.line.map { " (line \($0))" } ?? "")" }
             throw ControlPlaneClientError(message: ([error.message] + lines).joined(separator: "\n"))
         }
         try await Self.check(response, expecting: [200], what: "apply", baseURL: baseURL)
@@ -240,18 +291,33 @@ public struct ControlPlaneClient: Sendable {
     }
 
     private func execute(_ method: HTTPMethod, _ path: String, body: Data?) async throws -> HTTPClientResponse {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = method
-        if let adminToken { request.headers.add(name: "Authorization", value: "Bearer \(adminToken)") }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
+        var failures: [String] = []
+        for attempt in baseURLs.indices {
+            let index = current.withLockedValue { $0 }
+            let baseURL = baseURLs[index]
+            var request = HTTPClientRequest(url: baseURL + path)
+            request.method = method
+            if let adminToken { request.headers.add(name: "Authorization", value: "Bearer \(adminToken)") }
+            if let body {
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(bytes: body))
+            }
+            do {
+                let response = try await http.execute(request, timeout: Self.requestTimeout)
+                // A control plane shutting down or cut off from its store: the next one, if any.
+                if response.status == .serviceUnavailable, attempt < baseURLs.count - 1 {
+                    failures.append("\(baseURL): 503")
+                    moveOn(from: index)
+                    continue
+                }
+                return response
+            } catch {
+                failures.append("\(baseURL): \(error)")
+                moveOn(from: index)
+            }
         }
-        do {
-            return try await http.execute(request, timeout: Self.requestTimeout)
-        } catch {
-            throw ControlPlaneClientError(message: "cannot reach the control plane at \(baseURL) (\(method.rawValue) \(path)): \(error)")
-        }
+        let target = baseURLs.count == 1 ? "the control plane at \(baseURLs[0])" : "any control plane"
+        throw ControlPlaneClientError(message: "cannot reach \(target) (\(method.rawValue) \(path)): \(failures.joined(separator: "; "))")
     }
 
     /// Throws the control plane's own error (its `APIError` message) unless the status is

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Synchronization
 
 /// `heddle control-plane --store etcd://...` through the real binary, on a real etcd: the mesh
 /// works as on SQLite, its state outlives the control plane, and a store it cannot reach or a
@@ -16,20 +17,7 @@ struct EtcdStoreTests {
         _ = try await SidecarProcess(controlPlane: cp.url, service: "users-v1", appPort: v1.port)
         _ = try await SidecarProcess(controlPlane: cp.url, service: "users-v2", appPort: v2.port)
         let client = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: web.port)
-        let applied = try await cp.apply("""
-            apiVersion: heddle.dev/v1alpha1
-            kind: Service
-            metadata: {name: users-v2}
-            spec: {endpoints: []}
-            ---
-            apiVersion: gateway.networking.k8s.io/v1
-            kind: HTTPRoute
-            metadata: {name: users}
-            spec:
-              hostnames: [users]
-              rules:
-                - backendRefs: [{name: users-v2}]
-            """)
+        let applied = try await cp.apply(ControlPlaneReplicaTests.route(v1: 0, v2: 100))
         #expect(applied.status == 0, "\(applied.output)")
         var served: [String] = []
         for _ in 0..<50 {
@@ -122,5 +110,120 @@ struct EtcdStoreTests {
         let missing = try ChildProcess(name: "migrate-missing", executable: TestSupport.heddleBinary, arguments: ["store", "migrate", "--from", "sqlite:/nonexistent/heddle", "--to", etcd.store])
         #expect(await missing.waitForExit(timeout: .seconds(30)) == 1)
         #expect(missing.stderr.contains("/nonexistent/heddle holds no control plane store"), "\(missing.stderr)")
+    }
+}
+
+/// Two control-plane replicas on one etcd: writes through either reach the proxies of both,
+/// a replica's death costs no request (its sidecars move to the other, which takes their
+/// instances over), and a replica cut off from etcd stops serving watches and says so.
+@Suite(.serialized)
+struct ControlPlaneReplicaTests {
+    @Test func twoReplicasAgreeSurviveTheLossOfOneAndStopServingWhenCutOffFromEtcd() async throws {
+        let etcd = try await EtcdProcess()
+        let a = try await ControlPlaneProcess(extra: ["--store", etcd.store])
+        // The replicas share the certificate authority and join-token key (docs/operations.md).
+        let dataB = "\(TestSupport.scratchDirectory())/cp-b-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dataB, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "\(a.dataDir)/identity", toPath: "\(dataB)/identity")
+        let b = try await ControlPlaneProcess(dataDir: dataB, extra: ["--store", etcd.store])
+
+        let v1 = try await Upstream(.http, name: "users-v1")
+        let v2 = try await Upstream(.http, name: "users-v2")
+        let web = try await Upstream(.http, name: "web")
+        // users-v1's and users-v2's sidecars talk to A first, web's to B first.
+        // A join token from either replica is good at both.
+        _ = try await SidecarProcess(
+            controlPlane: "\(a.url),\(b.url)", service: "users-v1", appPort: v1.port, extra: ["--join-token", try joinToken(controlPlane: a.url, service: "users-v1")])
+        _ = try await SidecarProcess(
+            controlPlane: "\(a.url),\(b.url)", service: "users-v2", appPort: v2.port, extra: ["--join-token", try joinToken(controlPlane: b.url, service: "users-v2")])
+        let client = try await SidecarProcess(
+            controlPlane: "\(b.url),\(a.url)", service: "web", appPort: web.port, extra: ["--join-token", try joinToken(controlPlane: a.url, service: "web")])
+
+        // Applied through A, pushed by B to web's sidecar.
+        let applied = try await a.apply(Self.route(v1: 100, v2: 0))
+        #expect(applied.status == 0, "\(applied.output)")
+        #expect(try await Self.eventually(client, ["200 users-v1"]), "B followed A's write")
+        let services = try curl(["-s", "\(b.url)/v1/services"]).output
+        #expect(services.contains("\"name\":\"users-v1\"") && services.contains("\"name\":\"web\""), "\(services)")
+
+        // Traffic all along; A dies; the route changes through B; no request fails.
+        let failures = Mutex<[String]>([])
+        let sent = Mutex(0)
+        let traffic = Task.detached {
+            for _ in 0..<400 where !Task.isCancelled {
+                let answer = (try? curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: users", "http://127.0.0.1:\(client.outbound)/hello"]).output) ?? "curl failed"
+                sent.withLock { $0 += 1 }
+                if answer != "200" { failures.withLock { $0.append(answer) } }
+                try? await Task.sleep(for: .milliseconds(25))
+            }
+        }
+        try await Task.sleep(for: .seconds(1))
+        a.child.signal(SIGKILL)
+        _ = await a.child.waitForExit(timeout: .seconds(5))
+        try await Task.sleep(for: .seconds(2))
+        let moved = try await b.apply(Self.route(v1: 0, v2: 100))
+        #expect(moved.status == 0, "\(moved.output)")
+        #expect(try await Self.eventually(client, ["200 users-v2"]), "the change through B reached web's sidecar")
+        // The sidecars that talked to A now heartbeat B, which took their instances over.
+        let instances = try curl(["-s", "\(b.url)/v1/instances"]).output
+        #expect(!instances.contains("\"unhealthy\""), "\(instances)")
+        #expect(b.child.stderr.contains("instance taken over from another control plane"), "\(b.child.stderr.suffix(2000))")
+        traffic.cancel()
+        _ = await traffic.value
+        #expect(sent.withLock { $0 } >= 5, "requests flowed while a replica died")
+        #expect(failures.withLock { $0 }.isEmpty, "requests failed while a replica died: \(failures.withLock { $0 })")
+
+        // etcd goes away: B stops serving watches (its configuration may be stale) and says so;
+        // the sidecars keep serving what they have.
+        etcd.child.signal(SIGSTOP)
+        var ready = ""
+        for _ in 0..<100 {
+            ready = try curl(["-s", "-w", " %{http_code}", "\(b.url)/ready"]).output
+            if ready.hasSuffix(" 503") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(ready.hasSuffix(" 503") && ready.contains("has not reached its store"), "\(ready)")
+        let watch = try curl(["-s", "-w", " %{http_code}", "--max-time", "3", "\(b.url)/v1/watch?proxy=probe"]).output
+        #expect(watch.hasSuffix(" 503") && watch.contains("may be stale"), "\(watch)")
+        #expect(try ControlPlaneTests.servedBy(client.outbound, host: "users", count: 3) == Array(repeating: "200 users-v2", count: 3))
+        etcd.child.signal(SIGCONT)
+        for _ in 0..<100 {
+            ready = try curl(["-s", "-w", " %{http_code}", "\(b.url)/ready"]).output
+            if ready.hasSuffix(" 200") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(ready.hasSuffix(" 200"), "B serves again once etcd answers: \(ready)")
+        #expect(b.child.stderr.contains("the store answers again"), "\(b.child.stderr.suffix(2000))")
+    }
+
+    static func route(v1: Int, v2: Int) -> String {
+        """
+        apiVersion: heddle.dev/v1alpha1
+        kind: Service
+        metadata: {name: users-v1}
+        spec: {endpoints: []}
+        ---
+        apiVersion: heddle.dev/v1alpha1
+        kind: Service
+        metadata: {name: users-v2}
+        spec: {endpoints: []}
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: users}
+        spec:
+          hostnames: [users]
+          rules:
+            - backendRefs: [{name: users-v1, weight: \(v1)}, {name: users-v2, weight: \(v2)}]
+        """
+    }
+
+    /// Whether `client`'s sidecar answers `expected` for three requests to `users` within 10 s.
+    static func eventually(_ client: SidecarProcess, _ expected: [String]) async throws -> Bool {
+        for _ in 0..<100 {
+            if try Set(ControlPlaneTests.servedBy(client.outbound, host: "users", count: 3)) == Set(expected) { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
     }
 }

@@ -1,7 +1,8 @@
 import HeddleAPI
 import Hummingbird
 
-/// `GET /live` (the process answers) and `GET /ready` (it serves: loaded, not shutting down).
+/// `GET /live` (the process answers) and `GET /ready` (it serves: loaded, not shutting down,
+/// and with a shared store, reaching it).
 enum HealthRoutes {
     /// The body of `/live` and `/ready`.
     struct Status: Codable, Sendable {
@@ -15,6 +16,9 @@ enum HealthRoutes {
         router.get("/ready") { _, _ in
             guard !controlPlane.isShuttingDown else {
                 throw ControlPlaneError(.unavailable, "the control plane is shutting down")
+            }
+            if let staleness = await controlPlane.staleness {
+                throw ControlPlaneError(.unavailable, staleness)
             }
             return JSONBody.response(Status(status: "ready"))
         }

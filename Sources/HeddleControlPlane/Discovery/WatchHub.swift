@@ -86,6 +86,13 @@ final class WatchHub: Sendable {
     /// True once `close()` was called.
     var isClosed: Bool { state.withLock(\.closed) }
 
+    /// Ends every watch open now, leaving the hub open (the control plane lost its store: its
+    /// proxies go to another, and come back when it answers again).
+    func finishAll() {
+        let mailboxes = state.withLock { state in state.watchers.values.map(\.mailbox) }
+        for mailbox in mailboxes { mailbox.finish() }
+    }
+
     /// Ends every watch and refuses new ones (shutdown).
     func close() {
         let mailboxes = state.withLock { state -> [WatchMailbox] in

@@ -9,9 +9,11 @@ struct RegisteredInstance: Sendable {
     /// The proxy's last report (`POST /v1/instances/{id}/health`); true until one says otherwise.
     var reportedHealthy: Bool
 
-    /// Healthy while the proxy reports it healthy and its lease holds.
+    /// Healthy while the proxy reports it healthy and its lease holds. An instance another
+    /// control plane holds (a shared store) is as that one last wrote it.
     var health: Instance.Health {
-        reportedHealthy && !lease.expired ? .healthy : .unhealthy
+        guard stored.heldHere else { return Instance.Health(rawValue: stored.health) ?? .unhealthy }
+        return reportedHealthy && !lease.expired ? .healthy : .unhealthy
     }
 
     /// The record to store for the current health.

@@ -36,6 +36,20 @@ public protocol Store: Sendable {
     /// The changes after `revision`, oldest first, at most `limit`. Throws `compacted` when
     /// changes that old are no longer kept (the reader must start from a full read).
     func changes(after revision: Int64, limit: Int) async throws -> [StoreChange]
+
+    /// Whether other control planes write to this store too (etcd): then each follows the
+    /// others' writes (`changes(after:)`), and an instance belongs to the control plane whose
+    /// store session wrote it last (`StoredInstance.heldHere`).
+    var isShared: Bool { get }
+
+    /// The largest document the store takes in one write (etcd's request limit), or nil
+    /// without one; `heddle apply` refuses a larger document before reading it.
+    var documentLimit: Int? { get }
+}
+
+extension Store {
+    public var isShared: Bool { false }
+    public var documentLimit: Int? { nil }
 }
 
 /// A resource as stored: its YAML document and revisions.
@@ -72,6 +86,10 @@ public struct StoredInstance: Hashable, Sendable {
     public var mutualTLS: Bool
     /// Where its proxy's admin endpoint (`/metrics`) answers, `host:port`; nil when not told.
     public var adminAddress: String?
+    /// Written by this store's session (always, unless the store is shared: with etcd, the
+    /// instance's key is held by the session lease of the control plane that wrote it last,
+    /// and goes when that control plane is gone for good).
+    public var heldHere: Bool = true
 
     public init(
         id: String, service: String, address: String, port: Int, protocol: String, labels: [String: String] = [:], weight: Int = 1,

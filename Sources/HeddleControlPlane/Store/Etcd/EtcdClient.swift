@@ -21,7 +21,19 @@ final class EtcdClient: Sendable {
     private let client: HTTPClient
     private let preferred = NIOLockedValueBox(0)
 
-    init(endpoints: [String], timeout: Duration = .seconds(5), client: HTTPClient = .shared) {
+    /// A connection that cannot be made fails within two seconds rather than being retried
+    /// until the request's deadline, so that a member that is down is passed over at once; up
+    /// to 64 connections to a member, so that a burst of writes does not queue past that.
+    /// Never shut down, like `HTTPClient.shared`.
+    static let failFast: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.timeout.connect = .seconds(2)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    init(endpoints: [String], timeout: Duration = .seconds(5), client: HTTPClient = EtcdClient.failFast) {
         precondition(!endpoints.isEmpty, "etcd needs at least one member")
         self.endpoints = endpoints
         self.timeout = timeout

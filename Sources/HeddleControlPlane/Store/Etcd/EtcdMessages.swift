@@ -214,6 +214,20 @@ enum Etcd {
         var error: String?
     }
 
+    struct LeaseKeepAliveRequest: Codable, Sendable {
+        var ID: Int64Text
+    }
+
+    /// The gateway streams keep-alive answers: `{"result": {...}}`.
+    struct LeaseKeepAliveMessage: Codable, Sendable {
+        struct Result: Codable, Sendable {
+            var ID: Int64Text?
+            var TTL: Int64Text?
+        }
+
+        var result: Result?
+    }
+
     struct StatusResponse: Codable, Sendable {
         var header: ResponseHeader?
         var version: String?

@@ -24,6 +24,12 @@ import NIOConcurrencyHelpers
 ///
 /// **Size.** etcd refuses a request over its `--max-request-bytes` (1.5 MiB by default): a
 /// larger resource is refused before it is sent, saying so.
+///
+/// **Instances** are held by this store's session: an etcd lease (`sessionSeconds`) kept
+/// alive while the store is open, attached to every instance key it writes. Another control
+/// plane takes an instance over by writing it with its own session; when a control plane is
+/// gone for good its session expires and etcd removes the instances it still held, whose
+/// sidecars then register with another.
 public final class EtcdStore: Store {
     public let endpoints: [String]
     public let prefix: String
@@ -31,8 +37,18 @@ public final class EtcdStore: Store {
     /// The largest document written (etcd's request limit minus room for the key and framing).
     public let maxDocumentBytes: Int
 
+    /// The session lease's time to live.
+    public let sessionSeconds: Int
+
     let client: EtcdClient
     private let compacted = NIOLockedValueBox<Int64>(0)
+    /// The session lease (0 until the first instance write) and the task keeping it alive.
+    private let session = NIOLockedValueBox<(id: Int64, keeper: Task<Void, Never>?)>((0, nil))
+    /// The grant in progress, which concurrent first writes share.
+    private let granting = NIOLockedValueBox<Task<Int64, any Error>?>(nil)
+
+    public var isShared: Bool { true }
+    public var documentLimit: Int? { maxDocumentBytes }
 
     /// - Parameters:
     ///   - endpoints: the members' client URLs (`http://10.0.0.1:2379`).
@@ -40,9 +56,10 @@ public final class EtcdStore: Store {
     ///   - maxRequestBytes: the cluster's `--max-request-bytes`.
     public init(
         endpoints: [String], prefix: String = "/heddle/", retainedChanges: Int = SQLiteStore.defaultRetainedChanges,
-        maxRequestBytes: Int = 1_572_864, timeout: Duration = .seconds(5)
+        maxRequestBytes: Int = 1_572_864, timeout: Duration = .seconds(5), sessionSeconds: Int = 15
     ) {
         precondition(retainedChanges >= 1, "the change log must keep at least the latest change")
+        self.sessionSeconds = sessionSeconds
         self.endpoints = endpoints
         self.prefix = prefix.hasSuffix("/") ? prefix : prefix + "/"
         self.retainedChanges = retainedChanges
@@ -144,10 +161,21 @@ public final class EtcdStore: Store {
         } catch {
             throw StoreError.unavailable("cannot encode instance \(instance.id): \(error)")
         }
-        let put = Etcd.RequestOp(request_put: Etcd.PutRequest(key: instanceKey(instance.id), value: Etcd.Bytes(bytes: Array(value))))
-        let response = try await client.call("kv/txn", Etcd.TxnRequest(compare: [], success: [put, markerPut], failure: []), as: Etcd.TxnResponse.self, idempotent: false)
+        let lease = try await sessionLease()
+        let put = Etcd.RequestOp(request_put: Etcd.PutRequest(key: instanceKey(instance.id), value: Etcd.Bytes(bytes: Array(value)), lease: Etcd.Int64Text(lease)))
+        let response: Etcd.TxnResponse
+        do {
+            response = try await client.call("kv/txn", Etcd.TxnRequest(compare: [], success: [put, markerPut], failure: []), as: Etcd.TxnResponse.self, idempotent: false)
+        } catch {
+            // The session expired (etcd was out of reach longer than its time to live): the
+            // next write gets a new one.
+            guard error.description.contains("requested lease not found") else { throw error }
+            forgetSession(lease)
+            throw StoreError.unavailable("this control plane's etcd session expired; the instance is written with a new one at its next heartbeat")
+        }
         var stored = instance
         stored.revision = try Self.revision(response.header)
+        stored.heldHere = true
         await compact(at: stored.revision)
         return stored
     }
@@ -207,6 +235,67 @@ public final class EtcdStore: Store {
         return changes
     }
 
+    // MARK: - Session
+
+    /// The session lease, granted at the first instance write (once, however many writes ask
+    /// at the same time) and kept alive every third of its time to live; a keep-alive that
+    /// finds it expired drops it (the next write gets a new one).
+    private func sessionLease() async throws(StoreError) -> Int64 {
+        let current = session.withLockedValue { $0.id }
+        if current != 0 { return current }
+        let grant = granting.withLockedValue { pending -> Task<Int64, any Error> in
+            if let pending { return pending }
+            let task = Task { try await self.grantSession() }
+            pending = task
+            return task
+        }
+        do {
+            return try await grant.value
+        } catch {
+            throw (error as? StoreError) ?? .unavailable("cannot get an etcd session: \(error)")
+        }
+    }
+
+    private func grantSession() async throws -> Int64 {
+        defer { granting.withLockedValue { $0 = nil } }
+        let granted = try await client.call(
+            "lease/grant", Etcd.LeaseGrantRequest(TTL: Etcd.Int64Text(Int64(sessionSeconds))), as: Etcd.LeaseGrantResponse.self, idempotent: false)
+        guard let id = granted.ID?.value, id != 0 else {
+            throw StoreError.unavailable("etcd granted no lease: \(granted.error ?? "no reason given")")
+        }
+        let client = client
+        let interval = Duration.seconds(max(1, sessionSeconds / 3))
+        let keeper = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard !Task.isCancelled else { return }
+                let answer = try? await client.call("lease/keepalive", Etcd.LeaseKeepAliveRequest(ID: Etcd.Int64Text(id)), as: Etcd.LeaseKeepAliveMessage.self, idempotent: true)
+                if let answer, (answer.result?.TTL?.value ?? 0) <= 0 {
+                    self?.forgetSession(id)
+                    return
+                }
+            }
+        }
+        session.withLockedValue { $0 = (id, keeper) }
+        return id
+    }
+
+    private func forgetSession(_ id: Int64) {
+        let keeper = session.withLockedValue { session -> Task<Void, Never>? in
+            guard session.id == id else { return nil }
+            defer { session = (0, nil) }
+            return session.keeper
+        }
+        keeper?.cancel()
+    }
+
+    /// Stops keeping the session alive: the instances it holds go when it expires, unless
+    /// another control plane takes them over first (their sidecars heartbeat it).
+    public func close() {
+        let keeper = session.withLockedValue { $0.keeper }
+        keeper?.cancel()
+    }
+
     // MARK: - Compaction
 
     /// Compacts etcd's history to keep the last `retainedChanges` revisions, each time the
@@ -252,7 +341,10 @@ public final class EtcdStore: Store {
         guard key.hasPrefix(instancesPrefix), let value = kv.value,
               let record = try? JSONDecoder().decode(InstanceRecord.self, from: Data(value.data))
         else { return nil }
-        return record.instance(id: String(key.dropFirst(instancesPrefix.count)), revision: kv.mod_revision?.value ?? 0)
+        var instance = record.instance(id: String(key.dropFirst(instancesPrefix.count)), revision: kv.mod_revision?.value ?? 0)
+        let held: Int64 = session.withLockedValue { $0.id }
+        instance.heldHere = held != 0 && kv.lease?.value == held
+        return instance
     }
 
     private func change(_ event: Etcd.Event) -> StoreChange? {
