@@ -122,6 +122,12 @@ public struct ProxyFailure: Error, Sendable {
     /// request's trace id when the proxy traces, else drawn when the request failed.
     public var requestID: String?
 
+    /// The app's own answer, passed on marked: a retry was due and the retry budget had none
+    /// (for the failure log, traces and the access log; the response itself is the app's).
+    static func budgetMarked(status: Int) -> ProxyFailure {
+        ProxyFailure(.retryBudgetExhausted, "the app answered \(status); a retry was due and the service's retry budget had none left", status: status)
+    }
+
     public init(_ reason: ProxyErrorReason, _ details: String, status: Int? = nil, grpcStatus: Int? = nil, retryAfterSeconds: Int? = nil) {
         self.reason = reason
         self.details = details

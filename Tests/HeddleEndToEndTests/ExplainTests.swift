@@ -183,4 +183,83 @@ struct ExplainTests {
         let invalid = try await cp.cli(["explain", "not-an-id"])
         #expect(invalid.status != 0 && invalid.output.contains("is not a request id"), "\(invalid.output)")
     }
+
+    /// The failure kinds left: an empty service, a breaker, a spent retry budget, a reset and
+    /// a peer that is not who it should be — each named by `heddle explain` with the proxy
+    /// that made it.
+    @Test func explainNamesBreakerBudgetResetEmptyServiceAndIdentityFailures() async throws {
+        let collector = try await OTLPReceiver()
+        let cp = try await ControlPlaneProcess()
+        let apiApp = try await Upstream(.http, name: "api")
+        let webApp = try await Upstream(.http, name: "web")
+        let tracing = ["--trace-collector", collector.url, "--trace-sample-rate", "0"]
+        let api = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: apiApp.port, extra: tracing)
+        let web = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: webApp.port, extra: tracing)
+        let applied = try await cp.apply("""
+            apiVersion: heddle.dev/v1alpha1
+            kind: Service
+            metadata: {name: empty}
+            spec: {endpoints: []}
+            ---
+            apiVersion: heddle.dev/v1alpha1
+            kind: Service
+            metadata: {name: tight}
+            spec:
+              protocol: http1
+              endpoints: [{address: "\(apiApp.address)"}]
+              circuitBreaker: {maxRequests: 1}
+            ---
+            apiVersion: heddle.dev/v1alpha1
+            kind: Service
+            metadata: {name: stingy}
+            spec:
+              protocol: http1
+              endpoints: [{address: "\(apiApp.address)"}]
+              retryBudget: {ratio: 0, minRetriesPerSecond: 0}
+            """)
+        #expect(applied.status == 0, "\(applied.output)")
+        // An instance registered as pay at api's address: api's proxy proves it is api.
+        let pay = #"{"service":"pay","address":"127.0.0.1","port":\#(api.inbound),"mutualTLS":true,"leaseSeconds":300}"#
+        _ = try curl(["-H", "Content-Type: application/json", "-d", pay, "\(cp.url)/v1/instances"])
+        let url = "http://127.0.0.1:\(web.outbound)"
+
+        /// Sends `path` to `host` until the answer carries `reason`; the explanation of it.
+        func explained(_ host: String, _ path: String, _ reason: String, trace: String? = nil) async throws -> [String: Any] {
+            var response = ""
+            for _ in 0..<50 {
+                var arguments = ["-i", "-H", "Host: \(host)"]
+                if let trace { arguments += ["-H", "traceparent: 00-\(trace)-00f067aa0ba902b7-00"] }
+                response = try curl(arguments + ["\(url)\(path)"]).output
+                if response.contains("heddle-error: \(reason)") { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(response.contains("heddle-error: \(reason)"), "\(host): \(response)")
+            return try await Self.explain(cp, try trace ?? Self.requestID(response))
+        }
+
+        let empty = try await explained("empty", "/", "no-endpoints")
+        #expect(empty["reason"] as? String == "no-endpoints", "\(empty)")
+        #expect((empty["verdict"] as? String)?.contains("failed at the proxy of web-") == true, "\(empty)")
+
+        let reset = try await explained("api", "/close", "upstream-reset")
+        #expect(reset["reason"] as? String == "upstream-reset", "\(reset)")
+        #expect((reset["verdict"] as? String)?.contains("failed at the proxy of api-") == true, "the reset happened between api's proxy and its app: \(reset)")
+
+        let identity = try await explained("pay", "/hello", "upstream-tls-failed")
+        #expect(identity["reason"] as? String == "upstream-tls-failed", "\(identity)")
+        #expect((identity["verdict"] as? String)?.contains("failed at the proxy of web-") == true, "\(identity)")
+
+        // One slow request holds the breaker's only slot; the next is refused at once.
+        let slow = Task.detached { try? curl(["-s", "-o", "/dev/null", "-H", "Host: tight", "\(url)/slow/3000"], timeout: 10) }
+        try await Task.sleep(for: .milliseconds(500))
+        let breaker = try await explained("tight", "/hello", "circuit-open")
+        #expect(breaker["reason"] as? String == "circuit-open", "\(breaker)")
+        #expect((breaker["verdict"] as? String)?.contains("failed at the proxy of web-") == true, "\(breaker)")
+        _ = await slow.value
+
+        // The app's 503 would be retried, but the budget allows none: marked, and explained.
+        let budget = try await explained("stingy", "/status/503", "retry-budget-exhausted", trace: "5bf92f3577b34da6a3ce929d0e0e4737")
+        #expect(budget["reason"] as? String == "retry-budget-exhausted", "\(budget)")
+        #expect((budget["verdict"] as? String)?.contains("web-") == true, "\(budget)")
+    }
 }

@@ -52,6 +52,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     private let logger: Logger
     private var context: ChannelHandlerContext!
     private var phase: Phase = .head
+    /// The response was the app's, marked `retry-budget-exhausted` (a retry was due, the budget
+    /// had none): recorded as that failure when the request completes.
+    private var budgetMarked = false
 
     // Request side.
     private var pending: ByteBuffer?
@@ -962,6 +965,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
         if budgetSpent {
             // The app's answer goes to the client as it is, marked: a retry was due, and the
             // budget had none left.
+            budgetMarked = true
             var marked = modifier ?? HeaderModifier()
             marked.set.append(HeaderValue(name: "heddle-error", value: ProxyErrorReason.retryBudgetExhausted.identifier))
             modifier = marked
@@ -1198,6 +1202,8 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
 
     private func recordCompletion(status: Int, failure: ProxyFailure? = nil, now: UInt64 = NIODeadline.now().uptimeNanoseconds) {
         let elapsed = Int64(clamping: now &- requestStart)
+        let failure = failure ?? (budgetMarked ? ProxyFailure.budgetMarked(status: status) : nil)
+        budgetMarked = false
         finishTicket(success: status < 500, now: now)
         if let match, backend >= 0 {
             let handles: RouteMetrics

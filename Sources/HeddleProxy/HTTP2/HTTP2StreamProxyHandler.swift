@@ -36,6 +36,8 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
     /// follows is this side's doing.
     private var responseEndWritten = false
     private var phase = Phase.awaitingHeaders
+    /// The response was the app's, marked `retry-budget-exhausted`: recorded as that failure.
+    private var budgetMarked = false
     private var snapshot: ProxySnapshot
 
     // Request.
@@ -594,7 +596,10 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
         responseStatus = Int(headers.first(name: ":status") ?? "") ?? 0
         deadline = streamIdleNanos > 0 ? loop.sweeper.coarseNow &+ streamIdleNanos : .max
         var out = HTTP2HeaderRewrites.response(headers, modifier: match?.rule.responseHeaders)
-        if budgetSpent { out.replaceOrAdd(name: "heddle-error", value: ProxyErrorReason.retryBudgetExhausted.identifier) }
+        if budgetSpent {
+            budgetMarked = true
+            out.replaceOrAdd(name: "heddle-error", value: ProxyErrorReason.retryBudgetExhausted.identifier)
+        }
         write(.headers(.init(headers: out, endStream: endStream)))
     }
 
@@ -745,6 +750,7 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
     }
 
     private func record(status: Int, failure: ProxyFailure?) {
+        let failure = failure ?? (budgetMarked ? ProxyFailure.budgetMarked(status: status) : nil)
         let now = NIODeadline.now().uptimeNanoseconds
         let elapsed = Int64(clamping: now &- requestStart)
         finishTicket(success: status < 500 && failure == nil, now: now)
