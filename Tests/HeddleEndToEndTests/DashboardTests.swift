@@ -3,7 +3,8 @@ import Testing
 
 /// The control plane's dashboard, loaded in headless Chromium (Debian `chromium`, driven over
 /// the DevTools protocol by `Fixtures/browser.py`): the demo's mesh shows up in the page and in
-/// its screenshot (read back with `tesseract`), an ejected endpoint is shown as such, a service
+/// its screenshot (read back with `tesseract`) — and in `heddle top` and `heddle tap` — an
+/// ejected endpoint is shown as such, a service
 /// without traffic says so, and the page rides out a control-plane restart. `scripts/test.sh`
 /// runs them after the rest of the suite, on their own.
 @Suite(.serialized)
@@ -56,6 +57,21 @@ struct DashboardTests {
         for service in ["api", "loadgen", "users-v1", "users-v2", "web"] {
             #expect(firstWords.contains(service), "the screenshot shows \(service)'s row: \(ocr)")
         }
+
+        // heddle top and heddle tap show the same demo's traffic.
+        let controlPlane = String(url.dropLast())
+        let top = try ChildProcess(name: "demo-top", executable: TestSupport.heddleBinary, arguments: ["top", "-o", "json", "--control-plane", controlPlane])
+        #expect(await top.waitForExit(timeout: .seconds(30)) == 0, "\(top.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(top.stdout.utf8)) as? [String: Any], "\(top.stdout)")
+        let topServices = (report["services"] as? [[String: Any]]) ?? []
+        let web = try #require(topServices.first { $0["name"] as? String == "web" }, "\(report)")
+        #expect(((web["callers"] as? [String: Any])?["requestsPerSecond"] as? Double ?? 0) > 0, "web has traffic: \(web)")
+        #expect(Set(((report["edges"] as? [[String: Any]]) ?? []).compactMap { $0["destination"] as? String }).isSuperset(of: ["web", "api", "users-v1"]), "\(report)")
+        let tap = try ChildProcess(name: "demo-tap", executable: TestSupport.heddleBinary, arguments: ["tap", "users-v1", "-o", "json", "--max", "3", "--control-plane", controlPlane])
+        #expect(await tap.waitForExit(timeout: .seconds(30)) == 0, "\(tap.stderr)")
+        let events = tap.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(events.count == 3 && events.allSatisfy { $0["direction"] as? String == "inbound" && $0["source"] as? String == "spiffe://heddle.local/service/api" }, "\(tap.stdout)")
+
         demo.signal(SIGINT)
         #expect(await demo.waitForExit(timeout: .seconds(30)) == 0, "\(demo.stdout.suffix(2000))\(demo.stderr.suffix(2000))")
     }
