@@ -249,13 +249,15 @@ struct ExplainTests {
         #expect(identity["reason"] as? String == "upstream-tls-failed", "\(identity)")
         #expect((identity["verdict"] as? String)?.contains("failed at the proxy of web-") == true, "\(identity)")
 
-        // One slow request holds the breaker's only slot; the next is refused at once.
-        let slow = Task.detached { try? curl(["-s", "-o", "/dev/null", "-H", "Host: tight", "\(url)/slow/3000"], timeout: 10) }
+        // One slow request holds the breaker's only slot; the next is refused at once. The slow
+        // one is a process of its own (started now, not when the task pool gets to it) and
+        // lasts long enough for a loaded machine.
+        let slow = try ChildProcess(name: "slow-tight", executable: TestSupport.which("curl") ?? "/usr/bin/curl", arguments: ["-s", "-o", "/dev/null", "-H", "Host: tight", "\(url)/slow/8000"])
         try await Task.sleep(for: .milliseconds(500))
         let breaker = try await explained("tight", "/hello", "circuit-open")
         #expect(breaker["reason"] as? String == "circuit-open", "\(breaker)")
         #expect((breaker["verdict"] as? String)?.contains("failed at the proxy of web-") == true, "\(breaker)")
-        _ = await slow.value
+        slow.stop()
 
         // The app's 503 would be retried, but the budget allows none: marked, and explained.
         let budget = try await explained("stingy", "/status/503", "retry-budget-exhausted", trace: "5bf92f3577b34da6a3ce929d0e0e4737")
