@@ -35,7 +35,7 @@ extension ControlPlane {
             let number = index + 1
             if let limit = store.documentLimit, document.text.utf8.count > limit {
                 // Refused before it is read: decoding megabytes of YAML to refuse them is slow.
-                let reason = "\(document.text.utf8.count) bytes, over the \(limit) the store takes in one document (etcd's --max-request-bytes, less room for the key): split it into smaller resources"
+                let reason = StoreError.tooLargeReason(bytes: document.text.utf8.count, limit: limit)
                 plans.append(.refused(ApplyResult.Item(
                     document: number, kind: "", name: "", action: .refused,
                     errors: [FieldError(resource: "document \(number)", path: "", reason: reason, line: document.firstLine)])))

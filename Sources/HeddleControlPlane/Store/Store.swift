@@ -140,6 +140,11 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The document is larger than the store takes in one write (etcd's request limit).
     case tooLarge(resource: String, bytes: Int, limit: Int)
 
+    /// Why a document of `bytes` is refused by a store that takes `limit`.
+    static func tooLargeReason(bytes: Int, limit: Int) -> String {
+        "\(bytes) bytes, over the \(limit) the store takes in one document (etcd's --max-request-bytes, less room for the key): split it into smaller resources"
+    }
+
     public var description: String {
         switch self {
         case let .conflict(resource, expected, current):
@@ -153,7 +158,7 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         case let .unavailable(reason):
             reason
         case let .tooLarge(resource, bytes, limit):
-            "\(resource) is \(bytes) bytes; the store takes documents up to \(limit) bytes (etcd's --max-request-bytes, less room for the key): split it into smaller resources"
+            "\(resource): \(Self.tooLargeReason(bytes: bytes, limit: limit))"
 
         }
     }

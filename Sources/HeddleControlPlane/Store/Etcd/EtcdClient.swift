@@ -54,10 +54,7 @@ final class EtcdClient: Sendable {
         for offset in 0..<endpoints.count {
             let index = (start + offset) % endpoints.count
             let endpoint = endpoints[index]
-            var httpRequest = HTTPClientRequest(url: "\(endpoint)/v3/\(path)")
-            httpRequest.method = .POST
-            httpRequest.headers.add(name: "Content-Type", value: "application/json")
-            httpRequest.body = .bytes(ByteBuffer(data: body))
+            let httpRequest = Self.post(endpoint, path, body)
             let response: HTTPClientResponse
             let payload: ByteBuffer
             do {
@@ -97,10 +94,7 @@ final class EtcdClient: Sendable {
         let first = preferred.withLockedValue { $0 }
         for offset in 0..<endpoints.count {
             let endpoint = endpoints[(first + offset) % endpoints.count]
-            var httpRequest = HTTPClientRequest(url: "\(endpoint)/v3/watch")
-            httpRequest.method = .POST
-            httpRequest.headers.add(name: "Content-Type", value: "application/json")
-            httpRequest.body = .bytes(ByteBuffer(data: bodyData))
+            let httpRequest = Self.post(endpoint, "watch", bodyData)
             do {
                 let response = try await client.execute(httpRequest, timeout: .init(timeout))
                 guard response.status == .ok else {
@@ -125,6 +119,15 @@ final class EtcdClient: Sendable {
             }
         }
         throw .unavailable("no etcd member answered the watch: \(failures.joined(separator: "; "))")
+    }
+
+    /// `POST ENDPOINT/v3/PATH` with a JSON body.
+    private static func post(_ endpoint: String, _ path: String, _ body: Data) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: "\(endpoint)/v3/\(path)")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(data: body))
+        return request
     }
 
     /// A gateway error as a store error, naming the member and etcd's reason.

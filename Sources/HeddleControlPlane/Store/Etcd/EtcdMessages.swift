@@ -83,16 +83,11 @@ enum Etcd {
     struct RangeRequest: Codable, Sendable {
         var key: Bytes
         var range_end: Bytes?
-        var limit: Int64Text?
-        var keys_only: Bool?
-        var count_only: Bool?
     }
 
     struct RangeResponse: Codable, Sendable {
         var header: ResponseHeader?
         var kvs: [KeyValue]?
-        var more: Bool?
-        var count: Int64Text?
     }
 
     struct PutRequest: Codable, Sendable {
@@ -109,14 +104,6 @@ enum Etcd {
 
     struct DeleteRangeRequest: Codable, Sendable {
         var key: Bytes
-        var range_end: Bytes?
-        var prev_kv: Bool?
-    }
-
-    struct DeleteRangeResponse: Codable, Sendable {
-        var header: ResponseHeader?
-        var deleted: Int64Text?
-        var prev_kvs: [KeyValue]?
     }
 
     struct Compare: Codable, Sendable {
@@ -127,7 +114,6 @@ enum Etcd {
         var key: Bytes
         var create_revision: Int64Text?
         var mod_revision: Int64Text?
-        var value: Bytes?
 
         static func modRevision(of key: Bytes, is revision: Int64) -> Compare {
             Compare(result: "EQUAL", target: "MOD", key: key, mod_revision: Int64Text(revision))
@@ -137,8 +123,8 @@ enum Etcd {
             Compare(result: "EQUAL", target: "CREATE", key: key, create_revision: 0)
         }
 
-        static func value(of key: Bytes, is value: Bytes) -> Compare {
-            Compare(result: "EQUAL", target: "VALUE", key: key, value: value)
+        static func present(_ key: Bytes) -> Compare {
+            Compare(result: "GREATER", target: "CREATE", key: key, create_revision: 0)
         }
     }
 
@@ -151,7 +137,6 @@ enum Etcd {
     struct ResponseOp: Codable, Sendable {
         var response_range: RangeResponse?
         var response_put: PutResponse?
-        var response_delete_range: DeleteRangeResponse?
     }
 
     struct TxnRequest: Codable, Sendable {
@@ -175,7 +160,6 @@ enum Etcd {
         var key: Bytes
         var range_end: Bytes?
         var start_revision: Int64Text?
-        var progress_notify: Bool?
     }
 
     struct WatchRequest: Codable, Sendable {
@@ -190,7 +174,6 @@ enum Etcd {
 
     struct WatchResponse: Codable, Sendable {
         var header: ResponseHeader?
-        var created: Bool?
         var canceled: Bool?
         var compact_revision: Int64Text?
         var cancel_reason: String?
@@ -204,7 +187,6 @@ enum Etcd {
 
     struct LeaseGrantRequest: Codable, Sendable {
         var TTL: Int64Text
-        var ID: Int64Text?
     }
 
     struct LeaseGrantResponse: Codable, Sendable {
@@ -228,14 +210,8 @@ enum Etcd {
         var result: Result?
     }
 
-    struct StatusResponse: Codable, Sendable {
-        var header: ResponseHeader?
-        var version: String?
-        var leader: Int64Text?
-    }
-
     /// What the gateway answers instead of a response: the gRPC status and its message.
-    struct GatewayError: Codable, Error, Sendable {
+    struct GatewayError: Codable, Sendable {
         var error: String?
         var message: String?
         var code: Int?

@@ -125,7 +125,7 @@ public final class EtcdStore: Store {
     public func deleteResource(kind: String, name: String, expectedRevision: Int64?) async throws -> Int64 {
         let resource = "\(kind)/\(name)"
         let key = resourceKey(kind, name)
-        var compare = [Etcd.Compare(result: "GREATER", target: "CREATE", key: key, create_revision: 0)]
+        var compare: [Etcd.Compare] = [.present(key)]
         if let expectedRevision { compare.append(.modRevision(of: key, is: expectedRevision)) }
         let response = try await client.call(
             "kv/txn",
@@ -185,7 +185,7 @@ public final class EtcdStore: Store {
         let response = try await client.call(
             "kv/txn",
             Etcd.TxnRequest(
-                compare: [Etcd.Compare(result: "GREATER", target: "CREATE", key: key, create_revision: 0)],
+                compare: [.present(key)],
                 success: [Etcd.RequestOp(request_delete_range: Etcd.DeleteRangeRequest(key: key)), markerPut], failure: []),
             as: Etcd.TxnResponse.self, idempotent: false)
         guard response.succeeded == true else { return nil }
