@@ -139,6 +139,9 @@ let package = Package(
         ),
         .target(
             name: "HeddleAPI",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and end-to-end tests through the real `heddle` binary, then the
 # benchmarks' smoke runs. Installs what the tests talk to (curl, wrk, openssl, promtool, etcd,
-# chromium and tesseract for the dashboard; python3 with h2 and grpcio for the test peers) when missing;
+# nft for the partition test, chromium and tesseract for the dashboard; python3 with h2 and
+# grpcio for the test peers) when missing;
 # the benchmark suite installs its own peers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in curl wrk openssl python3 promtool etcd chromium tesseract; do
+for tool in curl wrk openssl python3 promtool etcd nft chromium tesseract; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -16,10 +17,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   # promtool (Debian's prometheus package) checks the example alert rules and the proxies' /metrics;
-  # etcd-server is the etcd store's peer; headless chromium loads the dashboard, and tesseract
-  # reads its screenshot back.
+  # etcd-server is the etcd store's peer; nftables cuts a control plane in a network namespace
+  # off from etcd; headless chromium loads the dashboard, and tesseract reads its screenshot back.
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    curl wrk openssl python3 prometheus etcd-server chromium tesseract-ocr tesseract-ocr-eng fonts-dejavu-core >/dev/null
+    curl wrk openssl python3 prometheus etcd-server nftables chromium tesseract-ocr tesseract-ocr-eng fonts-dejavu-core >/dev/null
 fi
 # The HTTP/2 and gRPC tests' peers: the `h2` library and grpcio.
 if ! python3 -c "import h2, grpc" >/dev/null 2>&1; then

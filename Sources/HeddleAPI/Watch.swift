@@ -1,3 +1,5 @@
+import Crypto
+
 /// One message of a proxy's watch stream (`GET /v1/watch`, newline-delimited JSON): the
 /// configuration the proxy's service needs at `version` — whole, or as a delta.
 ///
@@ -35,6 +37,28 @@ public struct ConfigPush: Codable, Hashable, Sendable {
 
     /// True for a delta.
     public var isDelta: Bool { baseVersion != nil }
+
+    /// True for a delta that changes nothing (the answer to a watch resumed from what the
+    /// control plane would send anyway).
+    public var changesNothing: Bool { isDelta && resources.isEmpty && removed.isEmpty }
+
+    /// What identifies the configuration's content, whatever its order and version: SHA-256 of
+    /// the resources sorted by key, as lowercase hex. A proxy resuming its watch sends it with
+    /// the version it holds (`WatchResume`).
+    public var digest: String {
+        var hash = SHA256()
+        for resource in resources.sorted(by: { $0.key < $1.key }) {
+            for part in [resource.key, resource.document] {
+                var length = UInt64(part.utf8.count).bigEndian
+                withUnsafeBytes(of: &length) { hash.update(bufferPointer: $0) }
+                hash.update(data: Array(part.utf8))
+            }
+        }
+        return hash.finalize().map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
 
     /// The documents as one YAML stream, in order.
     public var yaml: String {
@@ -86,6 +110,51 @@ public struct ConfigPush: Codable, Hashable, Sendable {
         try container.encode(resources, forKey: .resources)
         if baseVersion != nil { try container.encode(removed, forKey: .removed) }
     }
+}
+
+/// What a proxy holds when it opens its watch again (`GET /v1/watch?...&version=V&digest=D`),
+/// after a control plane went away or it restarted: the version of its whole configuration
+/// and that configuration's `digest`. When what the control plane would send has the same
+/// digest, the stream begins with an empty delta from `version` instead of a whole
+/// configuration; otherwise with the whole.
+public struct WatchResume: Hashable, Sendable {
+    public var version: Int64
+    public var digest: String
+
+    public init(version: Int64, digest: String) {
+        self.version = version
+        self.digest = digest
+    }
+
+    /// The resume point of a whole configuration.
+    public init(_ whole: ConfigPush) {
+        self.init(version: whole.version, digest: whole.digest)
+    }
+
+    /// Reads the query parameters; nil when neither is given. Throws a message naming the
+    /// fault for one without the other, a version that is not a number, or a digest that is
+    /// not 64 hex digits.
+    public static func parse(version: String?, digest: String?) throws(WatchResumeError) -> WatchResume? {
+        switch (version, digest) {
+        case (nil, nil):
+            return nil
+        case (let version?, let digest?):
+            guard let number = Int64(version), number >= 0 else {
+                throw WatchResumeError(message: "version: '\(version)' is not a version (a whole number)")
+            }
+            guard digest.utf8.count == 64, digest.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+                throw WatchResumeError(message: "digest: not a SHA-256 digest (64 lowercase hex digits)")
+            }
+            return WatchResume(version: number, digest: digest)
+        default:
+            throw WatchResumeError(message: "version and digest go together: give both to resume a watch, or neither")
+        }
+    }
+}
+
+/// Why the resume point of a watch request is not readable.
+public struct WatchResumeError: Error, Hashable, Sendable {
+    public var message: String
 }
 
 /// One resource of a push: `Kind/name` and its YAML document.

@@ -15,8 +15,9 @@ extension ControlPlane {
     /// Opens a watch for the proxy `proxyID` (`service`: the service it serves, when it is a
     /// sidecar): the current snapshot first, then every change of it (see `ConfigWatch`).
     /// `invalid` for an empty or over-long id or a malformed service name; `unavailable`
-    /// once the control plane is shutting down.
-    public func watch(proxyID: String, service: String?, calls: [String]? = nil) throws -> ConfigWatch {
+    /// once the control plane is shutting down. `resume`: what the proxy holds, when it had a
+    /// watch before; the stream then starts with an empty delta if that is still current.
+    public func watch(proxyID: String, service: String?, calls: [String]? = nil, resume: WatchResume? = nil) throws -> ConfigWatch {
         try Self.validateProxyID(proxyID)
         if let service, !ResourceMetadata.isValidName(service) {
             throw ControlPlaneError(.invalid, "'\(service)' is not a valid service name")
@@ -28,12 +29,20 @@ extension ControlPlane {
             throw ControlPlaneError(.unavailable, staleness)
         }
         let scope = WatchScope(calls: calls.map(Set.init), service: service)
-        guard let mailbox = hub.open(proxyID: proxyID, service: service, scope: scope, initial: snapshot(scope: scope)) else {
+        let initial = snapshot(scope: scope)
+        guard let mailbox = hub.open(proxyID: proxyID, service: service, scope: scope, initial: initial) else {
             throw ControlPlaneError(.unavailable, "the control plane is shutting down")
         }
         proxyRecords[proxyID, default: ProxyRecord()].service = service
-        logger.debug("watch opened", metadata: ["proxy": "\(proxyID)", "service": "\(service ?? "")"])
-        return ConfigWatch(mailbox)
+        if let resume {
+            let current = resume.digest == initial.digest
+            logger.info(
+                current ? "watch resumed; the proxy's configuration is current" : "watch resumed from an old configuration; sending the whole",
+                metadata: ["proxy": "\(proxyID)", "service": "\(service ?? "")", "held_version": "\(resume.version)", "version": "\(initial.version)"])
+        } else {
+            logger.debug("watch opened", metadata: ["proxy": "\(proxyID)", "service": "\(service ?? "")"])
+        }
+        return ConfigWatch(mailbox, resume: resume)
     }
 
     /// Records a proxy's answer to a push: the version it runs, or the one it rejected and why.

@@ -133,33 +133,40 @@ extension ControlPlane {
 
     /// Following works (again).
     private func storeWorks() {
-        guard let trouble = storeTrouble else { return }
+        storeAnswered = ContinuousClock.now
+        guard storeTrouble != nil || servingStale else { return }
         storeTrouble = nil
-        logger.notice("the store answers again: serving watches", metadata: ["away_for": "\(ContinuousClock.now - trouble.since)"])
+        servingStale = false
+        logger.notice("the store answers again: serving watches")
     }
 
     private func storeFails(_ error: any Error) {
         let reason = (error as? StoreError)?.description ?? "\(error)"
-        guard let trouble = storeTrouble else {
-            storeTrouble = (ContinuousClock.now, reason)
+        if storeTrouble == nil {
             logger.warning("cannot follow the store", metadata: ["error": "\(reason)"])
-            return
         }
-        let wasStale = staleness != nil
-        storeTrouble = (trouble.since, reason)
-        if let staleness {
-            if !wasStale {
-                logger.error("closing the watches, which would serve stale configuration; proxies go to another control plane", metadata: ["reason": "\(staleness)"])
-            }
-            // Watches opened before the store was lost, or raced in since, are ended each round.
-            hub.finishAll()
+        storeTrouble = reason
+        checkStaleness()
+    }
+
+    /// Closes the watches while the store has not answered for `settings.staleAfter`: those
+    /// opened before it was lost, and any raced in since, are ended each round. Runs on its
+    /// own timer too, since a round of following can hang on a store that drops packets.
+    func checkStaleness() {
+        guard let staleness else { return }
+        if !servingStale {
+            servingStale = true
+            logger.error("closing the watches, which would serve stale configuration; proxies go to another control plane", metadata: ["reason": "\(staleness)"])
         }
+        hub.finishAll()
     }
 
     /// Why this control plane must not serve configuration now (its shared store has not
     /// answered for `settings.staleAfter`); nil when it may.
     var staleness: String? {
-        guard let trouble = storeTrouble, ContinuousClock.now - trouble.since >= settings.staleAfter else { return nil }
-        return "this control plane has not reached its store for \(Int((ContinuousClock.now - trouble.since).components.seconds)) s (\(trouble.reason)): its configuration may be stale; use another control plane"
+        guard store.isShared else { return nil }
+        let away = ContinuousClock.now - storeAnswered
+        guard away >= settings.staleAfter else { return nil }
+        return "this control plane has not reached its store for \(Int(away.components.seconds)) s (\(storeTrouble ?? "no answer yet")): its configuration may be stale; use another control plane"
     }
 }

@@ -8,6 +8,7 @@ extension ControlPlane {
     /// keeps its id); `invalid` with field errors when the request is wrong.
     public func register(_ request: RegisterRequest) async throws -> Instance {
         try RegistrationValidator.validate(request)
+        try refuseWhileStale()
         return try await exclusively {
             let existing = instances.values.first {
                 $0.stored.service == request.service && $0.stored.address == request.address && $0.stored.port == request.port
@@ -32,6 +33,7 @@ extension ControlPlane {
     /// expired lease, or another control plane held it: then this one takes it over);
     /// `notFound` when it is not registered, so its sidecar registers again.
     public func heartbeat(id: String) async throws {
+        try refuseWhileStale()
         try await exclusively {
             var instance = try registered(id)
             instance.lease.renew(at: now())
@@ -42,7 +44,8 @@ extension ControlPlane {
     /// What the instance's proxy finds of its app; also renews the lease. An unhealthy
     /// instance is left out of the endpoints pushed to proxies.
     public func reportHealth(id: String, healthy: Bool) async throws -> Instance {
-        try await exclusively {
+        try refuseWhileStale()
+        return try await exclusively {
             var instance = try registered(id)
             instance.reportedHealthy = healthy
             instance.lease.renew(at: now())
@@ -108,6 +111,13 @@ extension ControlPlane {
                 }
             }
         }
+    }
+
+    /// `unavailable` while the shared store has not answered for `settings.staleAfter`: the
+    /// instances' leases in it may be running out unseen, so their sidecars go to another
+    /// control plane, which takes them over.
+    private func refuseWhileStale() throws(ControlPlaneError) {
+        if let staleness { throw ControlPlaneError(.unavailable, staleness) }
     }
 
     private func registered(_ id: String) throws(ControlPlaneError) -> RegisteredInstance {

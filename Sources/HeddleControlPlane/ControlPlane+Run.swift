@@ -15,6 +15,10 @@ extension ControlPlane {
             }
             if self.store.isShared {
                 group.addTask { await self.followStore() }
+                // Apart from following, whose round may hang on a store that does not answer.
+                group.addTask {
+                    await Self.every(self.settings.followInterval) { await self.checkStaleness() }
+                }
             }
         }
     }

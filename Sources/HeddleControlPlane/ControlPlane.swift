@@ -31,8 +31,13 @@ public actor ControlPlane {
     /// (`Kind/name`, or `instance/ID`) that following has not passed yet, so that an older
     /// change read back never undoes it.
     var localWrites: [String: Int64] = [:]
-    /// With a shared store: since when, and why, following it fails (nil while it works).
-    var storeTrouble: (since: ContinuousClock.Instant, reason: String)?
+    /// With a shared store: when following it last worked (or the control plane started).
+    var storeAnswered = ContinuousClock.now
+    /// With a shared store: why following it last failed, since it last worked (nil while it
+    /// works, or while a round is still waiting for an answer).
+    var storeTrouble: String?
+    /// With a shared store: true while the watches are closed because it has not answered.
+    var servingStale = false
 
     private var writing = false
     private var waitingWriters: [CheckedContinuation<Void, Never>] = []

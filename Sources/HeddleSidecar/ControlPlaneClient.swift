@@ -86,8 +86,11 @@ public struct ControlPlaneClient: Sendable {
     /// Opens the watch stream of `proxy` (serving `service`): the current configuration, then
     /// one push per change, each a line of JSON. The sequence ends when the stream does; it
     /// throws when the control plane cannot be reached or sends something that is not a push.
-    public func watch(proxy: String, service: String, calls: [String]? = nil) async throws -> AsyncThrowingStream<ConfigPush, any Error> {
-        let scope = calls.map { "&calls=" + Self.escape($0.joined(separator: ",")) } ?? ""
+    /// `resume`: the whole configuration the proxy holds; when it is still current, the stream
+    /// begins with an empty delta from it instead of the whole again.
+    public func watch(proxy: String, service: String, calls: [String]? = nil, resume: WatchResume? = nil) async throws -> AsyncThrowingStream<ConfigPush, any Error> {
+        var scope = calls.map { "&calls=" + Self.escape($0.joined(separator: ",")) } ?? ""
+        if let resume { scope += "&version=\(resume.version)&digest=\(resume.digest)" }
         var response: HTTPClientResponse?
         var failures: [String] = []
         for _ in baseURLs.indices {

@@ -56,8 +56,13 @@ public final class Sidecar: Service, Sendable {
     }
 
     public func run() async throws {
-        if SnapshotFile.read(options.snapshotPath) != nil {
+        if let kept = SnapshotFile.read(options.snapshotPath) {
             await state.setConfigured()
+            // What the proxy serves now (`initialConfig` loaded it), so the watch resumes from it.
+            if let push = kept.push, (try? MeshConfig.load(yaml: options.proxyDocument + "\n---\n" + kept.yaml)) != nil {
+                await state.setHeld(push)
+                await state.setApplied(push.version)
+            }
         }
         // Registration needs the inbound listener's port, known once the proxy has bound it.
         for _ in 0..<500 where server.boundAddresses["inbound"] == nil {
@@ -222,10 +227,14 @@ public final class Sidecar: Service, Sendable {
         var backoff = Backoff()
         while !Task.isCancelled {
             do {
-                let stream = try await client.watch(proxy: proxyID, service: options.service, calls: options.calls)
+                // Resumed from the whole configuration last received (from this control plane or
+                // another, or kept on disk): when nothing changed, nothing is sent again.
+                let held = await state.held
+                let stream = try await client.watch(proxy: proxyID, service: options.service, calls: options.calls, resume: held.map(WatchResume.init))
                 await state.setReachable(true, logger: logger, what: "watch")
-                // The stream's first push is whole, each later one a delta from the one before.
-                var current: ConfigPush?
+                // The stream's first push is whole (or, resumed, a delta from what the proxy
+                // holds), each later one a delta from the one before.
+                var current = held
                 var resync = false
                 for try await push in stream {
                     backoff.reset()
@@ -233,11 +242,21 @@ public final class Sidecar: Service, Sendable {
                         logger.warning(
                             "a configuration delta does not apply to the version this proxy has; reconnecting for a whole configuration",
                             metadata: ["delta_base": "\(push.baseVersion ?? -1)", "have": "\(current?.version ?? -1)"])
+                        await state.setHeld(nil)
                         resync = true
                         break
                     }
+                    if push.changesNothing, let current, await state.isApplied(current.version) {
+                        // Resumed, and the configuration in force is current: nothing to load.
+                        logger.info("watch resumed; the configuration held is current", metadata: ["held_version": "\(current.version)", "version": "\(whole.version)"])
+                        await state.setApplied(whole.version)
+                        await state.setHeld(whole)
+                        await acknowledge(PushAck(version: whole.version, accepted: true))
+                    } else {
+                        await state.setHeld(whole)
+                        await apply(whole)
+                    }
                     current = whole
-                    await apply(whole)
                 }
                 if resync { continue }
                 logger.info("the watch stream ended; reconnecting")
@@ -274,10 +293,14 @@ public final class Sidecar: Service, Sendable {
                 FieldError(resource: $0.resource ?? "", path: $0.path, reason: $0.reason, line: $0.line)
             })
         }
+        await acknowledge(ack)
+    }
+
+    private func acknowledge(_ ack: PushAck) async {
         do {
             try await client.ack(proxy: proxyID, ack)
         } catch {
-            logger.info("could not acknowledge a push", metadata: ["version": "\(push.version)", "error": "\(error)"])
+            logger.info("could not acknowledge a push", metadata: ["version": "\(ack.version)", "error": "\(error)"])
         }
     }
 }
@@ -300,6 +323,18 @@ actor SidecarState {
 
     func isNew(_ version: Int64) -> Bool {
         version != appliedVersion
+    }
+
+    func isApplied(_ version: Int64) -> Bool {
+        version == appliedVersion
+    }
+
+    /// The whole configuration last received from the control plane (or kept on disk), which
+    /// the watch resumes from.
+    private(set) var held: ConfigPush?
+
+    func setHeld(_ push: ConfigPush?) {
+        held = push
     }
 
     func setApplied(_ version: Int64) {

@@ -2,18 +2,22 @@ import Foundation
 import HeddleAPI
 
 /// The last configuration push a sidecar accepted, kept on disk so that the next start serves
-/// it even when the control plane cannot be reached. Written to a temporary file and renamed,
-/// so a crash never leaves half a file.
+/// it even when the control plane cannot be reached, and resumes its watch from it. Each
+/// document starts with a `# resource: Kind/name` comment, so the file reads back as the push
+/// it was. Written to a temporary file and renamed, so a crash never leaves half a file.
 enum SnapshotFile {
     static let header = "# heddle configuration version "
+    static let resourceComment = "# resource: "
 
-    /// The version and documents kept at `path`, if any.
-    static func read(_ path: String) -> (version: Int64, yaml: String)? {
+    /// The version and documents kept at `path`, if any; `push` is the whole configuration
+    /// when every document names its resource (files written before they did give nil).
+    static func read(_ path: String) -> (version: Int64, yaml: String, push: ConfigPush?)? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8), text.hasPrefix(header),
               let newline = text.firstIndex(of: "\n"),
               let version = Int64(text[text.index(text.startIndex, offsetBy: header.count)..<newline])
         else { return nil }
-        return (version, String(text[text.index(after: newline)...]))
+        let yaml = String(text[text.index(after: newline)...])
+        return (version, yaml, push(version: version, yaml: yaml))
     }
 
     /// Keeps a whole configuration.
@@ -22,10 +26,36 @@ enum SnapshotFile {
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
+        let documents = push.resources.map { resource in
+            resourceComment + resource.key + "\n" + (resource.document.hasSuffix("\n") ? resource.document : resource.document + "\n")
+        }
         let temporary = path + ".tmp"
-        try (header + "\(push.version)\n" + push.yaml).write(toFile: temporary, atomically: false, encoding: .utf8)
+        try (header + "\(push.version)\n" + documents.joined(separator: "---\n")).write(toFile: temporary, atomically: false, encoding: .utf8)
         guard rename(temporary, path) == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
         }
+    }
+
+    /// The documents split at their `---` lines, each keyed by its first-line comment.
+    private static func push(version: Int64, yaml: String) -> ConfigPush? {
+        guard !yaml.isEmpty else { return ConfigPush(version: version, resources: []) }
+        var resources: [PushedResource] = []
+        var lines: [Substring] = []
+        func close() -> Bool {
+            guard let first = lines.first, first.hasPrefix(resourceComment) else { return false }
+            let key = String(first.dropFirst(resourceComment.count))
+            resources.append(PushedResource(key: key, document: lines.dropFirst().map { $0 + "\n" }.joined()))
+            lines = []
+            return true
+        }
+        for line in yaml.split(separator: "\n", omittingEmptySubsequences: false).dropLast(yaml.hasSuffix("\n") ? 1 : 0) {
+            if line == "---" {
+                guard close() else { return nil }
+            } else {
+                lines.append(line)
+            }
+        }
+        guard close() else { return nil }
+        return ConfigPush(version: version, resources: resources)
     }
 }

@@ -41,6 +41,70 @@ struct APIDiscoveryTests {
         }
     }
 
+    @Test("A watch resumed from the current digest starts with an empty delta; from an old one, with the whole")
+    func watchResume() async throws {
+        let controlPlane = try await makeControlPlane(settings: testSettings(pushDelay: .milliseconds(20)))
+        _ = try await controlPlane.apply(yaml: serviceYAML("web"))
+        let held = await controlPlane.snapshot(calls: ["web"], service: "web")
+        // A change that does not touch what the proxy gets still moves the version on.
+        _ = try await controlPlane.apply(yaml: """
+            apiVersion: heddle.dev/v1alpha1
+            kind: AuthorizationPolicy
+            metadata: {name: api-allow-web}
+            spec: {targetService: api, action: ALLOW, rules: [{from: {services: [web]}}]}
+            """)
+        let current = await controlPlane.snapshot(calls: ["web"], service: "web")
+        #expect(current.version > held.version)
+        try await withAPI(controlPlane) { client in
+            func firstPush(_ query: String) async throws -> ConfigPush {
+                try await withThrowingTaskGroup(of: TestResponse.self) { group in
+                    group.addTask { try await client.execute(uri: "/v1/watch?proxy=web-1&service=web&calls=web" + query, method: .get) }
+                    try await eventually("the watch to open") { await controlPlane.proxies().items.first?.connected == true }
+                    controlPlane.closeWatches()
+                    let response = try await group.next()!
+                    #expect(response.status == .ok)
+                    let line = try #require(String(buffer: response.body).split(separator: "\n").first)
+                    return try JSONDecoder().decode(ConfigPush.self, from: Data(line.utf8))
+                }
+            }
+            let resumed = try await firstPush("&version=\(held.version)&digest=\(held.digest)")
+            #expect(resumed.changesNothing && resumed.baseVersion == held.version && resumed.version == current.version)
+            #expect(resumed.applied(to: held)?.digest == current.digest)
+        }
+        let controlPlane2 = try await makeControlPlane()
+        _ = try await controlPlane2.apply(yaml: serviceYAML("web") + "\n---\n" + serviceYAML("api"))
+        try await withAPI(controlPlane2) { client in
+            let response = try await withThrowingTaskGroup(of: TestResponse.self) { group in
+                group.addTask { try await client.execute(uri: "/v1/watch?proxy=web-1&service=web&version=\(held.version)&digest=\(held.digest)", method: .get) }
+                try await eventually("the watch to open") { await controlPlane2.proxies().items.first?.connected == true }
+                controlPlane2.closeWatches()
+                return try await group.next()!
+            }
+            let line = try #require(String(buffer: response.body).split(separator: "\n").first)
+            let first = try JSONDecoder().decode(ConfigPush.self, from: Data(line.utf8))
+            #expect(!first.isDelta && first.resources.map(\.key) == ["Service/api", "Service/web"], "a stale resume point gets the whole")
+        }
+    }
+
+    @Test("A resume point that is half given or malformed is 400 naming the fault")
+    func watchResumeErrors() async throws {
+        let controlPlane = try await makeControlPlane()
+        let digest = String(repeating: "ab", count: 32)
+        try await withAPI(controlPlane) { client in
+            for (query, message) in [
+                ("&version=3", "version and digest go together: give both to resume a watch, or neither"),
+                ("&digest=\(digest)", "version and digest go together: give both to resume a watch, or neither"),
+                ("&version=x&digest=\(digest)", "version: 'x' is not a version (a whole number)"),
+                ("&version=-1&digest=\(digest)", "version: '-1' is not a version (a whole number)"),
+                ("&version=3&digest=ABC", "digest: not a SHA-256 digest (64 lowercase hex digits)"),
+            ] {
+                try await client.execute(uri: "/v1/watch?proxy=p" + query, method: .get) { response async throws in
+                    #expect(try apiError(response, .badRequest).message == message, "\(query)")
+                }
+            }
+        }
+    }
+
     @Test("A watch without a proxy id is 400; during shutdown 503")
     func watchErrors() async throws {
         let controlPlane = try await makeControlPlane()

@@ -128,7 +128,9 @@ struct ControlPlaneTests {
         let api = try await Upstream(.http, name: "api")
         let web = try await Upstream(.http, name: "web")
         _ = try await SidecarProcess(controlPlane: cp.url, service: "api", appPort: api.port)
-        let client = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: web.port)
+        // Web's app calls only api, so web's own instances (a restarted sidecar is a new one)
+        // are not part of what it is pushed.
+        let client = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: web.port, extra: ["--calls", "api"])
         // Until a push that carries api has arrived (one or two pushes, as the registrations and
         // the watch happen to interleave).
         for _ in 0..<100 where try Self.servedBy(client.outbound, host: "api", count: 1) != ["200 api"] {
@@ -143,8 +145,16 @@ struct ControlPlaneTests {
 
         // A sidecar restarted while it is gone serves from the configuration kept on disk.
         client.child.stop()
-        let restarted = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: web.port, snapshot: client.snapshot, waitForConfig: false)
+        let restarted = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: web.port, snapshot: client.snapshot, extra: ["--calls", "api"], waitForConfig: false)
         _ = try await restarted.child.waitForOutput { $0.contains("serving the last configuration kept on disk") }
+        #expect(try Self.servedBy(restarted.outbound, host: "api", count: 3) == Array(repeating: "200 api", count: 3))
+
+        // The control plane comes back on its port: the sidecar resumes its watch from the
+        // configuration on disk, which is current, so nothing is sent again or reloaded.
+        let back = try await ControlPlaneProcess(dataDir: cp.dataDir, address: "127.0.0.1:\(cp.port)")
+        let resumed = try? await restarted.child.waitForOutput { $0.contains("watch resumed; the configuration held is current") }
+        #expect(resumed != nil, "\(restarted.child.stderr.suffix(2000))")
+        #expect(back.child.stderr.contains("watch resumed; the proxy's configuration is current"), "\(back.child.stderr.suffix(2000))")
         #expect(try Self.servedBy(restarted.outbound, host: "api", count: 3) == Array(repeating: "200 api", count: 3))
     }
 

@@ -1,7 +1,8 @@
 import HeddleAPI
 import Hummingbird
 
-/// The proxies' side: `GET /v1/watch?proxy=ID[&service=NAME][&calls=A,B]` (a stream of pushes),
+/// The proxies' side: `GET /v1/watch?proxy=ID[&service=NAME][&calls=A,B][&version=V&digest=D]` (a
+/// stream of pushes),
 /// `POST /v1/proxies/{id}/ack`, `GET /v1/proxies`.
 enum DiscoveryRoutes {
     static func add(to router: Router<APIRequestContext>, controlPlane: ControlPlane, maxBodyBytes: Int) {
@@ -13,7 +14,9 @@ enum DiscoveryRoutes {
             // `calls`: the hosts the proxy's app calls, comma-separated; absent, the whole mesh.
             // `calls=` (empty): the app calls nothing, so the proxy is pushed nothing.
             let calls = request.uri.queryParameters.get("calls").map { $0.isEmpty ? [] : $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-            return WatchStream.response(try await controlPlane.watch(proxyID: String(proxy), service: service, calls: calls))
+            // `version` and `digest`: what the proxy holds, when it resumes (see `WatchResume`).
+            let resume = try resumePoint(request.uri.queryParameters)
+            return WatchStream.response(try await controlPlane.watch(proxyID: String(proxy), service: service, calls: calls, resume: resume))
         }
         router.post("/v1/proxies/{id}/ack") { request, context in
             let ack = try await JSONBody.decode(PushAck.self, from: request, limit: maxBodyBytes)
@@ -22,6 +25,16 @@ enum DiscoveryRoutes {
         }
         router.get("/v1/proxies") { _, _ in
             JSONBody.response(await controlPlane.proxies())
+        }
+    }
+
+    private static func resumePoint(_ query: Parameters) throws -> WatchResume? {
+        let version = query.get("version").map { String($0) }
+        let digest = query.get("digest").map { String($0) }
+        do throws(WatchResumeError) {
+            return try WatchResume.parse(version: version, digest: digest)
+        } catch {
+            throw APIFailure.invalid(error.message)
         }
     }
 }

@@ -4,7 +4,9 @@ import NIOCore
 
 /// A watch as an HTTP response: newline-delimited JSON, one `ConfigPush` per line — the first
 /// whole, each later one a delta from the one before — an empty line as keep-alive, open until
-/// the client goes or the control plane shuts down.
+/// the client goes or the control plane shuts down. A watch resumed from a configuration with
+/// the digest of the first push starts with an empty delta from the version the proxy holds
+/// instead (nothing to resend).
 enum WatchStream {
     static let contentType = "application/x-ndjson"
 
@@ -23,6 +25,8 @@ enum WatchStream {
                         let push: ConfigPush?
                         if let sent {
                             push = whole.delta(from: sent)
+                        } else if let resume = watch.resume, resume.digest == whole.digest {
+                            push = ConfigPush(version: whole.version, baseVersion: resume.version, changed: [], removed: [])
                         } else {
                             push = whole
                         }

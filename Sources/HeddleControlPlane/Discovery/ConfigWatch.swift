@@ -21,9 +21,12 @@ public struct ConfigWatch: AsyncSequence, Sendable {
     }
 
     private let handle: Handle
+    /// What the proxy held when it opened the watch, if it said.
+    let resume: WatchResume?
 
-    init(_ mailbox: WatchMailbox) {
+    init(_ mailbox: WatchMailbox, resume: WatchResume? = nil) {
         self.handle = Handle(mailbox)
+        self.resume = resume
     }
 
     /// Ends the watch.

@@ -5,25 +5,28 @@ import Foundation
 final class ControlPlaneProcess: @unchecked Sendable {
     let child: ChildProcess
     let dataDir: String
+    let host: String
     let port: Int
 
     /// `address`: `127.0.0.1:0` picks a free port; a restarted control plane can take the
-    /// port of the one it replaces.
-    init(dataDir: String? = nil, address: String = "127.0.0.1:0", extra: [String] = []) async throws {
+    /// port of the one it replaces. `namespace`: runs inside it (give `address` its inner
+    /// address).
+    init(dataDir: String? = nil, address: String = "127.0.0.1:0", namespace: NetworkNamespace? = nil, extra: [String] = []) async throws {
         let directory = dataDir ?? "\(TestSupport.scratchDirectory())/cp-\(UUID().uuidString.prefix(8))"
         self.dataDir = directory
-        child = try ChildProcess(
-            name: "control-plane-\(UUID().uuidString.prefix(6))", executable: TestSupport.heddleBinary,
-            arguments: ["control-plane", "--data-dir", directory, "--address", address] + extra)
+        let arguments = ["control-plane", "--data-dir", directory, "--address", address] + extra
+        let command = namespace?.command(TestSupport.heddleBinary, arguments) ?? (executable: TestSupport.heddleBinary, arguments: arguments)
+        child = try ChildProcess(name: "control-plane-\(UUID().uuidString.prefix(6))", executable: command.executable, arguments: command.arguments)
         let output = try await child.waitForOutput { $0.contains("listener=api") }
+        host = String(address.split(separator: ":").first ?? "127.0.0.1")
         guard let line = output.split(separator: "\n").first(where: { $0.contains("listener=api") }),
-              let range = line.range(of: "address=127.0.0.1:"),
+              let range = line.range(of: "address=\(host):"),
               let port = Int(line[range.upperBound...].prefix { $0.isNumber })
         else { throw TestFailure("the control plane did not log its address:\n\(output)") }
         self.port = port
     }
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    var url: String { "http://\(host):\(port)" }
 
     /// Runs `heddle ARGUMENTS --control-plane URL` (the CLI) to completion.
     func cli(_ arguments: [String]) async throws -> (status: Int32, output: String) {
