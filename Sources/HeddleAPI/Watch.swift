@@ -157,6 +157,29 @@ public struct WatchResumeError: Error, Hashable, Sendable {
     public var message: String
 }
 
+/// `POST /v1/proxies/{id}/calls`: services (or route hostnames) a proxy's app has just called
+/// that its watch does not carry — on-demand discovery. The control plane widens the proxy's
+/// watch to them and pushes what they need at once.
+public struct CallsRequest: Codable, Hashable, Sendable {
+    public var add: [String]
+
+    public init(add: [String]) {
+        self.add = add
+    }
+}
+
+/// The answer to a `CallsRequest`: which names the mesh has a service or route for (now in
+/// the proxy's watch, their push on its way), and which it has none for.
+public struct CallsResult: Codable, Hashable, Sendable {
+    public var known: [String]
+    public var unknown: [String]
+
+    public init(known: [String], unknown: [String]) {
+        self.known = known
+        self.unknown = unknown
+    }
+}
+
 /// One resource of a push: `Kind/name` and its YAML document.
 public struct PushedResource: Codable, Hashable, Sendable {
     public var key: String

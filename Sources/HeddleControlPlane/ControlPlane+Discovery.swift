@@ -59,6 +59,45 @@ extension ControlPlane {
         }
     }
 
+    /// On-demand discovery: the proxy `proxyID`'s app called `names`, which its watch does not
+    /// carry. Those the mesh has a service or route for join the scope of the proxy's open
+    /// watches, which are pushed what they now need at once (not after the coalescing delay:
+    /// a request waits for it); the others are reported unknown. `notFound` for a proxy with no
+    /// open watch; `invalid` for a name that is not a valid service name, or more than
+    /// `settings.maxLearnedCalls` in one proxy's scope.
+    public func learnCalls(proxyID: String, _ names: [String]) throws -> CallsResult {
+        try Self.validateProxyID(proxyID)
+        if let bad = names.first(where: { !ResourceMetadata.isValidName($0) }) {
+            throw ControlPlaneError(.invalid, "add: '\(bad)' is not a valid service name")
+        }
+        let watches = hub.connections.filter { $0.proxyID == proxyID }
+        guard !watches.isEmpty else {
+            throw ControlPlaneError(.notFound, "proxy \(proxyID) has no open watch (GET /v1/watch?proxy=\(proxyID)&calls=... first)")
+        }
+        var known: [String] = []
+        var unknown: [String] = []
+        for name in Set(names).sorted() {
+            if snapshot(scope: WatchScope(calls: [name])).resources.isEmpty {
+                unknown.append(name)
+            } else {
+                known.append(name)
+            }
+        }
+        guard !known.isEmpty else { return CallsResult(known: known, unknown: unknown) }
+        for watch in watches {
+            // A watch of the whole mesh already carries everything.
+            guard let calls = watch.scope.calls, !Set(known).isSubset(of: calls) else { continue }
+            let widened = calls.union(known)
+            guard widened.count <= settings.maxLearnedCalls else {
+                throw ControlPlaneError(.invalid, "proxy \(proxyID) would call more than \(settings.maxLearnedCalls) services; give it the whole mesh instead (no --calls)")
+            }
+            let scope = WatchScope(calls: widened, service: watch.service)
+            hub.rescope(proxyID: proxyID, from: watch.scope, to: scope, push: snapshot(scope: scope))
+        }
+        logger.info("proxy learned calls", metadata: ["proxy": "\(proxyID)", "known": "\(known)", "unknown": "\(unknown)"])
+        return CallsResult(known: known, unknown: unknown)
+    }
+
     /// Every proxy that has watched since the control plane started, by id: whether it watches
     /// now, the last version pushed to it and its last acknowledgement.
     public func proxies() -> ItemList<ProxyStatus> {

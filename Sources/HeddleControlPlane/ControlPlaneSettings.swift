@@ -16,6 +16,9 @@ public struct ControlPlaneSettings: Hashable, Sendable {
     /// With a shared store: how long following it may fail before this control plane stops
     /// serving watches (its configuration may be stale) and says so in `/ready`.
     public var staleAfter: Duration = .seconds(5)
+    /// The most services one proxy's watch may name (declared and learned on demand): a proxy
+    /// that calls more is better served the whole mesh.
+    public var maxLearnedCalls = 1000
     /// The trust domain of the workload identities instances prove (`spiffe://<it>/service/…`),
     /// pushed with each instance reached over mutual TLS.
     public var trustDomain = "heddle.local"

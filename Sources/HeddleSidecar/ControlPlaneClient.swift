@@ -151,6 +151,12 @@ public struct ControlPlaneClient: Sendable {
         }
     }
 
+    /// On-demand discovery: tells the control plane the app called `names`, which the proxy's
+    /// watch does not carry; it answers which the mesh has (their push follows on the watch).
+    public func learnCalls(proxy: String, _ names: [String]) async throws -> CallsResult {
+        try await send(.POST, "/v1/proxies/\(Self.escape(proxy))/calls", body: CallsRequest(add: names), expecting: [200])
+    }
+
     // MARK: Resources and registry (the CLI)
 
     /// Applies YAML documents (`dryRun`: report only).

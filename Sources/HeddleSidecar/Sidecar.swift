@@ -58,10 +58,13 @@ public final class Sidecar: Service, Sendable {
     public func run() async throws {
         if let kept = SnapshotFile.read(options.snapshotPath) {
             await state.setConfigured()
+            // What the last run learned its app calls is in the watch from the start.
+            if let learner = server.learner, let calls = kept.calls { learner.adopt(calls) }
             // What the proxy serves now (`initialConfig` loaded it), so the watch resumes from it.
             if let push = kept.push, (try? MeshConfig.load(yaml: options.proxyDocument + "\n---\n" + kept.yaml)) != nil {
                 await state.setHeld(push)
                 await state.setApplied(push.version)
+                await state.setAccepted(push)
             }
         }
         // Registration needs the inbound listener's port, known once the proxy has bound it.
@@ -72,6 +75,9 @@ public final class Sidecar: Service, Sendable {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.keepRegistered() }
                 group.addTask { await self.keepWatching() }
+                if let learner = self.server.learner {
+                    group.addTask { await self.keepLearning(learner) }
+                }
                 group.addTask { await self.keepCheckingApp() }
                 group.addTask { await self.identity.run() }
             }
@@ -230,7 +236,7 @@ public final class Sidecar: Service, Sendable {
                 // Resumed from the whole configuration last received (from this control plane or
                 // another, or kept on disk): when nothing changed, nothing is sent again.
                 let held = await state.held
-                let stream = try await client.watch(proxy: proxyID, service: options.service, calls: options.calls, resume: held.map(WatchResume.init))
+                let stream = try await client.watch(proxy: proxyID, service: options.service, calls: watchCalls, resume: held.map(WatchResume.init))
                 await state.setReachable(true, logger: logger, what: "watch")
                 // The stream's first push is whole (or, resumed, a delta from what the proxy
                 // holds), each later one a delta from the one before.
@@ -246,11 +252,17 @@ public final class Sidecar: Service, Sendable {
                         resync = true
                         break
                     }
-                    if push.changesNothing, let current, await state.isApplied(current.version) {
-                        // Resumed, and the configuration in force is current: nothing to load.
-                        logger.info("watch resumed; the configuration held is current", metadata: ["held_version": "\(current.version)", "version": "\(whole.version)"])
+                    // An empty delta (a watch resumed from what is current), or a whole
+                    // configuration that reads the same as the one in force: nothing to load.
+                    // A delta at the same version is a change all the same (learned calls).
+                    let unchanged = push.changesNothing || (!push.isDelta && current.map { $0.digest == whole.digest } == true)
+                    if unchanged, let current, await state.isApplied(current.version) {
+                        if push.changesNothing {
+                            logger.info("watch resumed; the configuration held is current", metadata: ["held_version": "\(current.version)", "version": "\(whole.version)"])
+                        }
                         await state.setApplied(whole.version)
                         await state.setHeld(whole)
+                        await state.setAccepted(whole)
                         await acknowledge(PushAck(version: whole.version, accepted: true))
                     } else {
                         await state.setHeld(whole)
@@ -268,21 +280,69 @@ public final class Sidecar: Service, Sendable {
         }
     }
 
+    /// The services the watch names: declared and learned; nil for the whole mesh.
+    private var watchCalls: [String]? {
+        server.learner?.calls ?? options.calls
+    }
+
+    // MARK: On-demand discovery
+
+    /// Asks the control plane for the services the app calls that the proxy has no route for,
+    /// as the learner queues them; the watch brings their configuration. A name the control
+    /// plane does not know is reported so, and requests for it fail at once for a while.
+    private func keepLearning(_ learner: CallLearner) async {
+        while let names = await learner.next() {
+            var answer: CallsResult?
+            var lastError = ""
+            // The watch may be reconnecting (a new control plane): a few quick tries.
+            for attempt in 0..<5 where answer == nil {
+                if attempt > 0 { try? await Task.sleep(for: .milliseconds(100 << attempt)) }
+                do {
+                    answer = try await client.learnCalls(proxy: proxyID, names)
+                } catch {
+                    lastError = "\(error)"
+                }
+            }
+            let now = NIODeadline.now().uptimeNanoseconds
+            guard let answer else {
+                logger.warning("could not ask the control plane for the services the app calls", metadata: ["services": "\(names)", "error": "\(lastError)"])
+                learner.failed(names, reason: lastError)
+                continue
+            }
+            if !answer.known.isEmpty {
+                logger.info("learned services the app calls", metadata: ["services": "\(answer.known)"])
+            }
+            if !answer.unknown.isEmpty {
+                logger.info("the app calls services the mesh does not have", metadata: ["services": "\(answer.unknown)"])
+            }
+            learner.answered(known: answer.known, unknown: answer.unknown, now: now)
+            // The learned names go into the file too (the push may have been kept before the
+            // answer came), so the next start watches them from the beginning.
+            if !answer.known.isEmpty, let accepted = await state.accepted {
+                do {
+                    try SnapshotFile.write(accepted, calls: watchCalls, to: options.snapshotPath)
+                } catch {
+                    logger.warning("could not keep the configuration on disk", metadata: ["path": "\(options.snapshotPath)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
     /// Loads a whole configuration with the proxy's own resource; a valid one goes into force,
     /// is kept on disk and acknowledged; an invalid one is rejected with its reasons, and the proxy stays
     /// on its last good configuration.
     func apply(_ push: ConfigPush) async {
-        guard await state.isNew(push.version) else { return }
         let ack: PushAck
         do {
             let config = try MeshConfig.load(yaml: options.proxyDocument + "\n---\n" + push.yaml)
             await server.apply(config)
             do {
-                try SnapshotFile.write(push, to: options.snapshotPath)
+                try SnapshotFile.write(push, calls: watchCalls, to: options.snapshotPath)
             } catch {
                 logger.warning("could not keep the configuration on disk", metadata: ["path": "\(options.snapshotPath)", "error": "\(error)"])
             }
             await state.setApplied(push.version)
+            await state.setAccepted(push)
             await state.setConfigured()
             logger.info("configuration applied", metadata: ["version": "\(push.version)"])
             ack = PushAck(version: push.version, accepted: true)
@@ -321,10 +381,6 @@ actor SidecarState {
         instanceID = id
     }
 
-    func isNew(_ version: Int64) -> Bool {
-        version != appliedVersion
-    }
-
     func isApplied(_ version: Int64) -> Bool {
         version == appliedVersion
     }
@@ -335,6 +391,13 @@ actor SidecarState {
 
     func setHeld(_ push: ConfigPush?) {
         held = push
+    }
+
+    /// The whole configuration last accepted (the one kept on disk).
+    private(set) var accepted: ConfigPush?
+
+    func setAccepted(_ push: ConfigPush) {
+        accepted = push
     }
 
     func setApplied(_ version: Int64) {

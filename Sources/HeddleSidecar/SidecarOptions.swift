@@ -32,6 +32,10 @@ public struct SidecarOptions: Sendable {
     /// The services (hosts) the app calls: the proxy is pushed only those, the routes that may
     /// serve them and what those routes send to. Nil: the whole mesh.
     public var calls: [String]?
+    /// On-demand discovery: the proxy also learns each service the app calls on its first
+    /// request to it (the request waits for its configuration). Needs a `CallLearner` given
+    /// to the proxy server; `calls`, if any, are known from the start.
+    public var learnCalls = false
     /// The join token that gets the proxy its first workload certificate (nil: none, unless one
     /// is kept in `identityDirectory` from an earlier run).
     public var joinToken: String?

@@ -7,21 +7,29 @@ import HeddleAPI
 /// it was. Written to a temporary file and renamed, so a crash never leaves half a file.
 enum SnapshotFile {
     static let header = "# heddle configuration version "
+    static let callsComment = "# calls: "
     static let resourceComment = "# resource: "
 
     /// The version and documents kept at `path`, if any; `push` is the whole configuration
-    /// when every document names its resource (files written before they did give nil).
-    static func read(_ path: String) -> (version: Int64, yaml: String, push: ConfigPush?)? {
+    /// when every document names its resource (files written before they did give nil);
+    /// `calls`, the services the proxy's watch named (declared and learned), when it named some.
+    static func read(_ path: String) -> (version: Int64, yaml: String, push: ConfigPush?, calls: [String]?)? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8), text.hasPrefix(header),
               let newline = text.firstIndex(of: "\n"),
               let version = Int64(text[text.index(text.startIndex, offsetBy: header.count)..<newline])
         else { return nil }
-        let yaml = String(text[text.index(after: newline)...])
-        return (version, yaml, push(version: version, yaml: yaml))
+        var yaml = text[text.index(after: newline)...]
+        var calls: [String]?
+        if yaml.hasPrefix(callsComment) {
+            let end = yaml.firstIndex(of: "\n") ?? yaml.endIndex
+            calls = yaml[yaml.index(yaml.startIndex, offsetBy: callsComment.count)..<end].split(separator: ",").map(String.init)
+            yaml = end == yaml.endIndex ? "" : yaml[yaml.index(after: end)...]
+        }
+        return (version, String(yaml), push(version: version, yaml: String(yaml)), calls)
     }
 
-    /// Keeps a whole configuration.
-    static func write(_ push: ConfigPush, to path: String) throws {
+    /// Keeps a whole configuration, and the services the watch named (nil: the whole mesh).
+    static func write(_ push: ConfigPush, calls: [String]? = nil, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -29,8 +37,10 @@ enum SnapshotFile {
         let documents = push.resources.map { resource in
             resourceComment + resource.key + "\n" + (resource.document.hasSuffix("\n") ? resource.document : resource.document + "\n")
         }
-        let temporary = path + ".tmp"
-        try (header + "\(push.version)\n" + documents.joined(separator: "---\n")).write(toFile: temporary, atomically: false, encoding: .utf8)
+        // Its own temporary file: two writers (a push and learned calls) never mix theirs.
+        let temporary = path + ".tmp-\(UUID().uuidString.prefix(8))"
+        let scope = calls.map { callsComment + $0.joined(separator: ",") + "\n" } ?? ""
+        try (header + "\(push.version)\n" + scope + documents.joined(separator: "---\n")).write(toFile: temporary, atomically: false, encoding: .utf8)
         guard rename(temporary, path) == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
         }

@@ -166,7 +166,8 @@ extension SidecarArguments {
             print("heddle: \(problem)", to: &standardError)
             throw ExitCode(1)
         }
-        let server = try await ProxyServer(config: initial, workers: workers, randomSeed: randomSeed, meshTLS: MeshTLS(), logger: logger)
+        let learner = options.learnCalls ? CallLearner(declared: options.calls ?? []) : nil
+        let server = try await ProxyServer(config: initial, workers: workers, randomSeed: randomSeed, meshTLS: MeshTLS(), learner: learner, logger: logger)
         return (server, Sidecar(options: options, server: server, client: ControlPlaneClient(baseURL: options.controlPlane), logger: logger))
     }
 }
@@ -227,6 +228,9 @@ struct SidecarArguments: ParsableArguments {
     @Option(help: "The services the app calls, comma-separated ('' for none): the proxy is pushed only those, the routes that may serve them and what those routes send to (default: the whole mesh).")
     var calls: String?
 
+    @Flag(help: "Learn the services the app calls on its first request to each (on-demand discovery): the proxy is pushed only those (and --calls, if given); a first request waits for its service's configuration, at most 3 s.")
+    var learnCalls = false
+
     @Option(help: "The app's health check path (GET, 2xx/3xx passes) for an http1 app; without it, the check is that the app's port accepts connections.")
     var appHealthPath: String?
 
@@ -286,6 +290,7 @@ struct SidecarArguments: ParsableArguments {
             }
             options.calls = names
         }
+        options.learnCalls = learnCalls
         guard appHealthInterval >= 1 else { throw ValidationError("--app-health-interval must be at least 1 second") }
         options.appHealthInterval = .seconds(appHealthInterval)
         if let appHealthPath {

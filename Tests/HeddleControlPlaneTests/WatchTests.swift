@@ -164,3 +164,58 @@ struct WatchTests {
         #expect(await controlPlaneError { _ = try await controlPlane.watch(proxyID: "p", service: "Not_A_Name") }?.code == .invalid)
     }
 }
+
+/// On-demand discovery: a proxy's watch widened to the services its app turns out to call.
+@Suite("ControlPlane learned calls")
+struct LearnedCallsTests {
+    @Test("Learned names join the watch's scope and their configuration is pushed at once; unknown names are reported")
+    func learnedCallsWidenTheWatch() async throws {
+        // A coalescing window far longer than the test: the learned push must not wait for it.
+        let controlPlane = try await makeControlPlane(settings: testSettings(pushDelay: .seconds(60)))
+        _ = try await controlPlane.apply(yaml: stream(serviceYAML("web"), serviceYAML("users-v1"), serviceYAML("other"), routeYAML("users", backends: ["users-v1"])))
+        let watch = try await controlPlane.watch(proxyID: "web-1", service: "web", calls: [])
+        let collector = PushCollector()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await collector.collect(watch) }
+            try await eventually("the initial push") { collector.all.count == 1 }
+            #expect(collector.all[0].resources.isEmpty, "a proxy that declared no calls starts with nothing")
+
+            let answer = try await controlPlane.learnCalls(proxyID: "web-1", ["users", "nosuch", "users"])
+            #expect(answer == CallsResult(known: ["users"], unknown: ["nosuch"]))
+            try await eventually("the learned push") { collector.all.count == 2 }
+            #expect(collector.all[1].resources.map(\.key).sorted() == ["HTTPRoute/users", "Service/users-v1"], "the route's backends come along; nothing else")
+            let connection = try #require(await controlPlane.hub.connections.first)
+            #expect(connection.scope.calls == ["users"])
+
+            // Asking again for what the watch carries changes nothing.
+            #expect(try await controlPlane.learnCalls(proxyID: "web-1", ["users"]) == CallsResult(known: ["users"], unknown: []))
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(collector.all.count == 2)
+            watch.cancel()
+            try await group.waitForAll()
+        }
+    }
+
+    @Test("Learning needs an open watch and valid names, and stops at the limit")
+    func learnedCallsRefusals() async throws {
+        var settings = testSettings()
+        settings.maxLearnedCalls = 2
+        let controlPlane = try await makeControlPlane(settings: settings)
+        _ = try await controlPlane.apply(yaml: stream(serviceYAML("a"), serviceYAML("b"), serviceYAML("c")))
+        await #expect(throws: ControlPlaneError.self) { try await controlPlane.learnCalls(proxyID: "nobody", ["a"]) }
+        let watch = try await controlPlane.watch(proxyID: "p", service: nil, calls: ["a"])
+        await #expect(throws: ControlPlaneError.self) { try await controlPlane.learnCalls(proxyID: "p", ["Not_Valid"]) }
+        #expect(try await controlPlane.learnCalls(proxyID: "p", ["b"]).known == ["b"])
+        do {
+            _ = try await controlPlane.learnCalls(proxyID: "p", ["c"])
+            Issue.record("a third service went past the limit of 2")
+        } catch let error as ControlPlaneError {
+            #expect(error.message.contains("would call more than 2 services"), "\(error.message)")
+        }
+        // A watch of the whole mesh already carries everything: nothing to widen.
+        let whole = try await controlPlane.watch(proxyID: "q", service: nil)
+        #expect(try await controlPlane.learnCalls(proxyID: "q", ["c"]).known == ["c"])
+        watch.cancel()
+        whole.cancel()
+    }
+}

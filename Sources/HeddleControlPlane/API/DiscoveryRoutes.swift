@@ -2,8 +2,8 @@ import HeddleAPI
 import Hummingbird
 
 /// The proxies' side: `GET /v1/watch?proxy=ID[&service=NAME][&calls=A,B][&version=V&digest=D]` (a
-/// stream of pushes),
-/// `POST /v1/proxies/{id}/ack`, `GET /v1/proxies`.
+/// stream of pushes), `POST /v1/proxies/{id}/ack`, `POST /v1/proxies/{id}/calls` (on-demand
+/// discovery), `GET /v1/proxies`.
 enum DiscoveryRoutes {
     static func add(to router: Router<APIRequestContext>, controlPlane: ControlPlane, maxBodyBytes: Int) {
         router.get("/v1/watch") { request, _ in
@@ -22,6 +22,10 @@ enum DiscoveryRoutes {
             let ack = try await JSONBody.decode(PushAck.self, from: request, limit: maxBodyBytes)
             try await controlPlane.ack(proxyID: try context.parameters.require("id"), ack)
             return Response(status: .noContent)
+        }
+        router.post("/v1/proxies/{id}/calls") { request, context in
+            let calls = try await JSONBody.decode(CallsRequest.self, from: request, limit: maxBodyBytes)
+            return JSONBody.response(try await controlPlane.learnCalls(proxyID: try context.parameters.require("id"), calls.add))
         }
         router.get("/v1/proxies") { _, _ in
             JSONBody.response(await controlPlane.proxies())

@@ -74,6 +74,23 @@ final class WatchHub: Sendable {
         for (mailbox, push) in offers { mailbox.offer(push) }
     }
 
+    /// Gives the watches of `proxyID` with scope `from` the scope `to`, and offers them `push`
+    /// (the snapshot of `to`) at once when it differs from what they were last sent.
+    func rescope(proxyID: String, from: WatchScope, to: WatchScope, push: ConfigPush) {
+        let offers = state.withLock { state -> [WatchMailbox] in
+            var offers: [WatchMailbox] = []
+            for (id, watcher) in state.watchers where watcher.connection.proxyID == proxyID && watcher.connection.scope == from {
+                state.watchers[id]?.connection.scope = to
+                guard push.resources != watcher.lastResources else { continue }
+                state.watchers[id]?.lastResources = push.resources
+                state.watchers[id]?.connection.lastVersion = push.version
+                offers.append(watcher.mailbox)
+            }
+            return offers
+        }
+        for mailbox in offers { mailbox.offer(push) }
+    }
+
     /// Asks every watch for a keep-alive.
     func keepAlive() {
         for mailbox in state.withLock({ $0.watchers.values.map(\.mailbox) }) { mailbox.keepAlive() }

@@ -120,6 +120,12 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     /// Counts exchanges on this connection, so a connect that completes after its exchange
     /// ended is not taken for the next one's.
     private var exchangeID = 0
+    /// On-demand discovery: until when the request may wait for its host's configuration
+    /// (0: it has not waited), and which wake-up is the current one.
+    private var discoveryDeadline: UInt64 = 0
+    private var discoveryToken = 0
+    /// How long a request for an unknown host waits for on-demand discovery.
+    static let discoveryWaitNanos: UInt64 = 3_000_000_000
     /// Bytes were queued to the upstream (or the client) and await one flush at the end of the
     /// current read, so a head and its body go out in one write.
     private var upstreamNeedsFlush = false
@@ -363,6 +369,13 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             failExchange(denied, closeAfter: hasBody)
             return
         }
+        discoveryDeadline = 0
+        route(head, view: view, hasBody: hasBody, now: now)
+    }
+
+    /// Routes the request and sends its first attempt; a request for a host the proxy has no
+    /// route for may wait for on-demand discovery first, then comes back here.
+    private func route(_ head: HTTP1Head, view: HTTP1RouteRequest, hasBody: Bool, now: UInt64) {
         let choice = loop.chooseTarget(
             for: view, listener: listener, snapshot: snapshot, now: requestStart,
             admit: { [loop] rule in loop.rateLimit(listener: nil, rule: rule, now: now) },
@@ -372,7 +385,14 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             })
         match = choice.match
         backend = choice.backend
-        if let failure = choice.failure {
+        if var failure = choice.failure {
+            if failure.reason == .noRoute, let learner = loop.learner, listener == snapshot.config.proxy.outbound.name {
+                switch discover(view.host, learner: learner, now: NIODeadline.now().uptimeNanoseconds) {
+                case .waiting: return
+                case .failed(let why): failure = ProxyFailure(.noRoute, "no route for host '\(view.host)' path '\(view.path)': \(why)")
+                case nil: break
+                }
+            }
             failExchange(failure, closeAfter: hasBody)
             return
         }
@@ -466,6 +486,39 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     private func faultAbort(_ abort: FaultInjector.Abort, rule: CompiledRule) -> ProxyFailure {
         loop.metrics.recordFault(route: rule.label, kind: "abort")
         return ProxyFailure(.faultInjected, "route \(rule.label) aborted the request (fault injection)", status: abort.status, grpcStatus: abort.grpcStatus)
+    }
+
+    /// On-demand discovery for a host without a route: asks the control plane for it (once per
+    /// host, through the learner) and parks the request, reads paused, until a configuration
+    /// is installed or the control plane answers; it then routes again. It waits at most
+    /// `HTTP1ProxyHandler.discoveryWait` in all. Nil when the host is not one to learn.
+    private func discover(_ host: Substring, learner: CallLearner, now: UInt64) -> DiscoveryWait? {
+        if discoveryDeadline == 0 {
+            switch learner.ask(host: host, now: now) {
+            case .wait: discoveryDeadline = now &+ Self.discoveryWaitNanos
+            case .unknown: return .failed(learner.whyNot(host: host))
+            case .notLearnable: return nil
+            }
+        } else if !learner.shouldWait(host: host) {
+            return .failed(learner.whyNot(host: host))
+        }
+        guard now < discoveryDeadline else { return .failed("the control plane sent no configuration for it within \(Self.discoveryWaitNanos / 1_000_000) ms") }
+        pauseReads(.connecting)
+        discoveryToken &+= 1
+        let token = discoveryToken
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let wake = {
+            let handler = bound.value
+            guard handler.discoveryToken == token, handler.phase == .body, handler.upstream == nil, handler.bridge == nil, let head = handler.requestHead else { return }
+            handler.discoveryToken &+= 1
+            handler.resumeReads(.connecting)
+            handler.snapshot = handler.loop.snapshot
+            let hasBody = head.bodyFraming != .none && head.bodyFraming != .contentLength(0)
+            handler.route(head, view: HTTP1RouteRequest(head: head), hasBody: hasBody, now: handler.requestStart)
+        }
+        loop.awaitDiscovery(wake)
+        context.eventLoop.scheduleTask(deadline: NIODeadline.uptimeNanoseconds(discoveryDeadline), wake)
+        return .waiting
     }
 
     /// Holds the exchange back for `delay` (an injected fault, a retry's backoff) with client

@@ -36,6 +36,10 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
     /// follows is this side's doing.
     private var responseEndWritten = false
     private var phase = Phase.awaitingHeaders
+    /// On-demand discovery: until when the request may wait for its host's configuration
+    /// (0: it has not waited), and which wake-up is the current one.
+    private var discoveryDeadline: UInt64 = 0
+    private var discoveryToken = 0
     /// The response was the app's, marked `retry-budget-exhausted`: recorded as that failure.
     private var budgetMarked = false
     private var snapshot: ProxySnapshot
@@ -200,13 +204,26 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
             fail(denied)
             return
         }
+        route(headers, view: view, endStream: endStream, now: now)
+    }
+
+    /// Routes the request and sends its first attempt; a request for a host the proxy has no
+    /// route for may wait for on-demand discovery first, then comes back here.
+    private func route(_ headers: HPACKHeaders, view: HTTP2RouteRequest, endStream: Bool, now: UInt64) {
         let choice = loop.chooseTarget(
             for: view, listener: listener, snapshot: snapshot, now: now,
             admit: { [loop] rule in loop.rateLimit(listener: nil, rule: rule, now: now) })
         match = choice.match
         backend = choice.backend
         if choice.service?.spec.protocol == .grpc { grpc = true }
-        if let failure = choice.failure {
+        if var failure = choice.failure {
+            if failure.reason == .noRoute, let learner = loop.learner, listener == snapshot.config.proxy.outbound.name {
+                switch discover(headers, view: view, endStream: endStream, learner: learner) {
+                case .waiting: return
+                case .failed(let why): failure = ProxyFailure(.noRoute, "no route for host '\(view.host)' path '\(view.path)': \(why)")
+                case nil: break
+                }
+            }
             fail(failure)
             return
         }
@@ -235,9 +252,10 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
             HTTP2HeaderRewrites.request(view, match: found, clientIdentity: .forRequest(inbound: clientIdentity.inbound, peer: clientIdentity.peer)), grpc: grpc,
             remaining: callerDeadline == .max ? nil : overallDeadline() &- now)
         if let trace { outgoing.replaceOrAdd(name: TraceHeaders.traceParent, value: trace.traceParentHeader) }
+        // First, before any body frame that came while the request waited for discovery.
         let headersFrame = HTTP2Frame.FramePayload.headers(.init(headers: outgoing, endStream: endStream))
-        waitingFrames.append(headersFrame)
-        replayFrames?.append(headersFrame)
+        waitingFrames.insert(headersFrame, at: 0)
+        replayFrames?.insert(headersFrame, at: 0)
         if let fault = resilience.fault {
             switch fault.decide(using: &loop.random) {
             case .none:
@@ -292,6 +310,39 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
 
     /// Runs `next` after `delay` (an injected fault, a retry's backoff) unless the stream
     /// ended meanwhile.
+    /// On-demand discovery for a host without a route: asks the control plane for it (once per
+    /// host, through the learner) and parks the request until a configuration is installed or
+    /// the control plane answers; it then routes again. It waits at most
+    /// `HTTP1ProxyHandler.discoveryWaitNanos` in all. Nil when the host is not one to learn.
+    private func discover(_ headers: HPACKHeaders, view: HTTP2RouteRequest, endStream: Bool, learner: CallLearner) -> DiscoveryWait? {
+        let now = NIODeadline.now().uptimeNanoseconds
+        if discoveryDeadline == 0 {
+            switch learner.ask(host: view.host, now: now) {
+            case .wait: discoveryDeadline = now &+ HTTP1ProxyHandler.discoveryWaitNanos
+            case .unknown: return .failed(learner.whyNot(host: view.host))
+            case .notLearnable: return nil
+            }
+        } else if !learner.shouldWait(host: view.host) {
+            return .failed(learner.whyNot(host: view.host))
+        }
+        guard now < discoveryDeadline else {
+            return .failed("the control plane sent no configuration for it within \(HTTP1ProxyHandler.discoveryWaitNanos / 1_000_000) ms")
+        }
+        discoveryToken &+= 1
+        let token = discoveryToken
+        let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
+        let wake = {
+            let handler = bound.value
+            guard handler.discoveryToken == token, handler.phase == .connecting, handler.upstream == nil else { return }
+            handler.discoveryToken &+= 1
+            handler.snapshot = handler.loop.snapshot
+            handler.route(headers, view: view, endStream: endStream, now: handler.requestStart)
+        }
+        loop.awaitDiscovery(wake)
+        loop.eventLoop.scheduleTask(deadline: NIODeadline.uptimeNanoseconds(discoveryDeadline), wake)
+        return .waiting
+    }
+
     private func after(_ delay: Duration, _ next: @escaping (HTTP2StreamProxyHandler) -> Void) {
         guard phase != .done else { return }
         let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
@@ -465,10 +516,11 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
             if case .data(let data) = payload, case .byteBuffer(let buffer) = data.data {
                 replayBytes += buffer.readableBytes
             }
-            if let rule = match?.rule, replayBytes <= rule.resilience.bodyBufferLimit {
-                replayFrames!.append(payload)
-            } else {
+            if let rule = match?.rule, replayBytes > rule.resilience.bodyBufferLimit {
                 replayFrames = nil
+            } else {
+                // Kept while the request is routed (or waits for discovery, reads paused).
+                replayFrames!.append(payload)
             }
         }
         if case .data = payload, phase == .forwarding { dataSent = true }

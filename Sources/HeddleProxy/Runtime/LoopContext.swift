@@ -52,12 +52,18 @@ final class LoopContext: @unchecked Sendable {
 
     /// The workload identity for mutual TLS with mesh peers, when the proxy has one.
     let meshTLS: MeshTLS?
+    /// On-demand discovery, when the proxy learns the services its app calls.
+    let learner: CallLearner?
+    /// Requests of this loop waiting for on-demand discovery: woken (each once) when a
+    /// configuration is installed or the control plane answers.
+    private var discoveryWaiters: [() -> Void] = []
 
     init(
         eventLoop: any EventLoop, snapshot: ProxySnapshot, metrics: ProxyMetrics, accessLog: AccessLog, seed: UInt64, loopCount: Int = 1,
-        meshTLS: MeshTLS? = nil, tracer: LoopTracer? = nil
+        meshTLS: MeshTLS? = nil, tracer: LoopTracer? = nil, learner: CallLearner? = nil
     ) {
         self.eventLoop = eventLoop
+        self.learner = learner
         self.tracer = tracer
         self.meshTLS = meshTLS
         h2Pool = HTTP2ConnectionPool(tls: meshTLS, metrics: metrics)
@@ -301,6 +307,20 @@ final class LoopContext: @unchecked Sendable {
         routeMetrics = [:]
         routeLimiters = [:]
         listenerLimiters = [:]
+        wakeDiscoveryWaiters()
+    }
+
+    /// Holds `wake` until the next configuration or answer of the control plane.
+    func awaitDiscovery(_ wake: @escaping () -> Void) {
+        discoveryWaiters.append(wake)
+    }
+
+    /// Wakes every request waiting for on-demand discovery; each routes again.
+    func wakeDiscoveryWaiters() {
+        guard !discoveryWaiters.isEmpty else { return }
+        let waiters = discoveryWaiters
+        discoveryWaiters = []
+        for wake in waiters { wake() }
     }
 
     /// From now on connections close after their current request; idle ones close at once.

@@ -41,9 +41,18 @@ public final class ProxyServer: Sendable {
     /// `randomSeed` makes balancing and splits reproducible (tests); by default it is random.
     /// `meshTLS`: the proxy's workload identity, for mutual TLS on the inbound listener and to
     /// endpoints that name an identity; nil for a proxy without one.
-    public init(config: MeshConfig, workers: Int? = nil, randomSeed: UInt64? = nil, metrics: ProxyMetrics = ProxyMetrics(), meshTLS: MeshTLS? = nil, logger: Logger) async throws {
+    /// `learner`: on-demand discovery for the outbound listener (a sidecar that learns the
+    /// services its app calls), or nil.
+    /// On-demand discovery of the services the app calls, when the proxy learns them.
+    public let learner: CallLearner?
+
+    public init(
+        config: MeshConfig, workers: Int? = nil, randomSeed: UInt64? = nil, metrics: ProxyMetrics = ProxyMetrics(), meshTLS: MeshTLS? = nil,
+        learner: CallLearner? = nil, logger: Logger
+    ) async throws {
         self.metrics = metrics
         self.meshTLS = meshTLS
+        self.learner = learner
         self.logger = logger
         self.firstConfig = config
         let loopCount = max(1, workers ?? System.coreCount)
@@ -61,10 +70,15 @@ public final class ProxyServer: Sendable {
             let tracer = exporter.map { LoopTracer(sampler: TraceSampler(sampleRate: config.proxy.tracing!.sampleRate), exporter: $0, metrics: metrics) }
             map[ObjectIdentifier(loop)] = LoopContext(
                 eventLoop: loop, snapshot: snapshot, metrics: metrics, accessLog: accessLog, seed: seed, loopCount: loopCount,
-                meshTLS: meshTLS, tracer: tracer)
+                meshTLS: meshTLS, tracer: tracer, learner: learner)
         }
         let contexts = LoopContexts(map)
         self.contexts = contexts
+        learner?.onWake {
+            for context in contexts.all {
+                context.eventLoop.execute { context.wakeDiscoveryWaiters() }
+            }
+        }
         // Endpoints that fail their health checks reach every loop; each applies them on its own.
         let checker = HealthChecker(eventLoop: group.next(), metrics: metrics, logger: logger, seed: seed &+ 0x9E37_79B9_7F4A_7C15) { service, unhealthy in
             for context in contexts.all {
