@@ -10,6 +10,7 @@ extension ControlPlane {
     /// `settings.staleAfter`, the control plane stops serving what may be stale (see
     /// `storeLost`); it resumes once following works again.
     nonisolated func followStore() async {
+        await startFollowing()
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: settings.followInterval)
@@ -131,6 +132,10 @@ extension ControlPlane {
 
     // MARK: - Losing the store
 
+    private func startFollowing() {
+        storeAnswered = ContinuousClock.now
+    }
+
     /// Following works (again).
     private func storeWorks() {
         storeAnswered = ContinuousClock.now
@@ -164,7 +169,7 @@ extension ControlPlane {
     /// Why this control plane must not serve configuration now (its shared store has not
     /// answered for `settings.staleAfter`); nil when it may.
     var staleness: String? {
-        guard store.isShared else { return nil }
+        guard store.isShared, let storeAnswered else { return nil }
         let away = ContinuousClock.now - storeAnswered
         guard away >= settings.staleAfter else { return nil }
         return "this control plane has not reached its store for \(Int(away.components.seconds)) s (\(storeTrouble ?? "no answer yet")): its configuration may be stale; use another control plane"

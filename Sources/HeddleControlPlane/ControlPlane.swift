@@ -24,6 +24,12 @@ public actor ControlPlane {
     /// Snapshots made since the last change, by scope: a thousand proxies reconnecting after a
     /// restart share one rendering instead of making a thousand.
     var snapshotCache: [WatchScope: ConfigPush] = [:]
+    /// What snapshots are cut from, for the current revision; the rendered documents of
+    /// services (by name, with what they were rendered from) and of routes and policies (by
+    /// key, with their source), kept across revisions.
+    var meshIndexCache: MeshIndex?
+    var renderedServices: [String: (fingerprint: SnapshotBuilder.Fingerprint, resource: PushedResource)] = [:]
+    var renderedDocuments: [String: (source: String, resource: PushedResource)] = [:]
     /// With a shared store: every change up to this revision has been applied here (writes of
     /// other control planes included), so following resumes after it.
     var followedRevision: Int64
@@ -31,8 +37,9 @@ public actor ControlPlane {
     /// (`Kind/name`, or `instance/ID`) that following has not passed yet, so that an older
     /// change read back never undoes it.
     var localWrites: [String: Int64] = [:]
-    /// With a shared store: when following it last worked (or the control plane started).
-    var storeAnswered = ContinuousClock.now
+    /// With a shared store: when following it last worked (or began); nil until `run()`
+    /// follows it, so that a control plane not running yet is never called stale.
+    var storeAnswered: ContinuousClock.Instant?
     /// With a shared store: why following it last failed, since it last worked (nil while it
     /// works, or while a round is still waiting for an answer).
     var storeTrouble: String?
@@ -133,6 +140,7 @@ public actor ControlPlane {
     /// `settings.pushDelay`.
     func noteChange() {
         snapshotCache.removeAll()
+        meshIndexCache = nil
         changeSignal.yield()
     }
 

@@ -26,6 +26,7 @@ public struct ControlPlaneClient: Sendable {
     public let adminToken: String?
     private let http: HTTPClient
     private static let requestTimeout: TimeAmount = .seconds(5)
+    private static let applyTimeout: TimeAmount = .seconds(60)
     /// The largest watch message accepted: a push that size is a mesh far past this proxy.
     static let maxPushBytes = 64 * 1024 * 1024
 
@@ -161,7 +162,9 @@ public struct ControlPlaneClient: Sendable {
 
     /// Applies YAML documents (`dryRun`: report only).
     public func apply(yaml: String, dryRun: Bool) async throws -> ApplyResult {
-        let response = try await execute(.POST, "/v1/apply", body: try JSONEncoder().encode(ApplyRequest(yaml: yaml, dryRun: dryRun)))
+        // A large apply (thousands of documents, each judged with all the others) may take a
+        // while: not the 5 s of a sidecar's requests.
+        let response = try await execute(.POST, "/v1/apply", body: try JSONEncoder().encode(ApplyRequest(yaml: yaml, dryRun: dryRun)), timeout: Self.applyTimeout)
         if response.status == .badRequest {
             let error: APIError = try await Self.decode(response, what: "apply", baseURL: baseURL)
             let lines = error.errors.map { "  \($0.resource): \($0.path.isEmpty ? "" : "\($0.path): ")\($0.reason)\($0.line.map { " (line \($0))" } ?? "")" }
@@ -183,6 +186,11 @@ public struct ControlPlaneClient: Sendable {
         let response = try await execute(.DELETE, "/v1/resources/\(Self.escape(kind))/\(Self.escape(name))", body: nil)
         try await Self.check(response, expecting: [200], what: "delete \(kind)/\(name)", baseURL: baseURL)
         return try await Self.decode(response, what: "delete", baseURL: baseURL)
+    }
+
+    /// Every proxy that has watched: connected or not, its last push and acknowledgement.
+    public func proxies() async throws -> ItemList<ProxyStatus> {
+        try await get("/v1/proxies")
     }
 
     public func services() async throws -> ItemList<ServiceSummary> {
@@ -299,7 +307,7 @@ public struct ControlPlaneClient: Sendable {
         return try await Self.decode(response, what: "\(method.rawValue) \(path)", baseURL: baseURL)
     }
 
-    private func execute(_ method: HTTPMethod, _ path: String, body: Data?) async throws -> HTTPClientResponse {
+    private func execute(_ method: HTTPMethod, _ path: String, body: Data?, timeout: TimeAmount = ControlPlaneClient.requestTimeout) async throws -> HTTPClientResponse {
         var failures: [String] = []
         for attempt in baseURLs.indices {
             let index = current.withLockedValue { $0 }
@@ -312,7 +320,7 @@ public struct ControlPlaneClient: Sendable {
                 request.body = .bytes(ByteBuffer(bytes: body))
             }
             do {
-                let response = try await http.execute(request, timeout: Self.requestTimeout)
+                let response = try await http.execute(request, timeout: timeout)
                 // A control plane shutting down or cut off from its store: the next one, if any.
                 if response.status == .serviceUnavailable, attempt < baseURLs.count - 1 {
                     failures.append("\(baseURL): 503")

@@ -198,26 +198,38 @@ struct HighAvailabilityTests {
 }
 
 /// Requests through a sidecar every 20 ms, each a curl child process, until stopped: how many
-/// were sent and what every failed one answered.
+/// were sent and what every failed one answered. On a thread of its own: a test pool busy with
+/// other suites' waits must not starve the traffic the test is about.
 final class Traffic: @unchecked Sendable {
-    private let task: Task<(sent: Int, failures: [String]), Never>
+    private struct State {
+        var sent = 0
+        var failures: [String] = []
+        var stopping = false
+        var done = false
+    }
+
+    private let state = Mutex(State())
 
     init(port: Int, host: String = "users") {
-        task = Task.detached {
-            var sent = 0
-            var failures: [String] = []
-            while !Task.isCancelled, sent < 3000 {
+        let thread = Thread { [self] in
+            while !state.withLock({ $0.stopping }), state.withLock({ $0.sent }) < 3000 {
                 let answer = (try? curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: \(host)", "http://127.0.0.1:\(port)/hello"], timeout: 10).output) ?? "curl failed"
-                sent += 1
-                if answer != "200" { failures.append(answer) }
-                try? await Task.sleep(for: .milliseconds(20))
+                state.withLock { state in
+                    state.sent += 1
+                    if answer != "200" { state.failures.append(answer) }
+                }
+                usleep(20_000)
             }
-            return (sent, failures)
+            state.withLock { $0.done = true }
         }
+        thread.start()
     }
 
     func stop() async -> (sent: Int, failures: [String]) {
-        task.cancel()
-        return await task.value
+        state.withLock { $0.stopping = true }
+        while !state.withLock({ $0.done }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return state.withLock { ($0.sent, $0.failures) }
     }
 }

@@ -128,8 +128,9 @@ struct MirroringTests {
         #expect(total == 400 && summary["exceptions"] as? Int == 0, "\(summary)")
         #expect((summary["statuses"] as? [String: Int]) == ["200": total], "\(summary)")
         #expect((summary["served"] as? [String: Int]) == ["live": total], "\(summary)")
-        // A live request that waited on its copy would take the copy's full second.
-        #expect((summary["p99"] as? Double ?? 9999) < 250, "\(summary)")
+        // A live request that waited on its copy would take the copy's full second; half of it
+        // leaves room for a loaded CI machine's own tail.
+        #expect((summary["p99"] as? Double ?? 9999) < 500, "\(summary)")
         #expect((summary["max"] as? Double ?? 9999) < 1000, "\(summary)")
 
         // Every copy has ended once the last ones have had their second.
