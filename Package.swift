@@ -218,6 +218,19 @@ let package = Package(
             path: "benchmarks/propagation",
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "heddle-scale-bench",
+            dependencies: [
+                "HeddleAPI",
+                "HeddleSidecar",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "benchmarks/scale",
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "HeddleStatsTests", dependencies: ["HeddleStats"], swiftSettings: strictSettings),
         .testTarget(name: "HeddleCoreTests", dependencies: ["HeddleCore"], swiftSettings: strictSettings),
         .testTarget(name: "HeddlePolicyTests", dependencies: ["HeddlePolicy"], swiftSettings: strictSettings),

@@ -37,6 +37,9 @@ swift test --skip-build --filter DashboardTests
 # that the scripts cannot rot; it installs nginx, HAProxy, h2load, gcc and matplotlib when
 # missing, fails if a scenario does, and takes about a minute here.
 HEDDLE=.build/debug/heddle benchmarks/run.sh --smoke
+# The scale benchmark's smoke run (benchmarks/scale): a tiny mesh, a few seconds, so that it
+# cannot rot; BENCHMARKS.md has the figures at 10 000 proxies.
+.build/debug/heddle-scale-bench --services 20 --instances 40 --proxies 50 --rounds 2
 # The micro benchmarks' smoke run (benchmarks/micro, a package of its own): a debug build and a
 # few samples of each, so that they cannot rot. It builds into .build, reusing what the test build
 # compiled there, so it comes last; about 1.5 minutes here, nearly all of it the harness's build.

@@ -147,62 +147,60 @@ extension ControlPlane {
     }
 
     private func makeSnapshot(scope: WatchScope) -> ConfigPush {
+        let index = meshIndex()
+        let cut = index.cut(scope)
+        var resources: [PushedResource] = []
+        resources.reserveCapacity(cut.services.count + cut.routes.count + cut.policies.count)
+        for name in cut.services {
+            guard let input = index.services[name] else { continue }
+            resources.append(renderedService(name, input))
+        }
+        for route in cut.routes {
+            resources.append(renderedDocument(key: "HTTPRoute/\(index.routes[route].name)", index.routes[route].document))
+        }
+        for policy in cut.policies {
+            resources.append(renderedDocument(key: "AuthorizationPolicy/\(index.policies[policy].name)", index.policies[policy].document))
+        }
+        return ConfigPush(version: revision, resources: resources)
+    }
+
+    /// The index snapshots are cut from, built once per revision.
+    private func meshIndex() -> MeshIndex {
+        if let cached = meshIndexCache, cached.version == revision { return cached }
         var healthy: [String: [RegisteredInstance]] = [:]
         for instance in instances.values where instance.health == .healthy {
             healthy[instance.stored.service, default: []].append(instance)
         }
-        var services: [(name: String, input: SnapshotBuilder.ServiceInput)] = []
-        var routes: [(name: String, document: String)] = []
-        var routeSpecs: [String: HTTPRouteSpec] = [:]
-        var policies: [(name: String, document: String, target: String)] = []
-        var declared: Set<String> = []
-        for (key, entry) in resources.sorted(by: { $0.key < $1.key }) where statuses[key]?.state == .accepted {
-            switch entry.resource {
-            case .service(let metadata, let spec)?:
-                declared.insert(metadata.name)
-                services.append((metadata.name, SnapshotBuilder.ServiceInput(document: entry.stored.document, spec: spec, instances: healthy[metadata.name] ?? [])))
-            case .httpRoute(_, let spec)?:
-                // A route attached only to a gateway's listeners is not the sidecars' (and would
-                // make them refuse the push).
-                guard Self.isPushedToSidecars(entry) else { continue }
-                routes.append((key.name, entry.stored.document))
-                routeSpecs[key.name] = spec
-            case .authorizationPolicy(_, let spec)?:
-                policies.append((key.name, entry.stored.document, spec.targetService))
-            case .proxy?, nil:
-                continue
-            }
-        }
-        // A service that only has registered instances is reachable by its name too, with
-        // what its sidecars registered as its protocol.
-        for (name, members) in healthy.sorted(by: { $0.key < $1.key }) where !declared.contains(name) && ResourceMetadata.isValidName(name) {
-            let proto = members.contains { $0.stored.protocol == "grpc" } ? UpstreamProtocol.grpc : .http2
-            let document = "apiVersion: heddle.dev/v1alpha1\nkind: Service\nmetadata:\n  name: \(name)\nspec:\n  protocol: \(proto.rawValue)\n  endpoints: []\n"
-            services.append((name, SnapshotBuilder.ServiceInput(document: document, spec: ServiceSpec(protocol: proto, endpoints: []), instances: members)))
-        }
-        if let calls = scope.calls {
-            (services, routes) = Self.needed(by: calls, services: services, routes: routes, specs: routeSpecs)
-            policies = policies.filter { $0.target == scope.service }
-        }
-        return ConfigPush(version: revision, resources: SnapshotBuilder.resources(
-            services: services, routes: routes, policies: policies.map { ($0.name, $0.document) }, trustDomain: settings.trustDomain))
+        let accepted = resources.filter { statuses[$0.key]?.state == .accepted }.sorted { $0.key < $1.key }.map { (key: $0.key, entry: $0.value) }
+        let index = MeshIndex(version: revision, resources: accepted, healthy: healthy, isPushedToSidecars: Self.isPushedToSidecars)
+        meshIndexCache = index
+        // Forget the renderings of what is gone.
+        renderedServices = renderedServices.filter { index.services[$0.key] != nil }
+        let keys = Set(index.routes.map { "HTTPRoute/\($0.name)" } + index.policies.map { "AuthorizationPolicy/\($0.name)" })
+        renderedDocuments = renderedDocuments.filter { keys.contains($0.key) }
+        return index
+    }
+
+    /// A service's document with its endpoints, rendered again only when its document or its
+    /// instances changed (rendering goes through YAML and is the costly part of a snapshot).
+    private func renderedService(_ name: String, _ input: SnapshotBuilder.ServiceInput) -> PushedResource {
+        let fingerprint = SnapshotBuilder.Fingerprint(input)
+        if let kept = renderedServices[name], kept.fingerprint == fingerprint { return kept.resource }
+        let resource = SnapshotBuilder.service(name, input, trustDomain: settings.trustDomain)
+        renderedServices[name] = (fingerprint, resource)
+        return resource
+    }
+
+    private func renderedDocument(key: String, _ document: String) -> PushedResource {
+        if let kept = renderedDocuments[key], kept.source == document { return kept.resource }
+        let resource = SnapshotBuilder.document(key: key, document)
+        renderedDocuments[key] = (document, resource)
+        return resource
     }
 
     private static func validateProxyID(_ id: String) throws(ControlPlaneError) {
         guard !id.isEmpty, id.utf8.count <= 253, id.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }) else {
             throw ControlPlaneError(.invalid, "a proxy id is 1 to 253 printable ASCII characters without spaces")
         }
-    }
-
-    /// The part of the mesh a proxy whose app calls `calls` needs: the routes that may serve
-    /// one of those hosts, the called services, and every service those routes send to.
-    static func needed(
-        by calls: Set<String>, services: [(name: String, input: SnapshotBuilder.ServiceInput)],
-        routes: [(name: String, document: String)], specs: [String: HTTPRouteSpec]
-    ) -> ([(name: String, input: SnapshotBuilder.ServiceInput)], [(name: String, document: String)]) {
-        let keptRoutes = routes.filter { route in specs[route.name].map { spec in calls.contains { spec.serves(host: $0) } } ?? false }
-        var wanted = calls
-        for route in keptRoutes { wanted.formUnion(specs[route.name]?.referencedServices ?? []) }
-        return (services.filter { wanted.contains($0.name) }, keptRoutes)
     }
 }

@@ -14,15 +14,38 @@ enum SnapshotBuilder {
         var instances: [RegisteredInstance]
     }
 
-    /// The documents, keyed: services then routes (each given with its name), in order.
-    /// `trustDomain`: of the identities of instances reached over mutual TLS.
-    static func resources(
-        services: [(name: String, input: ServiceInput)], routes: [(name: String, document: String)],
-        policies: [(name: String, document: String)] = [], trustDomain: String = "heddle.local"
-    ) -> [PushedResource] {
-        services.map { PushedResource(key: "Service/\($0.name)", document: terminated(render($0.input, trustDomain: trustDomain))) }
-            + routes.map { PushedResource(key: "HTTPRoute/\($0.name)", document: terminated(normalised($0.document))) }
-            + policies.map { PushedResource(key: "AuthorizationPolicy/\($0.name)", document: terminated(normalised($0.document))) }
+    /// One service's document, its endpoints filled in.
+    static func service(_ name: String, _ input: ServiceInput, trustDomain: String) -> PushedResource {
+        PushedResource(key: "Service/\(name)", document: terminated(render(input, trustDomain: trustDomain)))
+    }
+
+    /// A route's or policy's document, normalised.
+    static func document(key: String, _ document: String) -> PushedResource {
+        PushedResource(key: key, document: terminated(normalised(document)))
+    }
+
+    /// What a service's rendered document depends on: its own document and the instances
+    /// added to its endpoints. Equal fingerprints render the same.
+    struct Fingerprint: Hashable {
+        struct Member: Hashable {
+            var id: String
+            var address: String
+            var port: Int
+            var weight: Int
+            var labels: [String: String]
+            var mutualTLS: Bool
+            var `protocol`: String
+        }
+
+        var document: String
+        var members: [Member]
+
+        init(_ input: ServiceInput) {
+            document = input.document
+            members = input.instances.map {
+                Member(id: $0.stored.id, address: $0.stored.address, port: $0.stored.port, weight: $0.stored.weight, labels: $0.stored.labels, mutualTLS: $0.stored.mutualTLS, protocol: $0.stored.protocol)
+            }.sorted { $0.id < $1.id }
+        }
     }
 
     private static func terminated(_ document: String) -> String {
