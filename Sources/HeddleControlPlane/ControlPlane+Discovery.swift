@@ -171,9 +171,11 @@ extension ControlPlane {
         for instance in instances.values where instance.health == .healthy {
             healthy[instance.stored.service, default: []].append(instance)
         }
-        let accepted = resources.filter { statuses[$0.key]?.state == .accepted }.sorted { $0.key < $1.key }.map { (key: $0.key, entry: $0.value) }
+        let accepted = acceptedInOrder ?? resources.filter { statuses[$0.key]?.state == .accepted }.sorted { $0.key < $1.key }.map { (key: $0.key, entry: $0.value) }
+        acceptedInOrder = accepted
         let index = MeshIndex(version: revision, resources: accepted, healthy: healthy, isPushedToSidecars: Self.isPushedToSidecars)
         meshIndexCache = index
+        renderedThisRevision = [:]
         // Forget the renderings of what is gone.
         renderedServices = renderedServices.filter { index.services[$0.key] != nil }
         let keys = Set(index.routes.map { "HTTPRoute/\($0.name)" } + index.policies.map { "AuthorizationPolicy/\($0.name)" })
@@ -184,6 +186,9 @@ extension ControlPlane {
     /// A service's document with its endpoints, rendered again only when its document or its
     /// instances changed (rendering goes through YAML and is the costly part of a snapshot).
     private func renderedService(_ name: String, _ input: SnapshotBuilder.ServiceInput) -> PushedResource {
+        // Checked once per revision: a service in ten thousand scopes is fingerprinted once.
+        if let current = renderedThisRevision[name] { return current }
+        defer { renderedThisRevision[name] = renderedServices[name]?.resource }
         let fingerprint = SnapshotBuilder.Fingerprint(input)
         if let kept = renderedServices[name], kept.fingerprint == fingerprint { return kept.resource }
         let resource = SnapshotBuilder.service(name, input, trustDomain: settings.trustDomain)

@@ -113,7 +113,7 @@ extension ControlPlane {
                         stored: stored, lease: InstanceLease(duration: .seconds(settings.restoredLeaseSeconds), renewedAt: now()), reportedHealthy: true)
                 }
             }
-            instances = reloaded
+            instances = InstanceTable(reloaded)
             followedRevision = max(followedRevision, current)
             revision = max(revision, current)
             localWrites = localWrites.filter { $0.value > current }

@@ -10,10 +10,7 @@ extension ControlPlane {
         try RegistrationValidator.validate(request)
         try refuseWhileStale()
         return try await exclusively {
-            let existing = instances.values.first {
-                $0.stored.service == request.service && $0.stored.address == request.address && $0.stored.port == request.port
-            }
-            let id = existing?.stored.id ?? newInstanceID(service: request.service)
+            let id = instances.id(service: request.service, host: request.address, port: request.port) ?? newInstanceID(service: request.service)
             let record = StoredInstance(
                 id: id, service: request.service, address: request.address, port: request.port, protocol: request.protocol, labels: request.labels,
                 weight: request.weight, health: Instance.Health.healthy.rawValue, mutualTLS: request.mutualTLS, adminAddress: request.adminAddress)
@@ -91,9 +88,11 @@ extension ControlPlane {
     public func sweepLeases() async {
         await exclusively {
             let now = now()
-            for id in instances.keys.sorted() {
-                // An instance another control plane holds is its to sweep.
-                guard var instance = instances[id], instance.stored.heldHere else { continue }
+            // Only the leases due are sorted (in id order, for a stable log), not every one.
+            // An instance another control plane holds is its to sweep.
+            let due = instances.values.filter { $0.stored.heldHere && $0.lease.action(at: now) != .none }.map(\.stored.id).sorted()
+            for id in due {
+                guard var instance = instances[id] else { continue }
                 do {
                     switch instance.lease.action(at: now) {
                     case .none:

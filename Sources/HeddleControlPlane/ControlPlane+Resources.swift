@@ -52,6 +52,7 @@ extension ControlPlane {
     /// After a resource changed: judges every resource again, and wakes the watches.
     func resourcesChanged() {
         statuses = ResourceStatusEvaluator.evaluate(resources)
+        acceptedInOrder = nil
         noteChange()
     }
 

@@ -19,7 +19,7 @@ public actor ControlPlane {
     public internal(set) var revision: Int64
     var resources: [ResourceKey: ResourceEntry]
     var statuses: [ResourceKey: ResourceStatus] = [:]
-    var instances: [String: RegisteredInstance]
+    var instances: InstanceTable
     var proxyRecords: [String: ProxyRecord] = [:]
     /// Snapshots made since the last change, by scope: a thousand proxies reconnecting after a
     /// restart share one rendering instead of making a thousand.
@@ -28,7 +28,12 @@ public actor ControlPlane {
     /// services (by name, with what they were rendered from) and of routes and policies (by
     /// key, with their source), kept across revisions.
     var meshIndexCache: MeshIndex?
+    /// The accepted resources in key order, until the resources change (an instance's change
+    /// leaves it).
+    var acceptedInOrder: [(key: ResourceKey, entry: ResourceEntry)]?
     var renderedServices: [String: (fingerprint: SnapshotBuilder.Fingerprint, resource: PushedResource)] = [:]
+    /// The services' documents already checked against their fingerprint at this revision.
+    var renderedThisRevision: [String: PushedResource] = [:]
     var renderedDocuments: [String: (source: String, resource: PushedResource)] = [:]
     /// With a shared store: every change up to this revision has been applied here (writes of
     /// other control planes included), so following resumes after it.
@@ -75,12 +80,12 @@ public actor ControlPlane {
             uniquingKeysWith: { first, _ in first })
         // Why a stored instance is unhealthy is not stored: it comes back as if its lease had
         // run out, and a heartbeat brings it back (its proxy reports it again if it still fails).
-        self.instances = Dictionary(
+        self.instances = InstanceTable(Dictionary(
             storedInstances.map { stored in
                 let unhealthy = stored.health != Instance.Health.healthy.rawValue
                 return (stored.id, RegisteredInstance(stored: stored, lease: InstanceLease(duration: lease, renewedAt: start, expired: unhealthy), reportedHealthy: true))
             },
-            uniquingKeysWith: { first, _ in first })
+            uniquingKeysWith: { first, _ in first }))
         (changes, changeSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         statuses = ResourceStatusEvaluator.evaluate(resources)
         logger.info("control plane loaded", metadata: ["revision": "\(revision)", "resources": "\(resources.count)", "instances": "\(instances.count)"])

@@ -127,6 +127,7 @@ func cleanUp() {
     try? FileManager.default.removeItem(atPath: directory)
 }
 signal(SIGINT) { _ in exit(130) }
+signal(SIGTERM) { _ in exit(143) }
 atexit { for child in children.withLock({ $0 }) { child.stop() } }
 
 let port = freePort()
@@ -187,56 +188,51 @@ func grow(to range: Range<Int>) async throws {
     }
 }
 
-/// Whether the proxy watching for `service` acknowledged the last push sent to it, and that
-/// push is at `version` or later when `atLeast` is given.
-func settled(service: String, atLeast version: Int64?) async throws -> Bool {
-    guard let proxy = try await api.proxies().items.first(where: { $0.service == service }), proxy.connected,
-          let pushed = proxy.pushedVersion, proxy.ackedVersion == pushed
-    else { return false }
-    return pushed >= (version ?? pushed)
+/// Whether the proxy watching for `service` acknowledged its first push, at `version` or later
+/// (a new watch is pushed the current revision).
+func settled(service: String, atLeast version: Int64) async throws -> Bool {
+    guard let proxy = try await api.proxies().items.first(where: { $0.service == service }), proxy.connected, let acked = proxy.ackedVersion else { return false }
+    return acked >= version
 }
 
 // MARK: 1. A real sidecar's memory as the mesh grows
 
 say("\n1. one sidecar's RSS as the mesh grows (each service has \(instanceCount / serviceCount) registered instances)")
 let steps = [10, 100, 1000, 10000, 100_000].filter { $0 < serviceCount } + [serviceCount]
-var scoped: Child?
-var whole: Child?
-var grown = 0
 var sizes: [(services: Int, scoped: Int, whole: Int)] = []
+var grown = 0
 for step in steps {
     try await grow(to: grown..<step)
     grown = step
-    if scoped == nil {
-        func sidecar(_ name: String, calls: [String]) throws -> Child {
-            try Child(
-                [
-                    "proxy", "--control-plane", baseURL, "--service", name, "--app-port", String(freePort()), "--inbound-tls", "disabled",
-                    "--outbound", "127.0.0.1:0", "--inbound", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--workers", "1",
-                    "--snapshot", "\(directory)/\(name).yaml", "--log-level", "warning",
-                ] + calls, log: "\(directory)/\(name).log")
-        }
-        scoped = try sidecar("scoped-client", calls: ["--calls", serviceName(0)])
-        whole = try sidecar("whole-client", calls: [])
-        children.withLock { $0 += [scoped!, whole!] }
+    // Fresh sidecars at each size: what a proxy holds for a mesh of this size.
+    func sidecar(_ name: String, calls: [String]) throws -> Child {
+        let child = try Child(
+            [
+                "proxy", "--control-plane", baseURL, "--service", name, "--app-port", String(freePort()), "--inbound-tls", "disabled",
+                "--outbound", "127.0.0.1:0", "--inbound", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--workers", "1",
+                "--snapshot", "\(directory)/\(name)-\(step).yaml", "--log-level", "warning",
+            ] + calls, log: "\(directory)/\(name)-\(step).log")
+        children.withLock { $0.append(child) }
+        return child
     }
-    // The whole-mesh sidecar is pushed every change; the other only what it calls.
+    let scoped = try sidecar("scoped-client-\(step)", calls: ["--calls", serviceName(0)])
+    let whole = try sidecar("whole-client-\(step)", calls: [])
     let revision = try await api.services().revision
-    try await Task.sleep(for: .milliseconds(500))
     let deadline = ContinuousClock.now + .seconds(600)
-    for (name, version) in [("scoped-client", nil), ("whole-client", revision)] {
-        while try await !settled(service: name, atLeast: version) {
+    for name in ["scoped-client-\(step)", "whole-client-\(step)"] {
+        // A control plane busy rendering a mesh this size may not answer within 5 s: asked again.
+        while await !((try? settled(service: name, atLeast: revision)) ?? false) {
             guard ContinuousClock.now < deadline else { fail("\(name) did not acknowledge revision \(revision) within 600 s") }
             try await Task.sleep(for: .milliseconds(200))
         }
     }
     try await Task.sleep(for: .seconds(1))
-    let sample = (services: step, scoped: processStats(scoped!.pid).rssKB, whole: processStats(whole!.pid).rssKB)
+    let sample = (services: step, scoped: processStats(scoped.pid).rssKB, whole: processStats(whole.pid).rssKB)
     sizes.append(sample)
     say("  \(String(format: "%6d", step)) services: calls one \(mb(sample.scoped))   whole mesh \(mb(sample.whole))")
+    scoped.stop()
+    whole.stop()
 }
-scoped?.stop()
-whole?.stop()
 
 // MARK: 2. P watch streams
 
