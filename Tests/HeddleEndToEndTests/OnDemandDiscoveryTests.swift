@@ -49,11 +49,20 @@ struct OnDemandDiscoveryTests {
         }
 
         // What the sidecar holds is what its app called, nothing else — and it is kept for the
-        // next start.
-        let kept = try String(contentsOfFile: client.snapshot, encoding: .utf8)
+        // next start (written just after the configuration goes into force).
+        var kept = ""
+        for _ in 0..<100 {
+            kept = (try? String(contentsOfFile: client.snapshot, encoding: .utf8)) ?? ""
+            if kept.contains("# calls: other,users\n"), kept.contains("# resource: Service/other") { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
         #expect(kept.contains("# calls: other,users\n") && kept.contains("# resource: Service/users-v1") && kept.contains("# resource: HTTPRoute/users"), "\(kept)")
         #expect(kept.contains("# resource: Service/other") && !kept.contains("Service/web"), "\(kept)")
         #expect(client.child.stderr.contains("learned services the app calls"), "\(client.child.stderr.suffix(2000))")
         #expect(cp.child.stderr.contains("proxy learned calls"), "\(cp.child.stderr.suffix(2000))")
+
+        // A learning sidecar stops on SIGTERM like any other.
+        client.child.signal(SIGTERM)
+        #expect(await client.child.waitForExit(timeout: .seconds(15)) == 0, "\(client.child.stderr.suffix(1500))")
     }
 }

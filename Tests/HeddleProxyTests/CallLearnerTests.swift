@@ -76,6 +76,16 @@ struct CallLearnerTests {
         #expect(learner.ask(host: "a", now: 0) == .wait, "a declared name without a route waits for its push")
     }
 
+    @Test("Cancelling the reader ends next() (a stopping sidecar does not hang on it)")
+    func cancellation() async {
+        let learner = CallLearner()
+        let reader = Task { await learner.next() }
+        try? await Task.sleep(for: .milliseconds(20))
+        reader.cancel()
+        #expect(await reader.value == nil)
+        #expect(learner.ask(host: "users", now: 0) == .notLearnable)
+    }
+
     @Test("finish() ends next()")
     func finish() async {
         let learner = CallLearner()

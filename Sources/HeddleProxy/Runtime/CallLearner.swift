@@ -94,18 +94,23 @@ public final class CallLearner: Sendable {
     }
 
     /// The names to ask the control plane for next (every one queued); nil once finished.
+    /// Cancelling the reading task finishes the learner (the sidecar is stopping).
     public func next() async -> [String]? {
-        await withCheckedContinuation { continuation in
-            let ready = state.withLockedValue { state -> [String]?? in
-                if !state.queue.isEmpty {
-                    defer { state.queue = [] }
-                    return .some(state.queue)
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLockedValue { state -> [String]?? in
+                    if !state.queue.isEmpty {
+                        defer { state.queue = [] }
+                        return .some(state.queue)
+                    }
+                    if state.finished || Task.isCancelled { return .some(nil) }
+                    state.reader = continuation
+                    return .none
                 }
-                if state.finished { return .some(nil) }
-                state.reader = continuation
-                return .none
+                if case .some(let names) = ready { continuation.resume(returning: names) }
             }
-            if case .some(let names) = ready { continuation.resume(returning: names) }
+        } onCancel: {
+            finish()
         }
     }
 
