@@ -369,7 +369,10 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             failExchange(denied, closeAfter: hasBody)
             return
         }
+        // A wake-up left from an earlier exchange on this connection (one that ended while it
+        // waited) must not route this one.
         discoveryDeadline = 0
+        discoveryToken &+= 1
         route(head, view: view, hasBody: hasBody, now: now)
     }
 
@@ -491,7 +494,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     /// On-demand discovery for a host without a route: asks the control plane for it (once per
     /// host, through the learner) and parks the request, reads paused, until a configuration
     /// is installed or the control plane answers; it then routes again. It waits at most
-    /// `HTTP1ProxyHandler.discoveryWait` in all. Nil when the host is not one to learn.
+    /// `HTTP1ProxyHandler.discoveryWaitNanos` in all. Nil when the host is not one to learn.
     private func discover(_ host: Substring, learner: CallLearner, now: UInt64) -> DiscoveryWait? {
         if discoveryDeadline == 0 {
             switch learner.ask(host: host, now: now) {
