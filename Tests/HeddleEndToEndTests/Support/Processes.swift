@@ -21,8 +21,17 @@ final class ChildProcess: @unchecked Sendable {
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         process.environment = env
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
+        let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        process.standardOutput = output
+        process.standardError = errors
+        // The child has its own copies once it runs; this side's are closed at once. Kept open
+        // (every child stays registered until the run ends), they piled up past a thousand
+        // descriptors, and Foundation's Process.run() crashed the test process copying them.
+        defer {
+            try? output.close()
+            try? errors.close()
+        }
         try process.run()
         missedExit = MissedExit(pid: process.processIdentifier)
         TestSupport.register(self)
