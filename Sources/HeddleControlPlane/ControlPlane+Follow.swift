@@ -138,7 +138,8 @@ extension ControlPlane {
 
     /// Following works (again).
     private func storeWorks() {
-        storeAnswered = ContinuousClock.now
+        // Only while `run()` follows: a round called on its own starts no staleness clock.
+        if storeAnswered != nil { storeAnswered = ContinuousClock.now }
         guard storeTrouble != nil || servingStale else { return }
         storeTrouble = nil
         servingStale = false
