@@ -38,7 +38,9 @@ struct ControlPlaneServerTests {
             let apply = try await client.execute(TestClient.Request("/v1/apply", method: .post, headers: yamlHeaders, body: ByteBuffer(string: serviceYAML("web"))))
             #expect(apply.status == .ok)
 
-            let watcher = TestClient(host: "127.0.0.1", port: address.port)
+            // The watch is silent between its first push and the shutdown: on a loaded machine
+            // that can be longer than the client's default 15 s read timeout.
+            let watcher = TestClient(host: "127.0.0.1", port: address.port, configuration: .init(timeout: .seconds(120)))
             watcher.connect()
             async let watch = watcher.get("/v1/watch?proxy=p1")
             try await eventually("the watch to open") {
