@@ -74,10 +74,13 @@ extension ControlPlane {
         guard !watches.isEmpty else {
             throw ControlPlaneError(.notFound, "proxy \(proxyID) has no open watch (GET /v1/watch?proxy=\(proxyID)&calls=... first)")
         }
+        // Known: the mesh has a service or route for it (looked up, not rendered).
+        let index = meshIndex()
         var known: [String] = []
         var unknown: [String] = []
         for name in Set(names).sorted() {
-            if snapshot(scope: WatchScope(calls: [name])).resources.isEmpty {
+            let cut = index.cut(WatchScope(calls: [name]))
+            if cut.services.isEmpty && cut.routes.isEmpty {
                 unknown.append(name)
             } else {
                 known.append(name)
@@ -165,7 +168,7 @@ extension ControlPlane {
     }
 
     /// The index snapshots are cut from, built once per revision.
-    private func meshIndex() -> MeshIndex {
+    func meshIndex() -> MeshIndex {
         if let cached = meshIndexCache, cached.version == revision { return cached }
         var healthy: [String: [RegisteredInstance]] = [:]
         for instance in instances.values where instance.health == .healthy {

@@ -124,8 +124,6 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     /// (0: it has not waited), and which wake-up is the current one.
     private var discoveryDeadline: UInt64 = 0
     private var discoveryToken = 0
-    /// How long a request for an unknown host waits for on-demand discovery.
-    static let discoveryWaitNanos: UInt64 = 3_000_000_000
     /// Bytes were queued to the upstream (or the client) and await one flush at the end of the
     /// current read, so a head and its body go out in one write.
     private var upstreamNeedsFlush = false
@@ -389,12 +387,12 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
         match = choice.match
         backend = choice.backend
         if var failure = choice.failure {
-            if failure.reason == .noRoute, let learner = loop.learner, listener == snapshot.config.proxy.outbound.name {
-                switch discover(view.host, learner: learner, now: NIODeadline.now().uptimeNanoseconds) {
-                case .waiting: return
-                case .failed(let why): failure = ProxyFailure(.noRoute, "no route for host '\(view.host)' path '\(view.path)': \(why)")
-                case nil: break
-                }
+            switch loop.discovery(after: failure, listener: listener, host: view.host, path: view.path, deadline: &discoveryDeadline) {
+            case .waiting?:
+                awaitDiscovery()
+                return
+            case .failed(let refusal)?: failure = refusal
+            case nil: break
             }
             failExchange(failure, closeAfter: hasBody)
             return
@@ -491,26 +489,14 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
         return ProxyFailure(.faultInjected, "route \(rule.label) aborted the request (fault injection)", status: abort.status, grpcStatus: abort.grpcStatus)
     }
 
-    /// On-demand discovery for a host without a route: asks the control plane for it (once per
-    /// host, through the learner) and parks the request, reads paused, until a configuration
-    /// is installed or the control plane answers; it then routes again. It waits at most
-    /// `HTTP1ProxyHandler.discoveryWaitNanos` in all. Nil when the host is not one to learn.
-    private func discover(_ host: Substring, learner: CallLearner, now: UInt64) -> DiscoveryWait? {
-        if discoveryDeadline == 0 {
-            switch learner.ask(host: host, now: now) {
-            case .wait: discoveryDeadline = now &+ Self.discoveryWaitNanos
-            case .unknown: return .failed(learner.whyNot(host: host))
-            case .notLearnable: return nil
-            }
-        } else if !learner.shouldWait(host: host) {
-            return .failed(learner.whyNot(host: host))
-        }
-        guard now < discoveryDeadline else { return .failed("the control plane sent no configuration for it within \(Self.discoveryWaitNanos / 1_000_000) ms") }
+    /// Parks the request, reads paused, until a configuration is installed or the control
+    /// plane answers (or its discovery deadline passes); it then routes again.
+    private func awaitDiscovery() {
         pauseReads(.connecting)
         discoveryToken &+= 1
         let token = discoveryToken
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let wake = {
+        loop.awaitDiscovery(until: discoveryDeadline) {
             let handler = bound.value
             guard handler.discoveryToken == token, handler.phase == .body, handler.upstream == nil, handler.bridge == nil, let head = handler.requestHead else { return }
             handler.discoveryToken &+= 1
@@ -519,9 +505,6 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             let hasBody = head.bodyFraming != .none && head.bodyFraming != .contentLength(0)
             handler.route(head, view: HTTP1RouteRequest(head: head), hasBody: hasBody, now: handler.requestStart)
         }
-        loop.awaitDiscovery(wake)
-        context.eventLoop.scheduleTask(deadline: NIODeadline.uptimeNanoseconds(discoveryDeadline), wake)
-        return .waiting
     }
 
     /// Holds the exchange back for `delay` (an injected fault, a retry's backoff) with client

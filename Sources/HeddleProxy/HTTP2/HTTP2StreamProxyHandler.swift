@@ -217,12 +217,12 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
         backend = choice.backend
         if choice.service?.spec.protocol == .grpc { grpc = true }
         if var failure = choice.failure {
-            if failure.reason == .noRoute, let learner = loop.learner, listener == snapshot.config.proxy.outbound.name {
-                switch discover(headers, view: view, endStream: endStream, learner: learner) {
-                case .waiting: return
-                case .failed(let why): failure = ProxyFailure(.noRoute, "no route for host '\(view.host)' path '\(view.path)': \(why)")
-                case nil: break
-                }
+            switch loop.discovery(after: failure, listener: listener, host: view.host, path: view.path, deadline: &discoveryDeadline) {
+            case .waiting?:
+                awaitDiscovery(headers, view: view, endStream: endStream)
+                return
+            case .failed(let refusal)?: failure = refusal
+            case nil: break
             }
             fail(failure)
             return
@@ -310,37 +310,20 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
 
     /// Runs `next` after `delay` (an injected fault, a retry's backoff) unless the stream
     /// ended meanwhile.
-    /// On-demand discovery for a host without a route: asks the control plane for it (once per
-    /// host, through the learner) and parks the request until a configuration is installed or
-    /// the control plane answers; it then routes again. It waits at most
-    /// `HTTP1ProxyHandler.discoveryWaitNanos` in all. Nil when the host is not one to learn.
-    private func discover(_ headers: HPACKHeaders, view: HTTP2RouteRequest, endStream: Bool, learner: CallLearner) -> DiscoveryWait? {
-        let now = NIODeadline.now().uptimeNanoseconds
-        if discoveryDeadline == 0 {
-            switch learner.ask(host: view.host, now: now) {
-            case .wait: discoveryDeadline = now &+ HTTP1ProxyHandler.discoveryWaitNanos
-            case .unknown: return .failed(learner.whyNot(host: view.host))
-            case .notLearnable: return nil
-            }
-        } else if !learner.shouldWait(host: view.host) {
-            return .failed(learner.whyNot(host: view.host))
-        }
-        guard now < discoveryDeadline else {
-            return .failed("the control plane sent no configuration for it within \(HTTP1ProxyHandler.discoveryWaitNanos / 1_000_000) ms")
-        }
+    /// Parks the request (its reads are paused while it is routed) until a configuration is
+    /// installed or the control plane answers (or its discovery deadline passes); it then
+    /// routes again.
+    private func awaitDiscovery(_ headers: HPACKHeaders, view: HTTP2RouteRequest, endStream: Bool) {
         discoveryToken &+= 1
         let token = discoveryToken
         let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
-        let wake = {
+        loop.awaitDiscovery(until: discoveryDeadline) {
             let handler = bound.value
             guard handler.discoveryToken == token, handler.phase == .connecting, handler.upstream == nil else { return }
             handler.discoveryToken &+= 1
             handler.snapshot = handler.loop.snapshot
             handler.route(headers, view: view, endStream: endStream, now: handler.requestStart)
         }
-        loop.awaitDiscovery(wake)
-        loop.eventLoop.scheduleTask(deadline: NIODeadline.uptimeNanoseconds(discoveryDeadline), wake)
-        return .waiting
     }
 
     private func after(_ delay: Duration, _ next: @escaping (HTTP2StreamProxyHandler) -> Void) {

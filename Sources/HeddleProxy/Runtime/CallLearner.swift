@@ -185,6 +185,6 @@ public final class CallLearner: Sendable {
 enum DiscoveryWait {
     /// Parked: it routes again when woken.
     case waiting
-    /// It will not get a route: why (the error names it).
-    case failed(String)
+    /// It will not get a route: the no-route failure, saying why.
+    case failed(ProxyFailure)
 }

@@ -310,9 +310,37 @@ final class LoopContext: @unchecked Sendable {
         wakeDiscoveryWaiters()
     }
 
-    /// Holds `wake` until the next configuration or answer of the control plane.
-    func awaitDiscovery(_ wake: @escaping () -> Void) {
+    /// How long a request for an unknown host waits for on-demand discovery.
+    static let discoveryWaitNanos: UInt64 = 3_000_000_000
+
+    /// On-demand discovery for a request on `listener` that found no route (`failure`) for
+    /// `host`: the first time, the learner asks the control plane for it (once per name,
+    /// however many requests wait). `.waiting`: the caller parks the request with
+    /// `awaitDiscovery(until:_:)` and routes it again when woken; `.failed`: a no-route that
+    /// says why; nil: not a request discovery is for (its own failure stands). `deadline`: the
+    /// request's, set here (0 before its first ask); it waits `discoveryWaitNanos` at most.
+    func discovery(after failure: ProxyFailure, listener: String, host: Substring, path: Substring, deadline: inout UInt64) -> DiscoveryWait? {
+        guard failure.reason == .noRoute, let learner, listener == snapshot.config.proxy.outbound.name else { return nil }
+        let now = NIODeadline.now().uptimeNanoseconds
+        let refused = { (why: String) in DiscoveryWait.failed(ProxyFailure(.noRoute, "no route for host '\(host)' path '\(path)': \(why)")) }
+        if deadline == 0 {
+            switch learner.ask(host: host, now: now) {
+            case .wait: deadline = now &+ Self.discoveryWaitNanos
+            case .unknown: return refused(learner.whyNot(host: host))
+            case .notLearnable: return nil
+            }
+        } else if !learner.shouldWait(host: host) {
+            return refused(learner.whyNot(host: host))
+        }
+        guard now < deadline else { return refused("the control plane sent no configuration for it within \(Self.discoveryWaitNanos / 1_000_000) ms") }
+        return .waiting
+    }
+
+    /// Holds `wake` until the next configuration or answer of the control plane, or until
+    /// `deadline`: it may run for both, so the caller ignores a wake-up it no longer expects.
+    func awaitDiscovery(until deadline: UInt64, _ wake: @escaping () -> Void) {
         discoveryWaiters.append(wake)
+        eventLoop.scheduleTask(deadline: NIODeadline.uptimeNanoseconds(deadline), wake)
     }
 
     /// Wakes every request waiting for on-demand discovery; each routes again.
