@@ -136,11 +136,17 @@ extension ControlPlane {
         storeAnswered = ContinuousClock.now
     }
 
-    /// Following works (again).
+    /// Following works (again). Said so when it had failed, or had been away long enough to
+    /// be stale (a round that hung on a store that did not answer fails nothing until it does).
     private func storeWorks() {
         // Only while `run()` follows: a round called on its own starts no staleness clock.
-        if storeAnswered != nil { storeAnswered = ContinuousClock.now }
-        guard storeTrouble != nil || servingStale else { return }
+        guard let last = storeAnswered else {
+            storeTrouble = nil
+            return
+        }
+        let wasAway = storeTrouble != nil || servingStale || ContinuousClock.now - last >= settings.staleAfter
+        storeAnswered = ContinuousClock.now
+        guard wasAway else { return }
         storeTrouble = nil
         servingStale = false
         logger.notice("the store answers again: serving watches")
