@@ -8,9 +8,9 @@ import Synchronization
 @Suite(.serialized)
 struct EtcdStoreTests {
     @Test func aControlPlaneOnEtcdRunsTheMeshAndItsStateOutlivesIt() async throws {
-        let etcd = try await EtcdProcess()
-        let cp = try await ControlPlaneProcess(extra: ["--store", etcd.store])
-        #expect(cp.child.stderr.contains("etcd=http://127.0.0.1:\(etcd.clientPort)"), "\(cp.child.stderr)")
+        let etcd = try await EtcdCluster(members: 1)
+        let cp = try await ControlPlaneProcess(extra: ["--store", etcd.store()])
+        #expect(cp.child.stderr.contains("etcd=http://127.0.0.1:\(etcd.members[0].clientPort)"), "\(cp.child.stderr)")
         let v1 = try await Upstream(.http, name: "users-v1")
         let v2 = try await Upstream(.http, name: "users-v2")
         let web = try await Upstream(.http, name: "web")
@@ -28,13 +28,13 @@ struct EtcdStoreTests {
         #expect(served == Array(repeating: "200 users-v2", count: 3), "the route from etcd reached the sidecar: \(cp.child.stderr.suffix(2000))")
 
         // The resources and the registry are in etcd, under /heddle/.
-        let keys = try curl(["-s", "http://127.0.0.1:\(etcd.clientPort)/v3/kv/range", "-d", #"{"key":"L2hlZGRsZS8=","range_end":"L2hlZGRsZTA=","keys_only":true}"#]).output
+        let keys = try curl(["-s", "http://127.0.0.1:\(etcd.members[0].clientPort)/v3/kv/range", "-d", #"{"key":"L2hlZGRsZS8=","range_end":"L2hlZGRsZTA=","keys_only":true}"#]).output
         #expect(keys.contains(Data("/heddle/resources/HTTPRoute/users".utf8).base64EncodedString()), "\(keys)")
 
         // Killed and started again (same data directory, same CA): everything is still there.
         cp.child.signal(SIGKILL)
         _ = await cp.child.waitForExit(timeout: .seconds(5))
-        let restarted = try await ControlPlaneProcess(dataDir: cp.dataDir, extra: ["--store", etcd.store])
+        let restarted = try await ControlPlaneProcess(dataDir: cp.dataDir, extra: ["--store", etcd.store()])
         let routes = try await restarted.cli(["get", "HTTPRoute"])
         #expect(routes.output.contains("users"), "\(routes.output)")
         let instances = try curl(["-s", "\(restarted.url)/v1/instances"]).output
@@ -64,7 +64,7 @@ struct EtcdStoreTests {
     }
 
     @Test func storeMigrateCopiesASQLiteControlPlaneIntoEtcd() async throws {
-        let etcd = try await EtcdProcess()
+        let etcd = try await EtcdCluster(members: 1)
         let cp = try await ControlPlaneProcess()
         let applied = try await cp.apply("""
             apiVersion: heddle.dev/v1alpha1
@@ -84,18 +84,18 @@ struct EtcdStoreTests {
         #expect(registered.contains("\"service\":\"api\""), "\(registered)")
 
         // While the control plane runs, its SQLite store is locked: migrate refuses.
-        let busy = try ChildProcess(name: "migrate-busy", executable: TestSupport.heddleBinary, arguments: ["store", "migrate", "--from", "sqlite:\(cp.dataDir)", "--to", etcd.store])
+        let busy = try ChildProcess(name: "migrate-busy", executable: TestSupport.heddleBinary, arguments: ["store", "migrate", "--from", "sqlite:\(cp.dataDir)", "--to", etcd.store()])
         #expect(await busy.waitForExit(timeout: .seconds(30)) == 1)
         #expect(busy.stderr.contains("in use by another control plane"), "\(busy.stderr)")
 
         cp.child.signal(SIGTERM)
         _ = await cp.child.waitForExit(timeout: .seconds(10))
-        let migrate = try ChildProcess(name: "migrate", executable: TestSupport.heddleBinary, arguments: ["store", "migrate", "--from", "sqlite:\(cp.dataDir)", "--to", etcd.store])
+        let migrate = try ChildProcess(name: "migrate", executable: TestSupport.heddleBinary, arguments: ["store", "migrate", "--from", "sqlite:\(cp.dataDir)", "--to", etcd.store()])
         #expect(await migrate.waitForExit(timeout: .seconds(30)) == 0, "\(migrate.stderr)")
-        #expect(migrate.stdout.hasPrefix("copied 2 resources and 1 instances from sqlite:\(cp.dataDir) to \(etcd.store)"), "\(migrate.stdout)")
+        #expect(migrate.stdout.hasPrefix("copied 2 resources and 1 instances from sqlite:\(cp.dataDir) to \(etcd.store())"), "\(migrate.stdout)")
 
         // The same data directory (its CA and admin token), now on etcd.
-        let onEtcd = try await ControlPlaneProcess(dataDir: cp.dataDir, extra: ["--store", etcd.store])
+        let onEtcd = try await ControlPlaneProcess(dataDir: cp.dataDir, extra: ["--store", etcd.store()])
         let routes = try await onEtcd.cli(["get", "HTTPRoute", "users", "-o", "yaml"])
         #expect(routes.output.contains("backendRefs"), "\(routes.output)")
         let instances = try curl(["-s", "\(onEtcd.url)/v1/instances?service=api"]).output
@@ -104,10 +104,10 @@ struct EtcdStoreTests {
         // A second run finds the destination in use; a source that is not a store is named.
         onEtcd.child.signal(SIGTERM)
         _ = await onEtcd.child.waitForExit(timeout: .seconds(10))
-        let again = try ChildProcess(name: "migrate-again", executable: TestSupport.heddleBinary, arguments: ["store", "migrate", "--from", "sqlite:\(cp.dataDir)", "--to", etcd.store])
+        let again = try ChildProcess(name: "migrate-again", executable: TestSupport.heddleBinary, arguments: ["store", "migrate", "--from", "sqlite:\(cp.dataDir)", "--to", etcd.store()])
         #expect(await again.waitForExit(timeout: .seconds(30)) == 1)
         #expect(again.stderr.contains("the destination already holds 2 resources and 1 instances"), "\(again.stderr)")
-        let missing = try ChildProcess(name: "migrate-missing", executable: TestSupport.heddleBinary, arguments: ["store", "migrate", "--from", "sqlite:/nonexistent/heddle", "--to", etcd.store])
+        let missing = try ChildProcess(name: "migrate-missing", executable: TestSupport.heddleBinary, arguments: ["store", "migrate", "--from", "sqlite:/nonexistent/heddle", "--to", etcd.store()])
         #expect(await missing.waitForExit(timeout: .seconds(30)) == 1)
         #expect(missing.stderr.contains("/nonexistent/heddle holds no control plane store"), "\(missing.stderr)")
     }
@@ -119,13 +119,9 @@ struct EtcdStoreTests {
 @Suite(.serialized)
 struct ControlPlaneReplicaTests {
     @Test func twoReplicasAgreeSurviveTheLossOfOneAndStopServingWhenCutOffFromEtcd() async throws {
-        let etcd = try await EtcdProcess()
-        let a = try await ControlPlaneProcess(extra: ["--store", etcd.store])
+        let etcd = try await EtcdCluster(members: 1)
         // The replicas share the certificate authority and join-token key (docs/operations.md).
-        let dataB = "\(TestSupport.scratchDirectory())/cp-b-\(UUID().uuidString.prefix(6))"
-        try FileManager.default.createDirectory(atPath: dataB, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: "\(a.dataDir)/identity", toPath: "\(dataB)/identity")
-        let b = try await ControlPlaneProcess(dataDir: dataB, extra: ["--store", etcd.store])
+        let (a, b) = try await HighAvailabilityTests.replicas(store: etcd.store())
 
         let v1 = try await Upstream(.http, name: "users-v1")
         let v2 = try await Upstream(.http, name: "users-v2")
@@ -175,7 +171,7 @@ struct ControlPlaneReplicaTests {
 
         // etcd goes away: B stops serving watches (its configuration may be stale) and says so;
         // the sidecars keep serving what they have.
-        etcd.child.signal(SIGSTOP)
+        etcd.members[0].child.signal(SIGSTOP)
         var ready = ""
         for _ in 0..<100 {
             ready = try curl(["-s", "-w", " %{http_code}", "\(b.url)/ready"]).output
@@ -186,7 +182,7 @@ struct ControlPlaneReplicaTests {
         let watch = try curl(["-s", "-w", " %{http_code}", "--max-time", "3", "\(b.url)/v1/watch?proxy=probe"]).output
         #expect(watch.hasSuffix(" 503") && watch.contains("may be stale"), "\(watch)")
         #expect(try ControlPlaneTests.servedBy(client.outbound, host: "users", count: 3) == Array(repeating: "200 users-v2", count: 3))
-        etcd.child.signal(SIGCONT)
+        etcd.members[0].child.signal(SIGCONT)
         for _ in 0..<100 {
             ready = try curl(["-s", "-w", " %{http_code}", "\(b.url)/ready"]).output
             if ready.hasSuffix(" 200") { break }
