@@ -3,8 +3,9 @@ import HeddleCore
 /// The routes of one listener, compiled for lookup: hostnames first (exact, then the longest
 /// wildcard, then routes for any host), then the most specific match among that host's rules.
 /// A service is also reachable by its own name as the host (an implicit route), used when no
-/// explicit rule for that host matches.
-public struct RouteTable: @unchecked Sendable {
+/// explicit rule for that host matches. A class: the request path takes it from the snapshot
+/// by reference, not field by field.
+public final class RouteTable: @unchecked Sendable {
     /// Service names; backends refer to them by index.
     public let serviceNames: [String]
     public let rules: [CompiledRule]

@@ -51,6 +51,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     private let listener: String
     private let logger: Logger
     private var context: ChannelHandlerContext!
+    /// The client's channel, held while the handler is in the pipeline (asked per exchange
+    /// whether it is writable).
+    private var channel: (any Channel)?
     private var phase: Phase = .head
     /// The response was the app's, marked `retry-budget-exhausted` (a retry was due, the budget
     /// had none): recorded as that failure when the request completes.
@@ -75,6 +78,10 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
 
     // The chosen route and endpoint.
     private var snapshot: ProxySnapshot
+    /// This listener's routes in the snapshot of `routeTableGeneration`, looked up once per
+    /// snapshot instead of per request.
+    private var routeTable: RouteTable?
+    private var routeTableGeneration = -1
     private var match: RouteMatch?
     private var backend = -1
     private var endpoint: ResolvedEndpoint?
@@ -187,6 +194,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        channel = context.channel
         loop.sweeper.add(self)
         loop.activeConnections += 1
         loop.metrics.downstreamConnections.increment()
@@ -196,6 +204,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     func handlerRemoved(context: ChannelHandlerContext) {
         teardown()
         self.context = nil
+        channel = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -279,7 +288,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
         while var buffer = pending, buffer.readableBytes > 0 || phase == .body {
             switch phase {
             case .head:
-                if deadlineKind == .idle { armDeadline(.headerRead) }
+                // The sweeper's clock: a header-read timeout is seconds, and a clock read per
+                // request is not free.
+                if deadlineKind == .idle { armDeadline(.headerRead, now: loop.sweeper.coarseNow) }
                 switch requestParser.parseRequest(buffer, fields: &requestFields) {
                 case .needMoreBytes:
                     return
@@ -375,16 +386,22 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     }
 
     /// Routes the request and sends its first attempt; a request for a host the proxy has no
-    /// route for may wait for on-demand discovery first, then comes back here.
+    /// route for may wait for on-demand discovery first, then comes back here. `now` is the
+    /// time of this call (the request's start on the first).
     private func route(_ head: HTTP1Head, view: HTTP1RouteRequest, hasBody: Bool, now: UInt64) {
-        let choice = loop.chooseTarget(
-            for: view, listener: listener, snapshot: snapshot, now: requestStart,
+        if routeTableGeneration != snapshot.generation {
+            routeTableGeneration = snapshot.generation
+            routeTable = snapshot.routeTables[listener]
+        }
+        var choice = loop.chooseTarget(
+            for: view, table: routeTable, snapshot: snapshot, now: requestStart,
             admit: { [loop] rule in loop.rateLimit(listener: nil, rule: rule, now: now) },
             refuse: { service in
                 guard head.isUpgrade, service.spec.protocol == .http2 || service.spec.protocol == .grpc else { return nil }
                 return ProxyFailure(.notImplemented, "upgrade over a mesh HTTP/2 hop is not supported (service '\(service.name)' speaks \(service.spec.protocol.rawValue))")
             })
-        match = choice.match
+        // Moved out of the choice, not copied: a reference count saved per field.
+        match = choice.match.take()
         backend = choice.backend
         if var failure = choice.failure {
             switch loop.discovery(after: failure, listener: listener, host: view.host, path: view.path, deadline: &discoveryDeadline) {
@@ -397,8 +414,8 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             failExchange(failure, closeAfter: hasBody)
             return
         }
-        guard let found = choice.match, let service = choice.service, let chosen = choice.endpoint else { return }
-        endpoint = chosen
+        guard let found = match, let service = choice.service.take(), choice.endpoint != nil else { return }
+        endpoint = choice.endpoint.take()
         ticket = choice.ticket
         requestHasBody = hasBody
         if !hasBody {
@@ -415,7 +432,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
                 failExchange(ProxyFailure(.badRequest, "heddle-deadline '\(ProxyErrorResponse.printable(value))' is not a number of milliseconds"), closeAfter: hasBody)
                 return
             }
-            callerDeadline = now &+ left.nanosecondsUInt64
+            callerDeadline = requestStart &+ left.nanosecondsUInt64
             if left == .zero {
                 failExchange(ProxyFailure(.deadlineExceeded, "the caller's deadline had already passed"), closeAfter: hasBody)
                 return
@@ -442,12 +459,12 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
                 return
             }
         }
-        sendAttempt()
+        sendAttempt(now: now)
     }
 
     /// Sends the current attempt to `endpoint`: on a pooled or new connection of this loop, or
     /// on a stream to a `protocol: http2` service. A retry sends the kept head and body again.
-    private func sendAttempt() {
+    private func sendAttempt(now: UInt64 = NIODeadline.now().uptimeNanoseconds) {
         guard let head = requestHead, let found = match, let chosen = endpoint, backend >= 0, backend < snapshot.services.count else { return }
         let service = snapshot.services[backend]
         attempt += 1
@@ -455,12 +472,13 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             // The rule's mirrors are drawn as the request is first sent (not when the proxy
             // answers it itself). A copy needs the whole body: it is kept as for a retry,
             // within the same limit; no body byte has been read yet.
-            mirrorTo = found.rule.resilience.drawMirrors(using: &loop.random)
-            if !mirrorTo.isEmpty { bodyReplayable = true }
+            if !found.rule.resilience.mirrors.isEmpty {
+                mirrorTo = found.rule.resilience.drawMirrors(using: &loop.random)
+                if !mirrorTo.isEmpty { bodyReplayable = true }
+            }
         }
         // Copies go out after the live attempt has been started, never before.
         defer { mirrorWhenComplete() }
-        let now = NIODeadline.now().uptimeNanoseconds
         tryStart = now
         latencyFrom = now
         armDeadline(.response, now: now)
@@ -474,7 +492,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
         outgoingHead = UpstreamRequestHead.make(
             from: head, match: found, deadline: deadlineValue,
             clientIdentity: .forRequest(inbound: clientIdentity.inbound, peer: clientIdentity.peer), traceParent: trace?.traceParentHeader)
-        if let pooled = loop.pool.take(chosen.key) {
+        if let pooled = loop.pool.take(chosen.plainPoolKey) {
             reusedConnection = true
             attach(pooled)
         } else {
@@ -503,7 +521,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             handler.resumeReads(.connecting)
             handler.snapshot = handler.loop.snapshot
             let hasBody = head.bodyFraming != .none && head.bodyFraming != .contentLength(0)
-            handler.route(head, view: HTTP1RouteRequest(head: head), hasBody: hasBody, now: handler.requestStart)
+            handler.route(head, view: HTTP1RouteRequest(head: head), hasBody: hasBody, now: NIODeadline.now().uptimeNanoseconds)
         }
     }
 
@@ -592,7 +610,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
         }
         pauseReads(.connecting)
         let http = snapshot.http
-        let upstreamHandler = HTTP1UpstreamHandler(poolKey: target.key, loop: loop, service: owningService)
+        let upstreamHandler = HTTP1UpstreamHandler(poolKey: target.plainPoolKey, loop: loop, service: owningService)
         let boundHandler = NIOLoopBound(upstreamHandler, eventLoop: context.eventLoop)
         let boundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
         let exchange = exchangeID
@@ -619,7 +637,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
 
     private func connected(_ connection: HTTP1UpstreamHandler, to target: ResolvedEndpoint, exchange: Int) {
         guard exchange == exchangeID, phase == .body || phase == .awaitingResponse, endpoint == target, upstream == nil else {
-            loop.pool.put(connection, key: target.key, now: NIODeadline.now().uptimeNanoseconds, limit: snapshot.http.maxIdlePerEndpoint)
+            loop.pool.put(connection, now: NIODeadline.now().uptimeNanoseconds, limit: snapshot.http.maxIdlePerEndpoint)
             return
         }
         if holdsPendingSlot { holdsPendingSlot = false; releaseSlot(.pendingRequests) }
@@ -751,7 +769,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     private func attach(_ connection: HTTP1UpstreamHandler) {
         upstream = connection
         connection.owner = self
-        connection.setReadsPaused(!context.channel.isWritable)
+        connection.setReadsPaused(!(channel?.isWritable ?? false))
         responseBuffer = nil
         responseParser.reset()
         if let head = outgoingHead {
@@ -1133,9 +1151,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             upstream = nil
             connection.owner = nil
             resumeReads(.upstreamBackpressure)
-            if upstreamReusable, responseBuffer?.readableBytes ?? 0 == 0, let key = endpoint?.key {
+            if upstreamReusable, responseBuffer?.readableBytes ?? 0 == 0 {
                 connection.setReadsPaused(false)
-                loop.pool.put(connection, key: key, now: now, limit: snapshot.http.maxIdlePerEndpoint)
+                loop.pool.put(connection, now: now, limit: snapshot.http.maxIdlePerEndpoint)
             } else {
                 connection.close()
             }
@@ -1244,15 +1262,13 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
         let failure = failure ?? (budgetMarked ? ProxyFailure.budgetMarked(status: status) : nil)
         budgetMarked = false
         finishTicket(success: status < 500, now: now)
-        if let match, backend >= 0 {
-            let handles: RouteMetrics
-            if let cached = cachedMetrics, cached.rule === match.rule, cached.backend == backend, cached.generation == snapshot.generation {
-                handles = cached.handles
-            } else {
-                handles = loop.routeMetrics(listener: listener, rule: match.rule, backend: backend)
-                cachedMetrics = (match.rule, backend, snapshot.generation, handles)
+        if let rule = match?.rule, backend >= 0 {
+            // Compared and used in place: a copy of the cached tuple would count a reference
+            // to each of its handles.
+            if cachedMetrics?.rule !== rule || cachedMetrics?.backend != backend || cachedMetrics?.generation != snapshot.generation {
+                cachedMetrics = (rule, backend, snapshot.generation, loop.routeMetrics(listener: listener, rule: rule, backend: backend))
             }
-            handles.record(status: status, nanoseconds: elapsed)
+            cachedMetrics?.handles.record(status: status, nanoseconds: elapsed)
         }
         // A local function, not a closure value: nothing is allocated unless it is called.
         func facts() -> RequestFacts {

@@ -8,9 +8,12 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    let poolKey: String
+    let poolKey: EndpointPoolKey
     private unowned let loop: LoopContext
     private var context: ChannelHandlerContext?
+    /// The channel, held from `handlerAdded` to `handlerRemoved`: asked per exchange whether it
+    /// is active and writable, without going through the pipeline each time.
+    private var channel: (any Channel)?
     /// The exchange using this connection; nil while pooled.
     var owner: HTTP1ProxyHandler?
     var isPooled = false
@@ -23,7 +26,7 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
     /// the connection closes (or fails to open).
     private var countedService: String?
 
-    init(poolKey: String, loop: LoopContext, service: String? = nil) {
+    init(poolKey: EndpointPoolKey, loop: LoopContext, service: String? = nil) {
         self.poolKey = poolKey
         self.loop = loop
         countedService = service
@@ -36,15 +39,17 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
         loop.releaseConnectionSlot(service: service)
     }
 
-    var isReusable: Bool { isOpen && context?.channel.isActive == true }
+    var isReusable: Bool { isOpen && channel?.isActive == true }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        channel = context.channel
         isOpen = context.channel.isActive
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        channel = nil
         owner = nil
     }
 
@@ -67,7 +72,7 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
         isOpen = false
         releaseConnectionSlot()
         if isPooled {
-            loop.pool.remove(self, key: poolKey)
+            loop.pool.remove(self)
         }
         if let owner {
             self.owner = nil
@@ -98,7 +103,7 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
         context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
-    var isWritable: Bool { context?.channel.isWritable ?? false }
+    var isWritable: Bool { channel?.isWritable ?? false }
 
     /// Stops or resumes reading responses (backpressure from a slow client).
     func setReadsPaused(_ paused: Bool) {

@@ -20,7 +20,8 @@ public enum UpstreamRequestHead {
         from head: HTTP1Head, match: RouteMatch, deadline: String? = nil, clientIdentity: ClientIdentityField = .untouched, traceParent: String? = nil
     ) -> ByteBuffer {
         let rule = match.rule
-        let newPath = match.rewrittenPath(Substring(head.pathRange.isEmpty ? "/" : head.path))
+        // The path is made a string only when the rule rewrites it.
+        let newPath = rule.rewrite?.path == nil ? nil : match.rewrittenPath(Substring(head.pathRange.isEmpty ? "/" : head.path))
         let hasHopByHop = head.fields.contains { head.isHopByHop($0) }
         var identityToSet: String?
         var replacesIdentity = false

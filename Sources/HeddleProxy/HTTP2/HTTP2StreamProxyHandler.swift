@@ -211,7 +211,7 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
     /// route for may wait for on-demand discovery first, then comes back here.
     private func route(_ headers: HPACKHeaders, view: HTTP2RouteRequest, endStream: Bool, now: UInt64) {
         let choice = loop.chooseTarget(
-            for: view, listener: listener, snapshot: snapshot, now: now,
+            for: view, table: snapshot.routeTables[listener], snapshot: snapshot, now: now,
             admit: { [loop] rule in loop.rateLimit(listener: nil, rule: rule, now: now) })
         match = choice.match
         backend = choice.backend

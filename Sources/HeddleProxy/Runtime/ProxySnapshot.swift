@@ -116,8 +116,10 @@ final class ResolvedService: Sendable {
     }
 }
 
-/// One address of a service endpoint.
-struct ResolvedEndpoint: Sendable, Hashable {
+/// One address of a service endpoint. A class: a request's route, balancer pick and
+/// connection all refer to the same endpoint, and a reference is one count to copy where the
+/// fields (an address and four strings) are five.
+final class ResolvedEndpoint: Sendable, Hashable {
     let address: SocketAddress
     /// `ip:port`, the key of the endpoint's balancer stats and connection pool.
     let key: String
@@ -131,6 +133,8 @@ struct ResolvedEndpoint: Sendable, Hashable {
     /// identity the connection proved — a connection verified as one service is never reused
     /// for another registered at the same address.
     let poolKey: String
+    /// `key` with its hash worked out once, for the per-loop pools that look it up per request.
+    let plainPoolKey: EndpointPoolKey
 
     init(address: SocketAddress, weight: Int, configured: HostPort, identity: String? = nil) {
         self.identity = identity
@@ -140,5 +144,37 @@ struct ResolvedEndpoint: Sendable, Hashable {
         self.weight = weight
         self.configured = configured
         poolKey = identity.map { "\(key) \($0)" } ?? key
+        plainPoolKey = EndpointPoolKey(key)
+    }
+
+    static func == (lhs: ResolvedEndpoint, rhs: ResolvedEndpoint) -> Bool {
+        lhs === rhs
+            || (lhs.address == rhs.address && lhs.key == rhs.key && lhs.weight == rhs.weight && lhs.configured == rhs.configured
+                && lhs.identity == rhs.identity)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(poolKey)
+        hasher.combine(weight)
+    }
+}
+
+/// An endpoint's pool key with its hash worked out once: a lookup hashes one integer instead
+/// of the key's bytes.
+struct EndpointPoolKey: Hashable, Sendable {
+    let key: String
+    private let hash: Int
+
+    init(_ key: String) {
+        self.key = key
+        hash = key.hashValue
+    }
+
+    static func == (lhs: EndpointPoolKey, rhs: EndpointPoolKey) -> Bool {
+        lhs.hash == rhs.hash && lhs.key == rhs.key
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(hash)
     }
 }
