@@ -393,8 +393,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             routeTableGeneration = snapshot.generation
             routeTable = snapshot.routeTables[listener]
         }
-        var choice = loop.chooseTarget(
-            for: view, table: routeTable, snapshot: snapshot, now: requestStart,
+        var choice = TargetChoice()
+        loop.chooseTarget(
+            into: &choice, for: view, table: routeTable, snapshot: snapshot, now: requestStart,
             admit: { [loop] rule in loop.rateLimit(listener: nil, rule: rule, now: now) },
             refuse: { service in
                 guard head.isUpgrade, service.spec.protocol == .http2 || service.spec.protocol == .grpc else { return nil }
@@ -414,8 +415,8 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             failExchange(failure, closeAfter: hasBody)
             return
         }
-        guard let found = match, let service = choice.service.take(), choice.endpoint != nil else { return }
-        endpoint = choice.endpoint.take()
+        guard let found = match, let service = choice.service.take(), let chosen = choice.endpoint.take() else { return }
+        endpoint = chosen
         ticket = choice.ticket
         requestHasBody = hasBody
         if !hasBody {
@@ -459,14 +460,19 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
                 return
             }
         }
-        sendAttempt(now: now)
+        sendAttempt(head, match: found, service: service, endpoint: chosen, now: now)
     }
 
     /// Sends the current attempt to `endpoint`: on a pooled or new connection of this loop, or
     /// on a stream to a `protocol: http2` service. A retry sends the kept head and body again.
     private func sendAttempt(now: UInt64 = NIODeadline.now().uptimeNanoseconds) {
         guard let head = requestHead, let found = match, let chosen = endpoint, backend >= 0, backend < snapshot.services.count else { return }
-        let service = snapshot.services[backend]
+        sendAttempt(head, match: found, service: snapshot.services[backend], endpoint: chosen, now: now)
+    }
+
+    /// `sendAttempt` with the exchange's head, match, service and endpoint passed in by the
+    /// caller that holds them, so the first attempt copies none of them again.
+    private func sendAttempt(_ head: HTTP1Head, match found: RouteMatch, service: ResolvedService, endpoint chosen: ResolvedEndpoint, now: UInt64) {
         attempt += 1
         if attempt == 1 {
             // The rule's mirrors are drawn as the request is first sent (not when the proxy
@@ -489,14 +495,15 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             return
         }
         let deadlineValue = callerDeadline == .max ? nil : Deadline.formatHeddleDeadline(.nanoseconds(Int64(clamping: overallDeadline(now: now) &- now)))
-        outgoingHead = UpstreamRequestHead.make(
+        let outgoing = UpstreamRequestHead.make(
             from: head, match: found, deadline: deadlineValue,
             clientIdentity: .forRequest(inbound: clientIdentity.inbound, peer: clientIdentity.peer), traceParent: trace?.traceParentHeader)
         if let pooled = loop.pool.take(chosen.plainPoolKey) {
             reusedConnection = true
-            attach(pooled)
+            attach(pooled, sending: outgoing)
         } else {
             reusedConnection = false
+            outgoingHead = outgoing
             connect(to: chosen)
         }
     }
@@ -766,14 +773,13 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
 
     /// Takes an upstream connection for this exchange and sends the request head and any body
     /// bytes already received.
-    private func attach(_ connection: HTTP1UpstreamHandler) {
+    private func attach(_ connection: HTTP1UpstreamHandler, sending outgoing: ByteBuffer? = nil) {
         upstream = connection
         connection.owner = self
         connection.setReadsPaused(!(channel?.isWritable ?? false))
         responseBuffer = nil
         responseParser.reset()
-        if let head = outgoingHead {
-            outgoingHead = nil
+        if let head = outgoing ?? outgoingHead.take() {
             sentHead = head
             connection.write(head)
             upstreamNeedsFlush = true

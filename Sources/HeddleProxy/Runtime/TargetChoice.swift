@@ -8,37 +8,13 @@ import HeddlePolicy
 struct TargetChoice {
     var match: RouteMatch?
     /// Index in the snapshot's services; -1 until a backend is chosen.
-    var backend: Int
+    var backend = -1
     var service: ResolvedService?
     var endpoint: ResolvedEndpoint?
     var ticket: BalancerTicket?
-    /// Why no target was chosen. Boxed: a choice is returned (and copied) per request, and a
-    /// failure is several times the size of the rest.
-    var failure: ProxyFailure? {
-        get { failureBox?.failure }
-        set { failureBox = newValue.map(FailureBox.init) }
-    }
-    private var failureBox: FailureBox?
+    var failure: ProxyFailure?
     /// The backend's endpoints were all out, and the rule's failover service took the request.
-    var failedOver: Bool
-
-    init(
-        match: RouteMatch? = nil, backend: Int = -1, service: ResolvedService? = nil, endpoint: ResolvedEndpoint? = nil,
-        ticket: BalancerTicket? = nil, failure: ProxyFailure? = nil, failedOver: Bool = false
-    ) {
-        self.match = match
-        self.backend = backend
-        self.service = service
-        self.endpoint = endpoint
-        self.ticket = ticket
-        failureBox = failure.map(FailureBox.init)
-        self.failedOver = failedOver
-    }
-
-    private final class FailureBox {
-        let failure: ProxyFailure
-        init(_ failure: ProxyFailure) { self.failure = failure }
-    }
+    var failedOver = false
 }
 
 extension LoopContext {
@@ -51,33 +27,51 @@ extension LoopContext {
         admit: (CompiledRule) -> ProxyFailure? = { _ in nil },
         refuse: (ResolvedService) -> ProxyFailure? = { _ in nil }
     ) -> TargetChoice {
-        // Each outcome is built once, where it is returned: a choice filled in field by field
-        // was copied on the way out, a reference count per field.
+        var choice = TargetChoice()
+        chooseTarget(into: &choice, for: request, table: table, snapshot: snapshot, now: now, admit: admit, refuse: refuse)
+        return choice
+    }
+
+    /// `chooseTarget`, filling in the caller's `choice` field by field: a choice returned by
+    /// value was built and then copied, a reference count per field, on every request.
+    func chooseTarget(
+        into choice: inout TargetChoice, for request: some RouteRequest, table: RouteTable?, snapshot: ProxySnapshot, now: UInt64,
+        admit: (CompiledRule) -> ProxyFailure? = { _ in nil },
+        refuse: (ResolvedService) -> ProxyFailure? = { _ in nil }
+    ) {
         guard let table, let found = table.match(request) else {
-            return TargetChoice(failure: ProxyFailure(.noRoute, "no route for host '\(request.host)' path '\(request.path)'"))
+            choice.failure = ProxyFailure(.noRoute, "no route for host '\(request.host)' path '\(request.path)'")
+            return
         }
-        if let refusal = admit(found.rule) {
-            return TargetChoice(match: found, failure: refusal)
+        let rule = found.rule
+        choice.match = found
+        if let refusal = admit(rule) {
+            choice.failure = refusal
+            return
         }
-        guard let picked = found.rule.split.pick(using: &random) else {
-            return TargetChoice(match: found, failure: ProxyFailure(.noEndpoints, "route \(found.rule.label) has no backend with a weight above 0"))
+        guard let picked = rule.split.pick(using: &random) else {
+            choice.failure = ProxyFailure(.noEndpoints, "route \(rule.label) has no backend with a weight above 0")
+            return
         }
-        var backend = found.rule.backends[picked]
+        var backend = rule.backends[picked]
+        choice.backend = backend
         if let refusal = refuse(snapshot.services[backend]) {
-            return TargetChoice(match: found, backend: backend, service: snapshot.services[backend], failure: refusal)
+            choice.service = snapshot.services[backend]
+            choice.failure = refusal
+            return
         }
         let instant = Instant(nanoseconds: now)
-        var failedOver = false
         var index = pickEndpoint(service: backend, hash: Self.hashKey(for: snapshot.services[backend], request: request), now: instant, allowPanic: false)
         if index == nil, destinations[backend].hasExclusions {
             // Every endpoint is ejected or failing its health check: the rule's failover
             // service takes the share while it has endpoints to give, else the backend's own
             // endpoints are tried anyway.
-            let failover = found.rule.failover[picked]
+            let failover = rule.failover[picked]
             if failover >= 0, failover < snapshot.services.count, refuse(snapshot.services[failover]) == nil,
                let fallback = pickEndpoint(service: failover, hash: Self.hashKey(for: snapshot.services[failover], request: request), now: instant, allowPanic: false) {
                 backend = failover
-                failedOver = true
+                choice.backend = backend
+                choice.failedOver = true
                 index = fallback
             } else {
                 index = destinations[backend].pickAny(now: instant, hash: Self.hashKey(for: snapshot.services[backend], request: request), random: &random)
@@ -85,18 +79,19 @@ extension LoopContext {
         }
         let service = snapshot.services[backend]
         guard let index, index < service.endpoints.count else {
-            let failure = if service.endpoints.isEmpty, let dnsError = service.unresolved.first {
+            choice.failure = if service.endpoints.isEmpty, let dnsError = service.unresolved.first {
                 ProxyFailure(.dnsFailed, "service '\(service.name)': \(dnsError)")
             } else if service.endpoints.isEmpty {
                 ProxyFailure(.noEndpoints, "service '\(service.name)' has no endpoints")
             } else {
                 ProxyFailure(.noEndpoints, "service '\(service.name)' has no endpoint available")
             }
-            return TargetChoice(match: found, backend: backend, service: service, failure: failure, failedOver: failedOver)
+            choice.service = service
+            return
         }
-        return TargetChoice(
-            match: found, backend: backend, service: service, endpoint: service.endpoints[index],
-            ticket: destinations[backend].balancer.requestStarted(index, now: instant), failedOver: failedOver)
+        choice.endpoint = service.endpoints[index]
+        choice.service = service
+        choice.ticket = destinations[backend].balancer.requestStarted(index, now: instant)
     }
 
     /// The ring-hash key of a request: the configured header or cookie, hashed stably.
