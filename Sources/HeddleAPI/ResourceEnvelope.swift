@@ -59,10 +59,33 @@ public struct ResourceStatus: Codable, Hashable, Sendable {
 
     public var state: State
     public var errors: [FieldError]
+    /// What runs, but may not do what was meant: a route whose backend is no declared
+    /// `Service` (its requests go to the instances registered under that name, and are answered
+    /// 503 `no-endpoints` while there are none).
+    public var warnings: [FieldError]
 
-    public init(state: State, errors: [FieldError] = []) {
+    public init(state: State, errors: [FieldError] = [], warnings: [FieldError] = []) {
         self.state = state
         self.errors = errors
+        self.warnings = warnings
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case state, errors, warnings
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        state = try container.decode(State.self, forKey: .state)
+        errors = try container.decodeIfPresent([FieldError].self, forKey: .errors) ?? []
+        warnings = try container.decodeIfPresent([FieldError].self, forKey: .warnings) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(state, forKey: .state)
+        try container.encode(errors, forKey: .errors)
+        if !warnings.isEmpty { try container.encode(warnings, forKey: .warnings) }
     }
 }
 

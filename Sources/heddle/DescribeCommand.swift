@@ -31,6 +31,9 @@ struct DescribeCommand: AsyncParsableCommand {
         for error in resource.status.errors {
             lines.append("            \(error.path): \(error.reason)")
         }
+        for warning in resource.status.warnings {
+            lines.append("            warning: \(warning.path): \(warning.reason)")
+        }
         lines += Self.rolloutLines(resource.rollout)
 
         let instances = try await cliRequest { try await client.instances(service: nil) }.items

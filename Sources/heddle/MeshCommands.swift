@@ -95,6 +95,10 @@ struct ApplyCommand: AsyncParsableCommand {
                 refused = true
                 print("  \(error.path): \(error.reason)\(error.line.map { " (line \($0))" } ?? "")")
             }
+            if let status = item.status {
+                for error in status.errors { print("  refused by the mesh: \(error.path): \(error.reason)") }
+                for warning in status.warnings { print("  warning: \(warning.path): \(warning.reason)") }
+            }
             if item.action == .refused { refused = true }
         }
         if refused { throw ExitCode(1) }
@@ -142,6 +146,7 @@ struct GetCommand: AsyncParsableCommand {
             if try printStructured(resource, as: output) { return }
             print("# \(resource.kind)/\(resource.name) revision \(resource.revision), \(resource.status.state.rawValue)")
             for error in resource.status.errors { print("#   \(error.path): \(error.reason)") }
+            for warning in resource.status.warnings { print("#   warning: \(warning.path): \(warning.reason)") }
             print(resource.document)
             return
         }

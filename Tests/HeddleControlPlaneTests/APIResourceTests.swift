@@ -92,7 +92,7 @@ struct APIResourceTests {
     @Test("GET lists and reads resources; unknown kinds are 400, missing resources 404")
     func read() async throws {
         let controlPlane = try await makeControlPlane()
-        _ = try await controlPlane.apply(yaml: stream(serviceYAML("web"), routeYAML("shop", backends: ["cart"])))
+        _ = try await controlPlane.apply(yaml: stream(serviceYAML("web"), routeYAML("shop", backends: ["Cart_1"])))
         try await withAPI(controlPlane) { client in
             try await client.execute(uri: "/v1/resources", method: .get) { response async throws in
                 let list = try decode(ItemList<ResourceEnvelope>.self, response)
@@ -108,8 +108,8 @@ struct APIResourceTests {
             }
             try await client.execute(uri: "/v1/resources/HTTPRoute/shop", method: .get) { response async throws in
                 let envelope = try decode(ResourceEnvelope.self, response)
-                #expect(envelope.document == routeYAML("shop", backends: ["cart"]).trimmingSuffixNewlines)
-                #expect(envelope.status.errors.map(\.reason) == ["service 'cart' is not defined"])
+                #expect(envelope.document == routeYAML("shop", backends: ["Cart_1"]).trimmingSuffixNewlines)
+                #expect(envelope.status.errors.map(\.reason) == ["service 'Cart_1' is not defined"])
             }
             try await client.execute(uri: "/v1/resources/Service/nope", method: .get) { response async throws in
                 let error = try apiError(response, .notFound)

@@ -114,7 +114,7 @@ struct ApplyTests {
         let store = TestStore()
         let controlPlane = try await makeControlPlane(store: store)
         _ = try await controlPlane.apply(yaml: serviceYAML("web"))
-        let result = try await controlPlane.apply(yaml: stream(serviceYAML("web", endpoints: ["10.0.0.2:80"]), routeYAML("shop", backends: ["nowhere"])), dryRun: true)
+        let result = try await controlPlane.apply(yaml: stream(serviceYAML("web", endpoints: ["10.0.0.2:80"]), routeYAML("shop", backends: ["No_where"])), dryRun: true)
         #expect(result.dryRun)
         #expect(result.items.map(\.action) == [.updated, .created])
         #expect(result.items.map(\.revision) == [nil, nil])

@@ -15,7 +15,7 @@ struct SnapshotTests {
             serviceYAML("api", endpoints: [], protocol: "http2"),
             routeYAML("shop", backends: ["api"]),
             routeYAML("edge-only", backends: ["api"], parentRefs: ["edge"]),
-            routeYAML("broken", backends: ["nowhere"])))
+            routeYAML("broken", backends: ["No_where"])))
         let healthy = try await controlPlane.register(RegisterRequest(service: "api", address: "10.0.1.1", port: 4143, labels: ["zone": "true", "version": "v2"], weight: 5))
         let sick = try await controlPlane.register(RegisterRequest(service: "api", address: "10.0.1.2", port: 4143))
         _ = try await controlPlane.reportHealth(id: sick.id, healthy: false)

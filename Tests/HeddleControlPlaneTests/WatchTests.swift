@@ -46,7 +46,7 @@ struct WatchTests {
                 group.addTask { await collector.collect(watch) }
                 try await eventually("the initial push") { collector.all.count == 1 }
                 // A refused route and the same Service applied again change nothing pushed.
-                _ = try await controlPlane.apply(yaml: routeYAML("shop", backends: ["nowhere"]))
+                _ = try await controlPlane.apply(yaml: routeYAML("shop", backends: ["No_where"]))
                 _ = try await controlPlane.apply(yaml: serviceYAML("web"))
                 try await Task.sleep(for: .milliseconds(300))
                 #expect(collector.all.count == 1)
@@ -134,7 +134,7 @@ struct WatchTests {
         // resource is not pushed, so has no rollout.
         c.cancel()
         _ = try await controlPlane.apply(yaml: routeYAML("edge", backends: ["web"], parentRefs: ["public"]))
-        _ = try await controlPlane.apply(yaml: routeYAML("broken", backends: ["missing"]))
+        _ = try await controlPlane.apply(yaml: routeYAML("broken", backends: ["Miss_ing"]))
         let listed = try await controlPlane.list().items
         #expect(listed.first { $0.name == "web" }?.rollout?.total == 2)
         #expect(listed.first { $0.name == "edge" }?.rollout == nil)

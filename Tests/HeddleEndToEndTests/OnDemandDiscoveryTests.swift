@@ -13,13 +13,9 @@ struct OnDemandDiscoveryTests {
         let web = try await Upstream(.http, name: "web")
         _ = try await SidecarProcess(controlPlane: cp.url, service: "users-v1", appPort: users.port)
         _ = try await SidecarProcess(controlPlane: cp.url, service: "other", appPort: other.port)
-        // A route's backends are declared services (their endpoints: the registered instances).
+        // A route may send to a service known only by its registered instances: accepted, with a
+        // warning that no Service resource declares it.
         let route = try await cp.apply("""
-            apiVersion: heddle.dev/v1alpha1
-            kind: Service
-            metadata: {name: users-v1}
-            spec: {endpoints: []}
-            ---
             apiVersion: gateway.networking.k8s.io/v1
             kind: HTTPRoute
             metadata: {name: users}
@@ -29,6 +25,7 @@ struct OnDemandDiscoveryTests {
                 - backendRefs: [{name: users-v1}]
             """)
         #expect(route.status == 0, "\(route.output)")
+        #expect(route.output.contains("warning: spec.rules[0].backendRefs[0].name: service 'users-v1' is not declared"), "\(route.output)")
         let client = try await SidecarProcess(controlPlane: cp.url, service: "web", appPort: web.port, extra: ["--learn-calls"])
         #expect(!(try String(contentsOfFile: client.snapshot, encoding: .utf8)).contains("# resource:"), "a learning sidecar starts with nothing")
 

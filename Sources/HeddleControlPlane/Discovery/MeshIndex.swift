@@ -65,6 +65,15 @@ struct MeshIndex {
             let document = "apiVersion: heddle.dev/v1alpha1\nkind: Service\nmetadata:\n  name: \(name)\nspec:\n  protocol: \(proto.rawValue)\n  endpoints: []\n"
             addService(name, SnapshotBuilder.ServiceInput(document: document, spec: ServiceSpec(protocol: proto, endpoints: []), instances: members))
         }
+        // A service a route sends to that is neither declared nor has a healthy instance: an
+        // empty one, so the route still loads (its requests answered 503 no-endpoints) and the
+        // first instance to register fills it in.
+        for route in routes {
+            for name in route.spec.referencedServices.sorted() where services[name] == nil && ResourceMetadata.isValidName(name) {
+                let document = "apiVersion: heddle.dev/v1alpha1\nkind: Service\nmetadata:\n  name: \(name)\nspec:\n  protocol: http2\n  endpoints: []\n"
+                addService(name, SnapshotBuilder.ServiceInput(document: document, spec: ServiceSpec(protocol: .http2, endpoints: []), instances: []))
+            }
+        }
     }
 
     private mutating func addService(_ name: String, _ input: SnapshotBuilder.ServiceInput) {

@@ -1,4 +1,23 @@
 extension HTTPRouteSpec {
+    /// Every service the route names, with the field that names it
+    /// (`spec.rules[0].backendRefs[1].name`), in order.
+    public var serviceReferences: [(path: String, name: String)] {
+        var references: [(path: String, name: String)] = []
+        for (ruleIndex, rule) in rules.enumerated() {
+            for (refIndex, backend) in rule.backendRefs.enumerated() {
+                references.append(("spec.rules[\(ruleIndex)].backendRefs[\(refIndex)].name", backend.name))
+                if let failover = backend.failover {
+                    references.append(("spec.rules[\(ruleIndex)].backendRefs[\(refIndex)].failover", failover))
+                }
+            }
+            for (filterIndex, filter) in rule.filters.enumerated() {
+                guard case .requestMirror(let mirror) = filter else { continue }
+                references.append(("spec.rules[\(ruleIndex)].filters[\(filterIndex)].requestMirror.backendRef.name", mirror.backend))
+            }
+        }
+        return references
+    }
+
     /// Every service the route sends to: its rules' backends, their failovers and the mirrors.
     public var referencedServices: Set<String> {
         var names: Set<String> = []
