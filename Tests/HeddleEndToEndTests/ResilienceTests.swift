@@ -384,10 +384,16 @@ struct ResilienceTests {
         // Ejected (again when a 1 s ejection ran out while it still hung).
         #expect((Self.value(metrics, "heddle_outlier_ejections_total{service=\"shop-a\",reason=\"consecutive-failures\"}") ?? 0) >= 1, "\(metrics)")
 
-        // The ejection (1 s) ends; the primary answers again and takes its traffic back.
+        // The ejection ends (1 s, or 2 s for a second one that began late in the hang); the
+        // primary answers again and takes its traffic back. On a loaded machine the second
+        // ejection may still run for part of the first second: up to four seconds of load.
         try await Task.sleep(for: .milliseconds(1500))
-        let after = try await Self.load(proxy.outbound, host: "shop", seconds: 1, connections: 2, rate: 50)
-        #expect(after["exceptions"] as? Int == 0, "\(after)")
+        var after: [String: Any] = [:]
+        for _ in 0..<4 {
+            after = try await Self.load(proxy.outbound, host: "shop", seconds: 1, connections: 2, rate: 50)
+            #expect(after["exceptions"] as? Int == 0, "\(after)")
+            if ((after["served"] as? [String: Int])?["primary"] ?? 0) >= 40 { break }
+        }
         #expect(((after["served"] as? [String: Int])?["primary"] ?? 0) >= 40, "\(after)")
     }
 }

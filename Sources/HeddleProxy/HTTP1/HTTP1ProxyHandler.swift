@@ -229,6 +229,10 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
         processPending()
     }
 
+    /// Ends here: no handler after this one wants it, and passing it on to the pipeline's tail
+    /// costs reference counts on every read (NIO asks for the next read itself).
+    func channelReadComplete(context: ChannelHandlerContext) {}
+
     func channelInactive(context: ChannelHandlerContext) {
         teardown()
         context.fireChannelInactive()

@@ -68,6 +68,9 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
         }
     }
 
+    /// Ends here, as on the client side: nothing after this handler wants it.
+    func channelReadComplete(context: ChannelHandlerContext) {}
+
     func channelInactive(context: ChannelHandlerContext) {
         isOpen = false
         releaseConnectionSlot()
