@@ -21,8 +21,21 @@ public final class Sidecar: Service, Sendable {
     private let logger: Logger
     private let state = SidecarState()
     private let identity: WorkloadIdentityKeeper
+    /// What the proxy started from (`Sidecar.start`).
+    private let start: Start
 
-    public init(options: SidecarOptions, server: ProxyServer, client: ControlPlaneClient, logger: Logger) {
+    /// What a sidecar's proxy starts serving: its own resource and the last configuration kept
+    /// on disk, read and judged once for both the proxy and the watch that resumes from it.
+    public struct Start: Sendable {
+        /// The proxy's configuration at start.
+        public let config: MeshConfig
+        /// The kept file, when there is one (its documents in `config` only if `keptIsValid`).
+        let kept: SnapshotFile.Kept?
+        let keptIsValid: Bool
+    }
+
+    public init(options: SidecarOptions, start: Start, server: ProxyServer, client: ControlPlaneClient, logger: Logger) {
+        self.start = start
         self.options = options
         self.server = server
         self.client = client
@@ -41,27 +54,29 @@ public final class Sidecar: Service, Sendable {
     }
 
     /// The configuration to start with: the proxy's own resource and the last pushed
-    /// configuration kept on disk, if any (else no services until the first push).
-    public static func initialConfig(_ options: SidecarOptions, logger: Logger) throws -> MeshConfig {
-        if let kept = SnapshotFile.read(options.snapshotPath) {
+    /// configuration kept on disk, if any (else no services until the first push). Throws when
+    /// the proxy's own resource is refused.
+    public static func start(_ options: SidecarOptions, logger: Logger) throws -> Start {
+        let kept = SnapshotFile.read(options.snapshotPath)
+        if let kept {
             do {
                 let config = try MeshConfig.load(yaml: options.proxyDocument + "\n---\n" + kept.yaml)
                 logger.notice("serving the last configuration kept on disk until the control plane answers", metadata: ["version": "\(kept.version)", "path": "\(options.snapshotPath)"])
-                return config
+                return Start(config: config, kept: kept, keptIsValid: true)
             } catch {
                 logger.warning("the configuration kept on disk is not valid; starting without it", metadata: ["path": "\(options.snapshotPath)", "error": "\(error)"])
             }
         }
-        return try MeshConfig.load(yaml: options.proxyDocument)
+        return Start(config: try MeshConfig.load(yaml: options.proxyDocument), kept: kept, keptIsValid: false)
     }
 
     public func run() async throws {
-        if let kept = SnapshotFile.read(options.snapshotPath) {
+        if let kept = start.kept {
             await state.setConfigured()
             // What the last run learned its app calls is in the watch from the start.
             if let learner = server.learner, let calls = kept.calls { learner.adopt(calls) }
-            // What the proxy serves now (`initialConfig` loaded it), so the watch resumes from it.
-            if let push = kept.push, (try? MeshConfig.load(yaml: options.proxyDocument + "\n---\n" + kept.yaml)) != nil {
+            // What the proxy serves now (`start` loaded it), so the watch resumes from it.
+            if let push = kept.push, start.keptIsValid {
                 await state.setHeld(push)
                 await state.setApplied(push.version)
                 await state.setAccepted(push)

@@ -13,7 +13,7 @@ enum SnapshotFile {
     /// The version and documents kept at `path`, if any; `push` is the whole configuration
     /// when every document names its resource (files written before they did give nil);
     /// `calls`, the services the proxy's watch named (declared and learned), when it named some.
-    static func read(_ path: String) -> (version: Int64, yaml: String, push: ConfigPush?, calls: [String]?)? {
+    static func read(_ path: String) -> Kept? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8), text.hasPrefix(header),
               let newline = text.firstIndex(of: "\n"),
               let version = Int64(text[text.index(text.startIndex, offsetBy: header.count)..<newline])
@@ -25,7 +25,15 @@ enum SnapshotFile {
             calls = yaml[yaml.index(yaml.startIndex, offsetBy: callsComment.count)..<end].split(separator: ",").map(String.init)
             yaml = end == yaml.endIndex ? "" : yaml[yaml.index(after: end)...]
         }
-        return (version, String(yaml), push(version: version, yaml: String(yaml)), calls)
+        return Kept(version: version, yaml: String(yaml), push: push(version: version, yaml: String(yaml)), calls: calls)
+    }
+
+    /// What `read` found in the file.
+    struct Kept: Sendable {
+        let version: Int64
+        let yaml: String
+        let push: ConfigPush?
+        let calls: [String]?
     }
 
     /// Keeps a whole configuration, and the services the watch named (nil: the whole mesh).

@@ -153,9 +153,9 @@ extension SidecarArguments {
     /// registers it and follows the pushes; a refused configuration of its own ends the command
     /// with the reason and exit code 1.
     static func start(_ options: SidecarOptions, workers: Int? = nil, randomSeed: UInt64? = nil, logger: Logger) async throws -> (ProxyServer, Sidecar) {
-        let initial: MeshConfig
+        let initial: Sidecar.Start
         do {
-            initial = try Sidecar.initialConfig(options, logger: logger)
+            initial = try Sidecar.start(options, logger: logger)
         } catch {
             var standardError = FileHandle.standardError
             print("heddle: the sidecar's own configuration is refused:\n\(error)", to: &standardError)
@@ -167,8 +167,8 @@ extension SidecarArguments {
             throw ExitCode(1)
         }
         let learner = options.learnCalls ? CallLearner(declared: options.calls ?? []) : nil
-        let server = try await ProxyServer(config: initial, workers: workers, randomSeed: randomSeed, meshTLS: MeshTLS(), learner: learner, logger: logger)
-        return (server, Sidecar(options: options, server: server, client: ControlPlaneClient(baseURL: options.controlPlane), logger: logger))
+        let server = try await ProxyServer(config: initial.config, workers: workers, randomSeed: randomSeed, meshTLS: MeshTLS(), learner: learner, logger: logger)
+        return (server, Sidecar(options: options, start: initial, server: server, client: ControlPlaneClient(baseURL: options.controlPlane), logger: logger))
     }
 }
 

@@ -105,9 +105,10 @@ final class DemoMesh: Sendable {
             options.joinToken = try authority.token(TokenRequest(service: instance.service, ttlSeconds: 600)).token
             var proxyLogger = logger
             proxyLogger[metadataKey: "instance"] = "\(instance.name)"
-            let proxy = try await ProxyServer(config: Sidecar.initialConfig(options, logger: proxyLogger), workers: 1, meshTLS: MeshTLS(), logger: proxyLogger)
+            let start = try Sidecar.start(options, logger: proxyLogger)
+            let proxy = try await ProxyServer(config: start.config, workers: 1, meshTLS: MeshTLS(), logger: proxyLogger)
             proxies.mutate { $0[instance.name] = proxy }
-            let sidecar = Sidecar(options: options, server: proxy, client: ControlPlaneClient(baseURL: controlPlaneURL), logger: proxyLogger)
+            let sidecar = Sidecar(options: options, start: start, server: proxy, client: ControlPlaneClient(baseURL: controlPlaneURL), logger: proxyLogger)
             members.append(Member(instance: instance, appPort: appPort, proxy: proxy, sidecar: sidecar, failure: failures[instance.name]!))
         }
         self.members = members
