@@ -4,7 +4,8 @@
 # HTTP/1.1 keep-alive requests through Heddle to an nginx upstream. Prints the calls per request
 # in all, then per calling function (the first caller outside the Swift runtime and outlined
 # copy/destroy helpers). Timing on these shared machines moves by ±10 % from run to run; these
-# counts repeat exactly, so an A/B of a hot-path change can be read from them.
+# counts repeat within about one call per request (connection set-up spread over the run), so
+# an A/B of a hot-path change can be read from them.
 #
 #   benchmarks/refcounts.sh [top-N]        # HEDDLE=path/to/heddle to skip the release build
 #
@@ -18,6 +19,8 @@ source "$(dirname "$0")/lib.sh"
 core=$(ldd "$HEDDLE" | awk '/libswiftCore/ {print $3}')
 [ -n "$core" ] || fail "cannot find libswiftCore.so of $HEDDLE"
 perf probe -q -x "$core" -a swift_retain -a swift_release 2>/dev/null || true
+# The uprobes go with the run, however it ends.
+trap 'perf probe -q -d "probe_libswiftCore:*" >/dev/null 2>&1 || true; cleanup' EXIT
 probes=$(perf probe -l 2>/dev/null || true)
 [[ "$probes" == *probe_libswiftCore:swift_retain* ]] || fail "perf probe could not place uprobes on $core (root needed)"
 
