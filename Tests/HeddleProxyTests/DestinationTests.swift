@@ -93,7 +93,8 @@ struct DestinationTests {
         #expect(context.pickEndpoint(service: a, hash: nil, now: Self.start) != nil)
 
         let request = TestRouteRequest("shop")
-        let choice = context.chooseTarget(for: request, table: context.snapshot.routeTables["outbound"], snapshot: context.snapshot, now: Self.start.nanoseconds)
+        var choice = TargetChoice()
+        context.chooseTarget(into: &choice, for: request, table: context.snapshot.routeTables["outbound"], snapshot: context.snapshot, now: Self.start.nanoseconds)
         #expect(choice.failure == nil)
         #expect(choice.backend == b && choice.failedOver)
         #expect(choice.endpoint?.key == "10.0.0.1:9001")

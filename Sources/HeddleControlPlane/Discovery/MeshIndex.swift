@@ -62,18 +62,23 @@ struct MeshIndex {
         // what its sidecars registered as its protocol.
         for (name, members) in healthy.sorted(by: { $0.key < $1.key }) where services[name] == nil && ResourceMetadata.isValidName(name) {
             let proto = members.contains { $0.stored.protocol == "grpc" } ? UpstreamProtocol.grpc : .http2
-            let document = "apiVersion: heddle.dev/v1alpha1\nkind: Service\nmetadata:\n  name: \(name)\nspec:\n  protocol: \(proto.rawValue)\n  endpoints: []\n"
-            addService(name, SnapshotBuilder.ServiceInput(document: document, spec: ServiceSpec(protocol: proto, endpoints: []), instances: members))
+            addService(name, Self.undeclared(name, protocol: proto, instances: members))
         }
         // A service a route sends to that is neither declared nor has a healthy instance: an
         // empty one, so the route still loads (its requests answered 503 no-endpoints) and the
         // first instance to register fills it in.
         for route in routes {
             for name in route.spec.referencedServices.sorted() where services[name] == nil && ResourceMetadata.isValidName(name) {
-                let document = "apiVersion: heddle.dev/v1alpha1\nkind: Service\nmetadata:\n  name: \(name)\nspec:\n  protocol: http2\n  endpoints: []\n"
-                addService(name, SnapshotBuilder.ServiceInput(document: document, spec: ServiceSpec(protocol: .http2, endpoints: []), instances: []))
+                addService(name, Self.undeclared(name, protocol: .http2, instances: []))
             }
         }
+    }
+
+    /// A service no resource declares, as pushed: an empty `Service` document whose endpoints
+    /// are the instances registered under its name.
+    private static func undeclared(_ name: String, protocol proto: UpstreamProtocol, instances: [RegisteredInstance]) -> SnapshotBuilder.ServiceInput {
+        let document = "apiVersion: heddle.dev/v1alpha1\nkind: Service\nmetadata:\n  name: \(name)\nspec:\n  protocol: \(proto.rawValue)\n  endpoints: []\n"
+        return SnapshotBuilder.ServiceInput(document: document, spec: ServiceSpec(protocol: proto, endpoints: []), instances: instances)
     }
 
     private mutating func addService(_ name: String, _ input: SnapshotBuilder.ServiceInput) {

@@ -210,10 +210,11 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
     /// Routes the request and sends its first attempt; a request for a host the proxy has no
     /// route for may wait for on-demand discovery first, then comes back here.
     private func route(_ headers: HPACKHeaders, view: HTTP2RouteRequest, endStream: Bool, now: UInt64) {
-        let choice = loop.chooseTarget(
-            for: view, table: snapshot.routeTables[listener], snapshot: snapshot, now: now,
+        var choice = TargetChoice()
+        loop.chooseTarget(
+            into: &choice, for: view, table: snapshot.routeTables[listener], snapshot: snapshot, now: now,
             admit: { [loop] rule in loop.rateLimit(listener: nil, rule: rule, now: now) })
-        match = choice.match
+        match = choice.match.take()
         backend = choice.backend
         if choice.service?.spec.protocol == .grpc { grpc = true }
         if var failure = choice.failure {
@@ -227,8 +228,8 @@ final class HTTP2StreamProxyHandler: HTTP2StreamEvents, PreciseDeadlineHolder, H
             fail(failure)
             return
         }
-        guard let found = choice.match, let service = choice.service, choice.endpoint != nil else { return }
-        endpoint = choice.endpoint
+        guard let found = match, let service = choice.service.take(), choice.endpoint != nil else { return }
+        endpoint = choice.endpoint.take()
         ticket = choice.ticket
         let resilience = found.rule.resilience
         requestTimeoutNanos = resilience.requestTimeoutNanos ?? snapshot.requestTimeoutNanos

@@ -22,18 +22,9 @@ extension LoopContext {
     /// in `snapshot`). `admit` may turn the request down once its rule is known (a rate
     /// limit); `refuse` may turn a chosen service down before an endpoint is picked (an upgrade
     /// that cannot cross it, say).
-    func chooseTarget(
-        for request: some RouteRequest, table: RouteTable?, snapshot: ProxySnapshot, now: UInt64,
-        admit: (CompiledRule) -> ProxyFailure? = { _ in nil },
-        refuse: (ResolvedService) -> ProxyFailure? = { _ in nil }
-    ) -> TargetChoice {
-        var choice = TargetChoice()
-        chooseTarget(into: &choice, for: request, table: table, snapshot: snapshot, now: now, admit: admit, refuse: refuse)
-        return choice
-    }
-
-    /// `chooseTarget`, filling in the caller's `choice` field by field: a choice returned by
-    /// value was built and then copied, a reference count per field, on every request.
+    ///
+    /// The caller's `choice` is filled in field by field: a choice returned by value was built
+    /// and then copied, a reference count per field, on every request.
     func chooseTarget(
         into choice: inout TargetChoice, for request: some RouteRequest, table: RouteTable?, snapshot: ProxySnapshot, now: UInt64,
         admit: (CompiledRule) -> ProxyFailure? = { _ in nil },
