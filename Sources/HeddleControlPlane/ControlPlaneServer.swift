@@ -43,10 +43,14 @@ public struct ControlPlaneServer: Service {
         let controlPlane = try await ControlPlane(store: store, settings: settings, logger: logger)
         let logger = self.logger
         let onListening = self.onListening
+        var services: [any Service] = [ControlPlaneService(controlPlane)]
+        if let identity = configuration.identity, identity.followsStore {
+            services.append(IdentityFollower(authority: identity, interval: configuration.settings.identityFollowInterval, logger: logger))
+        }
         let app = Application(
             router: ControlPlaneAPI.router(for: controlPlane, identity: configuration.identity, admin: configuration.admin, maxBodyBytes: configuration.maxBodyBytes),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            services: [ControlPlaneService(controlPlane)],
+            services: services,
             onServerRunning: { channel in
                 guard let address = channel.localAddress, let ip = address.ipAddress, let port = address.port else { return }
                 let bound = HostPort(host: ip, port: port)

@@ -13,6 +13,9 @@ public struct ControlPlaneSettings: Hashable, Sendable {
     public var restoredLeaseSeconds = 10
     /// With a shared store (etcd): how often the writes of other control planes are read.
     public var followInterval: Duration = .milliseconds(200)
+    /// With a shared store: how often the certificate authority is read again, for a root
+    /// rotation's phase another replica ran (proxies fetch the trust bundle every few seconds).
+    public var identityFollowInterval: Duration = .seconds(1)
     /// With a shared store: how long following it may fail before this control plane stops
     /// serving watches (its configuration may be stale) and says so in `/ready`.
     public var staleAfter: Duration = .seconds(5)

@@ -80,7 +80,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
                 sqlite = opened
                 store = opened
             case let .etcd(endpoints, prefix, maxRequestBytes):
-                // The data directory still holds this replica's CA files and admin token.
+                // The data directory still holds this replica's admin token (the CA is in the store).
                 directoryLock = try DataDirectoryLock.acquire(directory: dataDir)
                 let etcd = EtcdStore(endpoints: endpoints, prefix: prefix, maxRequestBytes: maxRequestBytes)
                 // Fail now, naming the members, rather than at the first request.
@@ -108,8 +108,15 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         }
         do {
             let operatorCA = caCert.map { IdentityFiles.OperatorCA(certificateFile: $0, privateKeyFile: caKey ?? "", intermediatesFile: caIntermediates, trustBundleFile: trustBundle) }
-            configuration.identity = try IdentityFiles.load(
-                directory: "\(dataDir)/identity", trustDomain: trustDomain, operatorCA: operatorCA, certificateLifetime: .seconds(certificateLifetime))
+            if store.isShared {
+                // Replicas share one CA and join-token key, kept in the store.
+                configuration.identity = try await StoreIdentity.load(
+                    store: store, directory: "\(dataDir)/identity", trustDomain: trustDomain, operatorCA: operatorCA,
+                    certificateLifetime: .seconds(certificateLifetime), logger: logger)
+            } else {
+                configuration.identity = try IdentityFiles.load(
+                    directory: "\(dataDir)/identity", trustDomain: trustDomain, operatorCA: operatorCA, certificateLifetime: .seconds(certificateLifetime))
+            }
         } catch {
             var standardError = FileHandle.standardError
             print("heddle: cannot set up the certificate authority: \(error)", to: &standardError)

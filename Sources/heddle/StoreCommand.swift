@@ -13,7 +13,7 @@ struct StoreCommand: AsyncParsableCommand {
     struct MigrateCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "migrate",
-            abstract: "Copy every resource and registered instance from one store into another, empty one.",
+            abstract: "Copy every resource, registered instance and the certificate authority from one store into another, empty one.",
             discussion: """
                 Stores are sqlite:DATA-DIR (a control plane's data directory) or \\
                 etcd://HOST:PORT[,HOST:PORT...][/PREFIX]. Stop the control plane on the source \\
@@ -45,12 +45,19 @@ struct StoreCommand: AsyncParsableCommand {
             do {
                 let source = try await Self.open(from, &opened, mustExist: true)
                 let destination = try await Self.open(to, &opened, mustExist: false)
-                let summary = try await StoreMigration.copy(from: source, to: destination)
-                print("copied \(summary.resources) resources and \(summary.instances) instances from \(from) to \(to) (its revision is now \(summary.revision))")
+                let summary = try await StoreMigration.copy(
+                    from: source, to: destination, identity: (Self.identityPlace(from, source), Self.identityPlace(to, destination)))
+                let identity = summary.identity ? "; the certificate authority and join-token key too" : ""
+                print("copied \(summary.resources) resources and \(summary.instances) instances from \(from) to \(to) (its revision is now \(summary.revision))\(identity)")
             } catch {
                 print("heddle store migrate: \(error)", to: &standardError)
                 throw ExitCode(1)
             }
+        }
+
+        /// Where the control plane of the store `text` keeps its identity.
+        private static func identityPlace(_ text: String, _ store: any Store) -> StoreMigration.IdentityPlace {
+            store.isShared ? .store(store) : .directory("\(text.dropFirst("sqlite:".count))/identity")
         }
 
         private static func open(_ text: String, _ opened: inout [SQLiteStore], mustExist: Bool) async throws -> any Store {

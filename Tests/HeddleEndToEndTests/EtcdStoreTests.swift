@@ -88,14 +88,23 @@ struct EtcdStoreTests {
         #expect(await busy.waitForExit(timeout: .seconds(30)) == 1)
         #expect(busy.stderr.contains("in use by another control plane"), "\(busy.stderr)")
 
+        let caBefore = try curl(["-s", "\(cp.url)/v1/ca"]).output
         cp.child.signal(SIGTERM)
         _ = await cp.child.waitForExit(timeout: .seconds(10))
         let migrate = try ChildProcess(name: "migrate", executable: TestSupport.heddleBinary, arguments: ["store", "migrate", "--from", "sqlite:\(cp.dataDir)", "--to", etcd.store()])
         #expect(await migrate.waitForExit(timeout: .seconds(30)) == 0, "\(migrate.stderr)")
         #expect(migrate.stdout.hasPrefix("copied 2 resources and 1 instances from sqlite:\(cp.dataDir) to \(etcd.store())"), "\(migrate.stdout)")
 
-        // The same data directory (its CA and admin token), now on etcd.
+        #expect(migrate.stdout.contains("; the certificate authority and join-token key too"), "\(migrate.stdout)")
+
+        // The same data directory (its admin token), now on etcd, and a new replica beside it:
+        // both sign with the CA the SQLite control plane made, now kept in etcd.
         let onEtcd = try await ControlPlaneProcess(dataDir: cp.dataDir, extra: ["--store", etcd.store()])
+        let replica = try await ControlPlaneProcess(extra: ["--store", etcd.store()])
+        let migratedCA = try curl(["-s", "\(onEtcd.url)/v1/ca"]).output
+        let replicaCA = try curl(["-s", "\(replica.url)/v1/ca"]).output
+        #expect(migratedCA == caBefore && replicaCA == caBefore, "\(caBefore) \(migratedCA) \(replicaCA)")
+        replica.child.signal(SIGTERM)
         let routes = try await onEtcd.cli(["get", "HTTPRoute", "users", "-o", "yaml"])
         #expect(routes.output.contains("backendRefs"), "\(routes.output)")
         let instances = try curl(["-s", "\(onEtcd.url)/v1/instances?service=api"]).output
@@ -120,7 +129,7 @@ struct EtcdStoreTests {
 struct ControlPlaneReplicaTests {
     @Test func twoReplicasAgreeSurviveTheLossOfOneAndStopServingWhenCutOffFromEtcd() async throws {
         let etcd = try await EtcdCluster(members: 1)
-        // The replicas share the certificate authority and join-token key (docs/operations.md).
+        // The replicas share the certificate authority and join-token key through etcd.
         let (a, b) = try await HighAvailabilityTests.replicas(store: etcd.store())
 
         let v1 = try await Upstream(.http, name: "users-v1")
@@ -190,6 +199,37 @@ struct ControlPlaneReplicaTests {
         }
         #expect(ready.hasSuffix(" 200"), "B serves again once etcd answers: \(ready)")
         #expect(b.child.stderr.contains("the store answers again"), "\(b.child.stderr.suffix(2000))")
+    }
+
+    @Test func replicasShareTheirCertificateAuthorityThroughEtcdAndFollowARotationRunAtEither() async throws {
+        let etcd = try await EtcdCluster(members: 1)
+        let (a, b) = try await HighAvailabilityTests.replicas(store: etcd.store())
+        let signerA = try curl(["-s", "\(a.url)/v1/ca"]).output
+        let signerB = try curl(["-s", "\(b.url)/v1/ca"]).output
+        #expect(signerA == signerB && signerA.contains("\"rotation\":\"steady\""), "one CA for both, from etcd: \(signerA) \(signerB)")
+        // B's data directory holds no CA of its own: the CA is in etcd, under /heddle/identity.
+        #expect(!FileManager.default.fileExists(atPath: "\(b.dataDir)/identity/ca-key.pem"))
+        let key = try curl(["-s", "http://127.0.0.1:\(etcd.members[0].clientPort)/v3/kv/range", "-d", "{\"key\":\"\(Data("/heddle/identity".utf8).base64EncodedString())\",\"count_only\":true}"]).output
+        #expect(key.contains("\"count\":\"1\""), "\(key)")
+
+        // Each phase through one replica; the other follows within a few seconds.
+        let steps: [(phase: String, through: ControlPlaneProcess, other: ControlPlaneProcess, stands: String)] = [
+            ("prepare", a, b, "rotation: prepared"), ("activate", b, a, "rotation: activated"), ("finish", a, b, "rotation: steady"),
+        ]
+        for step in steps {
+            let run = try await step.through.cli(["ca", "rotate", step.phase])
+            #expect(run.status == 0 && run.output.contains(step.stands), "\(step.phase): \(run.output)")
+            var seen = ""
+            for _ in 0..<50 {
+                seen = try await step.other.cli(["ca", "status"]).output
+                if seen.contains(step.stands) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(seen.contains(step.stands), "the other replica follows \(step.phase): \(seen)")
+        }
+        let rotatedA = try curl(["-s", "\(a.url)/v1/ca"]).output
+        let rotatedB = try curl(["-s", "\(b.url)/v1/ca"]).output
+        #expect(rotatedA == rotatedB && rotatedA != signerA, "both sign with the new root: \(rotatedA) \(rotatedB)")
     }
 
     static func route(v1: Int, v2: Int) -> String {

@@ -37,7 +37,7 @@ enum IdentityRoutes {
             guard let phase = WorkloadAuthority.RotationPhase(rawValue: asked.phase) else {
                 throw ControlPlaneError(.invalid, "phase: '\(asked.phase)' is not one of prepare, activate, finish")
             }
-            return JSONBody.response(try authority.rotate(phase), status: .ok)
+            return JSONBody.response(try await authority.rotate(phase), status: .ok)
         }
     }
 }

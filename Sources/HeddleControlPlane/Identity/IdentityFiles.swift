@@ -1,13 +1,11 @@
-import Crypto
 import Foundation
 import HeddleIdentity
-import SwiftASN1
-import X509
 
-
-/// Where the control plane keeps its certificate authority and join-token key: in its data
-/// directory, created on first start — `ca.pem`, `ca-key.pem` and `join-token.key` (mode 0600),
-/// and `trust-domain` — or, for an operator's CA, read from the files given.
+/// Where a control plane on one node keeps its identity (`IdentityRecord`): in its data
+/// directory, created on first start — `ca.pem`, `ca-key.pem` and `join-token.key` (mode
+/// 0600), `trust-domain`, and while a root rotation is under way `ca-next.pem`,
+/// `ca-next-key.pem`, `ca-previous.pem` and `trust-bundle.pem` — or, for an operator's CA, the
+/// join-token key there and the CA read from the files given.
 public enum IdentityFiles {
     /// An operator's CA: the paths of its PEM files.
     public struct OperatorCA: Sendable {
@@ -22,6 +20,13 @@ public enum IdentityFiles {
             self.intermediatesFile = intermediatesFile
             self.trustBundleFile = trustBundleFile
         }
+
+        /// The CA the files hold.
+        func load(trustDomain: String) throws -> CertificateAuthority {
+            try CertificateAuthority(
+                trustDomain: trustDomain, certificatePEM: try IdentityFiles.read(certificateFile), privateKeyPEM: try IdentityFiles.read(privateKeyFile),
+                intermediatesPEM: try intermediatesFile.map(IdentityFiles.read) ?? "", trustBundlePEM: try trustBundleFile.map(IdentityFiles.read))
+        }
     }
 
     /// The workload authority of the data directory `directory`. Refused, naming the file and
@@ -31,58 +36,87 @@ public enum IdentityFiles {
     public static func load(
         directory: String, trustDomain: String, operatorCA: OperatorCA? = nil, certificateLifetime: Duration = .seconds(86_400), now: Date = Date()
     ) throws -> WorkloadAuthority {
-        let fileManager = FileManager.default
-        try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let domainFile = "\(directory)/trust-domain"
-        if let recorded = try? String(contentsOfFile: domainFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !recorded.isEmpty, recorded != trustDomain {
-            throw IdentityError(.invalidIdentity, "the data directory's identities belong to trust domain '\(recorded)', not '\(trustDomain)' (\(domainFile))")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var record = try self.record(in: directory) ?? IdentityRecord.create(trustDomain: trustDomain, withAuthority: false, now: now)
+        guard record.trustDomain == trustDomain else {
+            throw IdentityError(.invalidIdentity, "the data directory's identities belong to trust domain '\(record.trustDomain)', not '\(trustDomain)' (\(directory)/trust-domain)")
         }
-        let authority: CertificateAuthority
-        var pending: CertificateAuthority?
-        var previous: Certificate?
-        if let operatorCA {
-            authority = try CertificateAuthority(
-                trustDomain: trustDomain, certificatePEM: try read(operatorCA.certificateFile), privateKeyPEM: try read(operatorCA.privateKeyFile),
-                intermediatesPEM: try operatorCA.intermediatesFile.map(read) ?? "", trustBundlePEM: try operatorCA.trustBundleFile.map(read))
-        } else {
-            let certificateFile = "\(directory)/ca.pem"
-            let keyFile = "\(directory)/ca-key.pem"
-            if fileManager.fileExists(atPath: certificateFile) {
-                // A root rotation under way (`WorkloadAuthority+Rotation`) resumes as it stood.
-                let bundleFile = "\(directory)/trust-bundle.pem"
-                let bundle = fileManager.fileExists(atPath: bundleFile) ? try read(bundleFile) : nil
-                authority = try CertificateAuthority(trustDomain: trustDomain, certificatePEM: try read(certificateFile), privateKeyPEM: try read(keyFile), trustBundlePEM: bundle)
-                if fileManager.fileExists(atPath: "\(directory)/ca-next.pem") {
-                    pending = try CertificateAuthority(
-                        trustDomain: trustDomain, certificatePEM: try read("\(directory)/ca-next.pem"), privateKeyPEM: try read("\(directory)/ca-next-key.pem"),
-                        trustBundlePEM: bundle)
-                }
-                if fileManager.fileExists(atPath: "\(directory)/ca-previous.pem") {
-                    previous = try Certificate(pemEncoded: try read("\(directory)/ca-previous.pem"))
-                }
-            } else {
-                authority = try CertificateAuthority.createRoot(trustDomain: trustDomain, now: now)
-                try PrivateFile.write(try authority.privateKeyPEM(), to: keyFile)
-                try write(try authority.certificate.serializeAsPEM().pemString + "\n", to: certificateFile)
-            }
-        }
-        let tokenFile = "\(directory)/join-token.key"
-        let key: SymmetricKey
-        if let hex = try? String(contentsOfFile: tokenFile, encoding: .utf8), let bytes = decodeHex(hex.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32 {
-            key = SymmetricKey(data: bytes)
-        } else if fileManager.fileExists(atPath: tokenFile) {
-            throw IdentityError(.invalidCertificate, "\(tokenFile) does not hold a 32-byte key in hex; remove it to make a new one (tokens given out so far stop working)")
-        } else {
-            key = SymmetricKey(size: .bits256)
-            try PrivateFile.write(key.withUnsafeBytes { Hex.encode($0) } + "\n", to: tokenFile)
-        }
-        try write(trustDomain + "\n", to: domainFile)
+        if operatorCA == nil, record.authority == nil { try record.addRoot(now: now) }
+        try save(record, to: directory)
+        let state = try record.rootState(operatorCA: try operatorCA?.load(trustDomain: trustDomain), source: directory)
         return WorkloadAuthority(
-            authority: authority, tokens: JoinTokens(key: key), certificateLifetime: certificateLifetime,
-            directory: operatorCA == nil ? directory : nil, pending: pending, previous: previous)
+            state: state, tokens: try record.joinTokens(source: "\(directory)/join-token.key"), certificateLifetime: certificateLifetime,
+            keeper: operatorCA == nil ? .directory(directory, record: record) : nil)
     }
 
-    private static func read(_ path: String) throws -> String {
+    /// What `directory` holds, or nil when it holds no identity yet. `trust-domain` missing
+    /// (a directory of an older version) reads as `fallbackTrustDomain`.
+    public static func record(in directory: String, fallbackTrustDomain: String = "heddle.local") throws -> IdentityRecord? {
+        let fileManager = FileManager.default
+        let tokenFile = "\(directory)/join-token.key"
+        let certificateFile = "\(directory)/ca.pem"
+        let hasKey = fileManager.fileExists(atPath: tokenFile)
+        let hasCA = fileManager.fileExists(atPath: certificateFile)
+        guard hasKey || hasCA else { return nil }
+        let domainFile = "\(directory)/trust-domain"
+        let recorded = fileManager.fileExists(atPath: domainFile) ? try read(domainFile).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+        var record = IdentityRecord(trustDomain: recorded.isEmpty ? fallbackTrustDomain : recorded, joinTokenKey: "", authority: nil)
+        if hasKey {
+            record.joinTokenKey = try read(tokenFile).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard Hex.decode(record.joinTokenKey)?.count == 32 else {
+                throw IdentityError(.invalidCertificate, "\(tokenFile) does not hold a 32-byte key in hex; remove it to make a new one (tokens given out so far stop working)")
+            }
+        } else {
+            record.joinTokenKey = try IdentityRecord.create(trustDomain: record.trustDomain, withAuthority: false, now: Date()).joinTokenKey
+        }
+        if hasCA {
+            let optional = { (name: String) throws -> String? in
+                fileManager.fileExists(atPath: "\(directory)/\(name)") ? try read("\(directory)/\(name)") : nil
+            }
+            record.authority = IdentityRecord.Authority(
+                certificate: try read(certificateFile), privateKey: try read("\(directory)/ca-key.pem"), trustBundle: try optional("trust-bundle.pem"),
+                nextCertificate: try optional("ca-next.pem"), nextPrivateKey: try optional("ca-next-key.pem"), previousCertificate: try optional("ca-previous.pem"))
+        }
+        return record
+    }
+
+    /// Writes `record` into `directory`: the files of its parts, and removes those of the parts
+    /// it no longer has (a rotation's files when it ends). Keys are written readable by the
+    /// owner only.
+    public static func save(_ record: IdentityRecord, to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let tokenFile = "\(directory)/join-token.key"
+        if (try? read(tokenFile).trimmingCharacters(in: .whitespacesAndNewlines)) != record.joinTokenKey {
+            try PrivateFile.write(record.joinTokenKey + "\n", to: tokenFile)
+        }
+        if let authority = record.authority {
+            // The retired root first and the prepared one last, so that a crash in between
+            // leaves a rotation that a restart can still read.
+            try keep(authority.previousCertificate, at: "\(directory)/ca-previous.pem")
+            try PrivateFile.write(authority.privateKey, to: "\(directory)/ca-key.pem")
+            try write(authority.certificate, to: "\(directory)/ca.pem")
+            try keep(authority.trustBundle, at: "\(directory)/trust-bundle.pem")
+            try keep(authority.nextPrivateKey, at: "\(directory)/ca-next-key.pem", secret: true)
+            try keep(authority.nextCertificate, at: "\(directory)/ca-next.pem")
+        }
+        try write(record.trustDomain + "\n", to: "\(directory)/trust-domain")
+    }
+
+    private static func keep(_ text: String?, at path: String, secret: Bool = false) throws {
+        guard let text else {
+            if FileManager.default.fileExists(atPath: path) {
+                do {
+                    try FileManager.default.removeItem(atPath: path)
+                } catch {
+                    throw IdentityError(.invalidCertificate, "cannot remove \(path): \(error.localizedDescription)")
+                }
+            }
+            return
+        }
+        if secret { try PrivateFile.write(text, to: path) } else { try write(text, to: path) }
+    }
+
+    static func read(_ path: String) throws -> String {
         do {
             return try String(contentsOfFile: path, encoding: .utf8)
         } catch {
@@ -96,18 +130,5 @@ public enum IdentityFiles {
         } catch {
             throw IdentityError(.invalidCertificate, "cannot write \(path): \(error.localizedDescription)")
         }
-    }
-
-    private static func decodeHex(_ text: String) -> [UInt8]? {
-        guard text.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        return bytes
     }
 }

@@ -16,26 +16,34 @@ public final class WorkloadAuthority: Sendable {
     public let certificateLifetime: Duration
     /// Where a rotation keeps its roots (the control plane's own CA); nil for an operator's CA,
     /// which is rotated in its own PKI.
-    let directory: String?
+    let keeper: IdentityKeeper?
     let state: Mutex<RootState>
 
     /// The signing CA (with the trust bundle), the root a rotation has prepared, and the root
-    /// it has retired from signing but still trusts.
+    /// it has retired from signing but still trusts; `revision`: the shared store's revision of
+    /// the record they were read from (0 otherwise).
     struct RootState: Sendable {
         var signer: CertificateAuthority
         var pending: CertificateAuthority?
         var previous: Certificate?
+        var revision: Int64 = 0
     }
 
-    public init(
-        authority: CertificateAuthority, tokens: JoinTokens, certificateLifetime: Duration = .seconds(86_400), directory: String? = nil,
-        pending: CertificateAuthority? = nil, previous: Certificate? = nil, now: @escaping @Sendable () -> Date = { Date() }
+    /// An authority that keeps nothing: its CA cannot be rotated (tests, an operator's CA).
+    public convenience init(
+        authority: CertificateAuthority, tokens: JoinTokens, certificateLifetime: Duration = .seconds(86_400), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.init(state: RootState(signer: authority), tokens: tokens, certificateLifetime: certificateLifetime, keeper: nil, now: now)
+    }
+
+    init(
+        state: RootState, tokens: JoinTokens, certificateLifetime: Duration, keeper: IdentityKeeper?, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.tokens = tokens
         self.now = now
         self.certificateLifetime = certificateLifetime
-        self.directory = directory
-        state = Mutex(RootState(signer: authority, pending: pending, previous: previous))
+        self.keeper = keeper
+        self.state = Mutex(state)
     }
 
     /// The CA that signs now, with the trust bundle.

@@ -19,12 +19,31 @@ public actor MemoryStore: Store {
     /// boundary the readers see.
     private var log: [StoreChange] = []
     private var droppedRevision: Int64 = 0
+    /// Whether it keeps the control plane's identity, as etcd does for replicas (SQLite does
+    /// not); the identity's document and revision.
+    private let keepsIdentity: Bool
+    private var identityDocument: (document: String, revision: Int64)?
 
     /// An empty store whose change log keeps the `retainedChanges` latest changes (at least 1),
-    /// as `SQLiteStore` does.
-    public init(retainedChanges: Int = SQLiteStore.defaultRetainedChanges) {
+    /// as `SQLiteStore` does. `keepsIdentity`: keeps the identity as `EtcdStore` does.
+    public init(retainedChanges: Int = SQLiteStore.defaultRetainedChanges, keepsIdentity: Bool = false) {
         precondition(retainedChanges >= 1, "the change log must keep at least the latest change")
         self.retainedChanges = retainedChanges
+        self.keepsIdentity = keepsIdentity
+    }
+
+    public func identity() -> (document: String, revision: Int64)? {
+        identityDocument
+    }
+
+    /// Writes the identity under the `Store` compare-and-swap rule; its revision is a counter of
+    /// its own (no change that watches see).
+    public func putIdentity(_ document: String, expectedRevision: Int64) throws -> Int64 {
+        guard keepsIdentity else { throw StoreError.unavailable("this store keeps no identity: the control plane's CA is in its data directory") }
+        let current = identityDocument?.revision ?? 0
+        guard current == expectedRevision else { throw StoreError.conflict(resource: "identity", expected: expectedRevision, current: current) }
+        identityDocument = (document, current + 1)
+        return current + 1
     }
 
     /// The revision up to which changes are no longer kept.

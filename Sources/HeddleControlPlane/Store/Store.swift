@@ -45,11 +45,24 @@ public protocol Store: Sendable {
     /// The largest document the store takes in one write (etcd's request limit), or nil
     /// without one; `heddle apply` refuses a larger document before reading it.
     var documentLimit: Int? { get }
+
+    /// The control plane's identity (`IdentityRecord`, JSON) when the store keeps it for every
+    /// replica, and its revision; nil when it keeps none. Stores of one node (SQLite) keep none:
+    /// the identity is in the data directory.
+    func identity() async throws -> (document: String, revision: Int64)?
+
+    /// Writes the identity if the store's is still at `expectedRevision` (0: it has none);
+    /// throws `conflict` otherwise. Returns its new revision. Not a change that watches see.
+    func putIdentity(_ document: String, expectedRevision: Int64) async throws -> Int64
 }
 
 extension Store {
     public var isShared: Bool { false }
     public var documentLimit: Int? { nil }
+    public func identity() async throws -> (document: String, revision: Int64)? { nil }
+    public func putIdentity(_ document: String, expectedRevision: Int64) async throws -> Int64 {
+        throw StoreError.unavailable("this store keeps no identity: the control plane's CA is in its data directory")
+    }
 }
 
 /// A resource as stored: its YAML document and revisions.

@@ -6,7 +6,9 @@ import NIOConcurrencyHelpers
 ///
 /// **Layout.** Everything lives under a key prefix (`/heddle/` by default):
 /// `resources/KIND/NAME` holds a resource's YAML document, `instances/ID` a registered
-/// instance as JSON, and `revision` marks the store's latest write.
+/// instance as JSON, `revision` marks the store's latest write, and `identity` holds the
+/// certificate authority and join-token key the replicas share (`StoreIdentity`; whoever can
+/// read the prefix can read the CA's key, as with a Kubernetes secret).
 ///
 /// **Revisions** are etcd's: every write is one etcd transaction that writes its key and the
 /// `revision` marker, so the store's revision is the marker's `mod_revision` (0 before the
@@ -70,6 +72,7 @@ public final class EtcdStore: Store {
     // MARK: - Keys
 
     private var marker: Etcd.Bytes { Etcd.Bytes(prefix + "revision") }
+    private var identityKey: Etcd.Bytes { Etcd.Bytes(prefix + "identity") }
     private var resourcesPrefix: String { prefix + "resources/" }
     private var instancesPrefix: String { prefix + "instances/" }
 
@@ -233,6 +236,30 @@ public final class EtcdStore: Store {
             return changes.count < limit && last < current
         }
         return changes
+    }
+
+    // MARK: - Identity
+
+    /// The replicas' shared identity, at `identity` (its `mod_revision` is its revision).
+    public func identity() async throws -> (document: String, revision: Int64)? {
+        let response = try await client.call("kv/range", Etcd.RangeRequest(key: identityKey), as: Etcd.RangeResponse.self, idempotent: true)
+        guard let kv = response.kvs?.first else { return nil }
+        return (kv.value?.text ?? "", kv.mod_revision?.value ?? 0)
+    }
+
+    /// Writes the identity by compare-and-swap on its `mod_revision`; it does not move the
+    /// `revision` marker, so watches do not see it as a change of the mesh.
+    public func putIdentity(_ document: String, expectedRevision: Int64) async throws -> Int64 {
+        let key = identityKey
+        let compare: [Etcd.Compare] = expectedRevision == 0 ? [.absent(key)] : [.modRevision(of: key, is: expectedRevision)]
+        let put = Etcd.RequestOp(request_put: Etcd.PutRequest(key: key, value: Etcd.Bytes(document)))
+        let response = try await client.call(
+            "kv/txn", Etcd.TxnRequest(compare: compare, success: [put], failure: [Self.range(key)]), as: Etcd.TxnResponse.self, idempotent: false)
+        guard response.succeeded == true else {
+            let current = response.responses?.first?.response_range?.kvs?.first?.mod_revision?.value ?? 0
+            throw StoreError.conflict(resource: "identity", expected: expectedRevision, current: current)
+        }
+        return try Self.revision(response.header)
     }
 
     // MARK: - Session
