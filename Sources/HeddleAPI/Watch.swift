@@ -159,12 +159,23 @@ public struct WatchResumeError: Error, Hashable, Sendable {
 
 /// `POST /v1/proxies/{id}/calls`: services (or route hostnames) a proxy's app has just called
 /// that its watch does not carry — on-demand discovery. The control plane widens the proxy's
-/// watch to them and pushes what they need at once.
+/// watch to them and pushes what they need at once; names the proxy learned and its app no
+/// longer calls (`remove`) leave the watch, and what only they needed is pushed away.
 public struct CallsRequest: Codable, Hashable, Sendable {
+    /// Names the app called that the watch does not carry: they join it.
     public var add: [String]
+    /// Learned names the app no longer calls: they leave it.
+    public var remove: [String]
 
-    public init(add: [String]) {
+    public init(add: [String] = [], remove: [String] = []) {
         self.add = add
+        self.remove = remove
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        add = try container.decodeIfPresent([String].self, forKey: .add) ?? []
+        remove = try container.decodeIfPresent([String].self, forKey: .remove) ?? []
     }
 }
 

@@ -62,13 +62,17 @@ extension ControlPlane {
     /// On-demand discovery: the proxy `proxyID`'s app called `names`, which its watch does not
     /// carry. Those the mesh has a service or route for join the scope of the proxy's open
     /// watches, which are pushed what they now need at once (not after the coalescing delay:
-    /// a request waits for it); the others are reported unknown. `notFound` for a proxy with no
-    /// open watch; `invalid` for a name that is not a valid service name, or more than
-    /// `settings.maxLearnedCalls` in one proxy's scope.
-    public func learnCalls(proxyID: String, _ names: [String]) throws -> CallsResult {
+    /// a request waits for it); the others are reported unknown. `remove`: names the proxy
+    /// learned and its app no longer calls; they leave the scope, and what only they needed is
+    /// pushed away. `notFound` for a proxy with no open watch; `invalid` for a name that is not
+    /// a valid service name, or more than `settings.maxLearnedCalls` in one proxy's scope.
+    public func learnCalls(proxyID: String, _ names: [String], remove: [String] = []) throws -> CallsResult {
         try Self.validateProxyID(proxyID)
         if let bad = names.first(where: { !ResourceMetadata.isValidName($0) }) {
             throw ControlPlaneError(.invalid, "add: '\(bad)' is not a valid service name")
+        }
+        if let bad = remove.first(where: { !ResourceMetadata.isValidName($0) }) {
+            throw ControlPlaneError(.invalid, "remove: '\(bad)' is not a valid service name")
         }
         let watches = hub.connections.filter { $0.proxyID == proxyID }
         guard !watches.isEmpty else {
@@ -86,18 +90,25 @@ extension ControlPlane {
                 known.append(name)
             }
         }
-        guard !known.isEmpty else { return CallsResult(known: known, unknown: unknown) }
+        let removed = Set(remove).subtracting(known)
+        guard !known.isEmpty || !removed.isEmpty else { return CallsResult(known: known, unknown: unknown) }
         for watch in watches {
-            // A watch of the whole mesh already carries everything.
-            guard let calls = watch.scope.calls, !Set(known).isSubset(of: calls) else { continue }
-            let widened = calls.union(known)
-            guard widened.count <= settings.maxLearnedCalls else {
+            // A watch of the whole mesh already carries everything, and keeps it.
+            guard let calls = watch.scope.calls else { continue }
+            let changed = calls.union(known).subtracting(removed)
+            guard changed != calls else { continue }
+            guard changed.count <= settings.maxLearnedCalls else {
                 throw ControlPlaneError(.invalid, "proxy \(proxyID) would call more than \(settings.maxLearnedCalls) services; give it the whole mesh instead (no --calls)")
             }
-            let scope = WatchScope(calls: widened, service: watch.service)
+            let scope = WatchScope(calls: changed, service: watch.service)
             hub.rescope(proxyID: proxyID, from: watch.scope, to: scope, push: snapshot(scope: scope))
         }
-        logger.info("proxy learned calls", metadata: ["proxy": "\(proxyID)", "known": "\(known)", "unknown": "\(unknown)"])
+        if !known.isEmpty || !unknown.isEmpty {
+            logger.info("proxy learned calls", metadata: ["proxy": "\(proxyID)", "known": "\(known)", "unknown": "\(unknown)"])
+        }
+        if !removed.isEmpty {
+            logger.info("proxy forgot calls", metadata: ["proxy": "\(proxyID)", "removed": "\(removed.sorted())"])
+        }
         return CallsResult(known: known, unknown: unknown)
     }
 

@@ -158,6 +158,11 @@ public struct ControlPlaneClient: Sendable {
         try await send(.POST, "/v1/proxies/\(Self.escape(proxy))/calls", body: CallsRequest(add: names), expecting: [200])
     }
 
+    /// On-demand discovery: the app no longer calls `names`; they leave the proxy's watch.
+    public func forgetCalls(proxy: String, _ names: [String]) async throws -> CallsResult {
+        try await send(.POST, "/v1/proxies/\(Self.escape(proxy))/calls", body: CallsRequest(remove: names), expecting: [200])
+    }
+
     // MARK: Resources and registry (the CLI)
 
     /// Applies YAML documents (`dryRun`: report only).

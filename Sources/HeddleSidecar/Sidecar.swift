@@ -92,6 +92,10 @@ public final class Sidecar: Service, Sendable {
                 group.addTask { await self.keepWatching() }
                 if let learner = self.server.learner {
                     group.addTask { await self.keepLearning(learner) }
+                    if let forgetAfter = learner.forgetAfterNanos {
+                        let interval = Duration.nanoseconds(Int64(min(max(forgetAfter / 4, 1_000_000_000), 60_000_000_000)))
+                        group.addTask { await self.keepSweeping(learner, every: interval) }
+                    }
                 }
                 group.addTask { await self.keepCheckingApp() }
                 group.addTask { await self.identity.run() }
@@ -304,42 +308,85 @@ public final class Sidecar: Service, Sendable {
 
     /// Asks the control plane for the services the app calls that the proxy has no route for,
     /// as the learner queues them; the watch brings their configuration. A name the control
-    /// plane does not know is reported so, and requests for it fail at once for a while.
+    /// plane does not know is reported so, and requests for it fail at once for a while. The
+    /// names the learner forgot leave the watch, in the same order.
     private func keepLearning(_ learner: CallLearner) async {
-        while let names = await learner.next() {
-            var answer: CallsResult?
-            var lastError = ""
-            // The watch may be reconnecting (a new control plane): a few quick tries.
-            for attempt in 0..<5 where answer == nil {
-                if attempt > 0 { try? await Task.sleep(for: .milliseconds(100 << attempt)) }
-                do {
-                    answer = try await client.learnCalls(proxy: proxyID, names)
-                } catch {
-                    lastError = "\(error)"
-                }
+        while let work = await learner.next() {
+            switch work {
+            case .ask(let names): await ask(learner, for: names)
+            case .forget(let names): await forget(names)
             }
-            let now = NIODeadline.now().uptimeNanoseconds
-            guard let answer else {
-                logger.warning("could not ask the control plane for the services the app calls", metadata: ["services": "\(names)", "error": "\(lastError)"])
-                learner.failed(names, reason: lastError)
-                continue
+        }
+    }
+
+    private func ask(_ learner: CallLearner, for names: [String]) async {
+        var answer: CallsResult?
+        var lastError = ""
+        // The watch may be reconnecting (a new control plane): a few quick tries.
+        for attempt in 0..<5 where answer == nil {
+            if attempt > 0 { try? await Task.sleep(for: .milliseconds(100 << attempt)) }
+            do {
+                answer = try await client.learnCalls(proxy: proxyID, names)
+            } catch {
+                lastError = "\(error)"
             }
-            if !answer.known.isEmpty {
-                logger.info("learned services the app calls", metadata: ["services": "\(answer.known)"])
+        }
+        let now = NIODeadline.now().uptimeNanoseconds
+        guard let answer else {
+            logger.warning("could not ask the control plane for the services the app calls", metadata: ["services": "\(names)", "error": "\(lastError)"])
+            learner.failed(names, reason: lastError)
+            return
+        }
+        if !answer.known.isEmpty {
+            logger.info("learned services the app calls", metadata: ["services": "\(answer.known)"])
+        }
+        if !answer.unknown.isEmpty {
+            logger.info("the app calls services the mesh does not have", metadata: ["services": "\(answer.unknown)"])
+        }
+        learner.answered(known: answer.known, unknown: answer.unknown, now: now)
+        // The learned names go into the file too (the push may have been kept before the
+        // answer came), so the next start watches them from the beginning.
+        if !answer.known.isEmpty { await keepCalls() }
+    }
+
+    /// Takes `names` out of the watch. When the control plane cannot be told, the watch is
+    /// narrowed all the same at its next connection (it names the learner's calls).
+    private func forget(_ names: [String]) async {
+        do {
+            _ = try await client.forgetCalls(proxy: proxyID, names)
+            logger.info("forgot services the app no longer calls", metadata: ["services": "\(names)"])
+        } catch {
+            logger.info("could not tell the control plane of services the app no longer calls; the next watch leaves them out", metadata: ["services": "\(names)", "error": "\(error)"])
+        }
+        await keepCalls()
+    }
+
+    /// Writes the configuration accepted last to disk, with the watch's calls as they are
+    /// now. On the state actor: a push applied and a name learned at the same moment cannot
+    /// leave the file with the older of either.
+    private func keepCalls() async {
+        let learner = server.learner
+        let declared = options.calls
+        do {
+            try await state.keepAccepted(to: options.snapshotPath) { learner?.calls ?? declared }
+        } catch {
+            logger.warning("could not keep the configuration on disk", metadata: ["path": "\(options.snapshotPath)", "error": "\(error)"])
+        }
+    }
+
+    /// Every so often, tells the learner which learned services requests used, so that it
+    /// forgets those unused for its `forgetAfter` (a quarter of it, between 1 s and a minute).
+    private func keepSweeping(_ learner: CallLearner, every interval: Duration) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
             }
-            if !answer.unknown.isEmpty {
-                logger.info("the app calls services the mesh does not have", metadata: ["services": "\(answer.unknown)"])
-            }
-            learner.answered(known: answer.known, unknown: answer.unknown, now: now)
-            // The learned names go into the file too (the push may have been kept before the
-            // answer came), so the next start watches them from the beginning.
-            if !answer.known.isEmpty, let accepted = await state.accepted {
-                do {
-                    try SnapshotFile.write(accepted, calls: watchCalls, to: options.snapshotPath)
-                } catch {
-                    logger.warning("could not keep the configuration on disk", metadata: ["path": "\(options.snapshotPath)", "error": "\(error)"])
-                }
-            }
+            let names = learner.forgettable
+            guard !names.isEmpty else { continue }
+            let used = await server.namesUsed(names)
+            learner.sweep(used: used, now: NIODeadline.now().uptimeNanoseconds)
         }
     }
 
@@ -351,13 +398,9 @@ public final class Sidecar: Service, Sendable {
         do {
             let config = try MeshConfig.load(yaml: options.proxyDocument + "\n---\n" + push.yaml)
             await server.apply(config)
-            do {
-                try SnapshotFile.write(push, calls: watchCalls, to: options.snapshotPath)
-            } catch {
-                logger.warning("could not keep the configuration on disk", metadata: ["path": "\(options.snapshotPath)", "error": "\(error)"])
-            }
-            await state.setApplied(push.version)
             await state.setAccepted(push)
+            await keepCalls()
+            await state.setApplied(push.version)
             await state.setConfigured()
             logger.info("configuration applied", metadata: ["version": "\(push.version)"])
             ack = PushAck(version: push.version, accepted: true)
@@ -413,6 +456,12 @@ actor SidecarState {
 
     func setAccepted(_ push: ConfigPush) {
         accepted = push
+    }
+
+    /// Writes the configuration accepted last, with `calls()` read at the moment of writing.
+    func keepAccepted(to path: String, calls: () -> [String]?) throws {
+        guard let accepted else { return }
+        try SnapshotFile.write(accepted, calls: calls(), to: path)
     }
 
     func setApplied(_ version: Int64) {

@@ -36,6 +36,9 @@ public struct SidecarOptions: Sendable {
     /// request to it (the request waits for its configuration). Needs a `CallLearner` given
     /// to the proxy server; `calls`, if any, are known from the start.
     public var learnCalls = false
+    /// With `learnCalls`: how long a learned service may go without a request before the
+    /// proxy forgets it (it leaves the watch; the next request learns it again); nil: never.
+    public var forgetCallsAfter: Duration? = .seconds(600)
     /// The join token that gets the proxy its first workload certificate (nil: none, unless one
     /// is kept in `identityDirectory` from an earlier run).
     public var joinToken: String?

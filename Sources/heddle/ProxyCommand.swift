@@ -166,7 +166,8 @@ extension SidecarArguments {
             print("heddle: \(problem)", to: &standardError)
             throw ExitCode(1)
         }
-        let learner = options.learnCalls ? CallLearner(declared: options.calls ?? []) : nil
+        let learner = options.learnCalls
+            ? CallLearner(declared: options.calls ?? [], forgetAfter: options.forgetCallsAfter) : nil
         let server = try await ProxyServer(config: initial.config, workers: workers, randomSeed: randomSeed, meshTLS: MeshTLS(), learner: learner, logger: logger)
         return (server, Sidecar(options: options, start: initial, server: server, client: ControlPlaneClient(baseURL: options.controlPlane), logger: logger))
     }
@@ -231,6 +232,9 @@ struct SidecarArguments: ParsableArguments {
     @Flag(help: "Learn the services the app calls on its first request to each (on-demand discovery): the proxy is pushed only those (and --calls, if given); a first request waits for its service's configuration, at most 3 s.")
     var learnCalls = false
 
+    @Option(help: "With --learn-calls: seconds a learned service may go without a request before the proxy forgets it (out of its watch and memory; the next request learns it again); 0 never forgets.")
+    var forgetCallsAfter = 600
+
     @Option(help: "The app's health check path (GET, 2xx/3xx passes) for an http1 app; without it, the check is that the app's port accepts connections.")
     var appHealthPath: String?
 
@@ -291,6 +295,8 @@ struct SidecarArguments: ParsableArguments {
             options.calls = names
         }
         options.learnCalls = learnCalls
+        guard forgetCallsAfter >= 0 else { throw ValidationError("--forget-calls-after must be 0 (never) or a number of seconds, not \(forgetCallsAfter)") }
+        options.forgetCallsAfter = forgetCallsAfter > 0 ? .seconds(forgetCallsAfter) : nil
         guard appHealthInterval >= 1 else { throw ValidationError("--app-health-interval must be at least 1 second") }
         options.appHealthInterval = .seconds(appHealthInterval)
         if let appHealthPath {

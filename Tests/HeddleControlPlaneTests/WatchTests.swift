@@ -196,6 +196,40 @@ struct LearnedCallsTests {
         }
     }
 
+    @Test("A forgotten name leaves the watch's scope and what only it needed is pushed away; a declared service stays")
+    func forgottenCallsNarrowTheWatch() async throws {
+        let controlPlane = try await makeControlPlane(settings: testSettings(pushDelay: .seconds(60)))
+        _ = try await controlPlane.apply(yaml: stream(serviceYAML("web"), serviceYAML("users-v1"), serviceYAML("orders"), routeYAML("users", backends: ["users-v1"])))
+        let watch = try await controlPlane.watch(proxyID: "web-1", service: "web", calls: ["orders"])
+        let collector = PushCollector()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await collector.collect(watch) }
+            try await eventually("the initial push") { collector.all.count == 1 }
+            _ = try await controlPlane.learnCalls(proxyID: "web-1", ["users"])
+            try await eventually("the learned push") { collector.all.count == 2 }
+
+            let answer = try await controlPlane.learnCalls(proxyID: "web-1", [], remove: ["users"])
+            #expect(answer == CallsResult(known: [], unknown: []))
+            try await eventually("the push that forgets") { collector.all.count == 3 }
+            // The watch's configuration without users' route and service (the stream sends the
+            // proxy the difference).
+            #expect(collector.all[1].resources.map(\.key).sorted() == ["HTTPRoute/users", "Service/orders", "Service/users-v1"])
+            #expect(collector.all[2].resources.map(\.key) == ["Service/orders"], "\(collector.all[2].resources.map(\.key))")
+            let connection = try #require(await controlPlane.hub.connections.first)
+            #expect(connection.scope.calls == ["orders"])
+
+            // Forgetting what the watch does not carry changes nothing; a bad name is refused.
+            #expect(try await controlPlane.learnCalls(proxyID: "web-1", [], remove: ["users"]) == CallsResult(known: [], unknown: []))
+            await #expect { _ = try await controlPlane.learnCalls(proxyID: "web-1", [], remove: ["Not_Valid"]) } throws: {
+                ($0 as? ControlPlaneError)?.message.contains("remove: 'Not_Valid' is not a valid service name") == true
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(collector.all.count == 3)
+            watch.cancel()
+            try await group.waitForAll()
+        }
+    }
+
     @Test("Learning needs an open watch and valid names, and stops at the limit")
     func learnedCallsRefusals() async throws {
         var settings = testSettings()

@@ -62,4 +62,37 @@ struct OnDemandDiscoveryTests {
         client.child.signal(SIGTERM)
         #expect(await client.child.waitForExit(timeout: .seconds(15)) == 0, "\(client.child.stderr.suffix(1500))")
     }
+
+    @Test func aSidecarForgetsAServiceItsAppStoppedCallingAndLearnsItAgainWhenCalled() async throws {
+        let cp = try await ControlPlaneProcess()
+        let users = try await Upstream(.http, name: "users")
+        let orders = try await Upstream(.http, name: "orders")
+        let web = try await Upstream(.http, name: "web")
+        _ = try await SidecarProcess(controlPlane: cp.url, service: "users", appPort: users.port)
+        _ = try await SidecarProcess(controlPlane: cp.url, service: "orders", appPort: orders.port)
+        let client = try await SidecarProcess(
+            controlPlane: cp.url, service: "web", appPort: web.port, extra: ["--learn-calls", "--forget-calls-after", "3"])
+        #expect(try ControlPlaneTests.servedBy(client.outbound, host: "users", count: 1) == ["200 users"])
+        #expect(try ControlPlaneTests.servedBy(client.outbound, host: "orders", count: 1) == ["200 orders"])
+
+        // orders is called all along; users is not called again: after 3 s it is forgotten —
+        // out of the watch, the proxy's configuration and the kept snapshot.
+        var kept = ""
+        for _ in 0..<40 {
+            #expect(try ControlPlaneTests.servedBy(client.outbound, host: "orders", count: 1) == ["200 orders"])
+            kept = (try? String(contentsOfFile: client.snapshot, encoding: .utf8)) ?? ""
+            if kept.contains("# calls: orders\n"), !kept.contains("Service/users") { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(kept.contains("# calls: orders\n") && kept.contains("# resource: Service/orders") && !kept.contains("Service/users"), "\(kept)")
+        #expect(client.child.stderr.contains("forgot services the app no longer calls") && client.child.stderr.contains("services=[\"users\"]"), "\(client.child.stderr.suffix(2000))")
+        #expect(cp.child.stderr.contains("proxy forgot calls"), "\(cp.child.stderr.suffix(2000))")
+        let config = try curl(["-s", "http://127.0.0.1:\(client.admin)/config"]).output
+        #expect(config.contains("\"orders\"") && !config.contains("\"users\""), "\(config.prefix(1500))")
+
+        // The next request for users learns it again and is served.
+        #expect(try ControlPlaneTests.servedBy(client.outbound, host: "users", count: 1) == ["200 users"])
+        client.child.signal(SIGTERM)
+        #expect(await client.child.waitForExit(timeout: .seconds(15)) == 0, "\(client.child.stderr.suffix(1500))")
+    }
 }

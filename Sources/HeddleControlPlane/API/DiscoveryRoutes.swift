@@ -25,7 +25,7 @@ enum DiscoveryRoutes {
         }
         router.post("/v1/proxies/{id}/calls") { request, context in
             let calls = try await JSONBody.decode(CallsRequest.self, from: request, limit: maxBodyBytes)
-            return JSONBody.response(try await controlPlane.learnCalls(proxyID: try context.parameters.require("id"), calls.add))
+            return JSONBody.response(try await controlPlane.learnCalls(proxyID: try context.parameters.require("id"), calls.add, remove: calls.remove))
         }
         router.get("/v1/proxies") { _, _ in
             JSONBody.response(await controlPlane.proxies())

@@ -1,4 +1,5 @@
 import HeddleCore
+import Synchronization
 
 /// A route rule ready for the hot path: its backends as indices into the snapshot's service
 /// list, the weighted split among them, and its filters, pre-sorted by kind. A class, so a
@@ -41,6 +42,23 @@ public final class CompiledRule: Sendable {
 
     /// A stable label for metrics and logs: `route#rule-index`.
     public let label: String
+
+    /// Whether a request took this rule since `takeUse()` last looked: how on-demand discovery
+    /// tells the services an app still calls from those it no longer does. The hot path reads
+    /// it and writes it at most once between two looks (relaxed: a count is not needed, and a
+    /// look that misses a request in flight sees it at the next).
+    private let used = Atomic<Bool>(false)
+
+    /// Records that a request took this rule.
+    @inline(__always)
+    public func markUsed() {
+        if !used.load(ordering: .relaxed) { used.store(true, ordering: .relaxed) }
+    }
+
+    /// Whether a request took this rule since the last call, and starts over.
+    public func takeUse() -> Bool {
+        used.exchange(false, ordering: .relaxed)
+    }
 }
 
 /// The result of a route lookup: the rule and, for prefix matches, the matched prefix (which

@@ -85,6 +85,16 @@ public final class RouteTable: @unchecked Sendable {
         return nil
     }
 
+    /// The rules a request for exactly `host` may take: those of the routes that name it and
+    /// the implicit route of the service of that name (not the wildcard or host-less routes,
+    /// which no one host owns).
+    public func rules(forHost host: String) -> [CompiledRule] {
+        guard let entry = exactHosts[host] else { return [] }
+        var found = entry.matches.map { rules[$0.ruleIndex] }
+        if let implicit = entry.implicitRule { found.append(rules[implicit]) }
+        return found
+    }
+
     /// Whether `host` ends with `suffix` (`.example.com` for `*.example.com`) with something
     /// before it. Compared as UTF-8 bytes: hosts and hostnames are ASCII, so this is what
     /// comparing their characters gives, without the grapheme breaking and character counting

@@ -4,11 +4,17 @@ import NIOConcurrencyHelpers
 
 /// On-demand discovery's proxy half: a request for a host the proxy has no route for asks
 /// here whether the control plane should be asked for it. Each name is asked for once; the
-/// sidecar reads the names to ask for (`next()`), asks the control plane, and reports back
+/// sidecar reads what to ask for (`next()`), asks the control plane, and reports back
 /// (`answered`): a known name's configuration arrives as a push (installing it wakes the
 /// waiting requests, which find their route), an unknown one is remembered as such for
 /// `unknownFor`, so that a stream of requests for a name the mesh does not have does not
 /// become a stream of control-plane requests.
+///
+/// A learned name no request has used for `forgetAfter` is forgotten (`sweep`): it leaves the
+/// learned names at once (a request for it from then on learns it again) and `next()` hands it
+/// out to be taken out of the watch, in order with the names to ask for, so that a name
+/// forgotten and asked for again reaches the control plane in that order. Declared names
+/// (`--calls`) are never forgotten.
 ///
 /// Shared by every event loop; a lock guards a few small tables, taken only by requests for
 /// hosts the proxy does not know (never on the hot path of a routed request).
@@ -24,19 +30,40 @@ public final class CallLearner: Sendable {
         case notLearnable
     }
 
+    /// What the sidecar does next for on-demand discovery.
+    public enum Work: Equatable, Sendable {
+        /// Ask the control plane for these names (requests wait for them).
+        case ask([String])
+        /// Take these names out of the watch: no request used them for `forgetAfter`.
+        case forget([String])
+    }
+
     private struct State {
         /// Names asked for and not yet answered, or answered known and not yet pushed.
         var pending: [String: UInt64] = [:]
         /// Names learned: the control plane has put them in this proxy's watch.
         var learned: Set<String> = []
+        /// Names given with `--calls`: never forgotten.
+        var declared: Set<String> = []
+        /// When a request last used each learned name, as far as `sweep` has seen.
+        var lastUsed: [String: UInt64] = [:]
         /// Names the control plane does not know, with when that was said.
         var unknown: [String: UInt64] = [:]
         /// Names the control plane could not be asked for, and why (until asked again).
         var unreachable: [String: String] = [:]
-        /// Names to ask for, in order, and the reader waiting for one.
-        var queue: [String] = []
-        var reader: CheckedContinuation<[String]?, Never>?
+        /// Work to hand out, in order, and the reader waiting for some.
+        var queue: [Work] = []
+        var reader: CheckedContinuation<Work?, Never>?
         var finished = false
+
+        /// Queues `work`, joining it to the last item when both ask or both forget.
+        mutating func enqueue(_ work: Work) {
+            switch (queue.last, work) {
+            case let (.ask(names)?, .ask(more)): queue[queue.count - 1] = .ask(names + more)
+            case let (.forget(names)?, .forget(more)): queue[queue.count - 1] = .forget(names + more)
+            default: queue.append(work)
+            }
+        }
     }
 
     private let state = NIOLockedValueBox(State())
@@ -44,13 +71,19 @@ public final class CallLearner: Sendable {
     public let limit: Int
     /// How long an unknown name is answered as such without asking again.
     public let unknownForNanos: UInt64
+    /// How long a learned name may go unused before it is forgotten; nil: never.
+    public let forgetAfterNanos: UInt64?
     /// Called when names turn out unknown, to wake the requests waiting for them.
     private let wake = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
 
-    public init(declared: [String] = [], limit: Int = 1000, unknownFor: Duration = .seconds(5)) {
+    public init(declared: [String] = [], limit: Int = 1000, unknownFor: Duration = .seconds(5), forgetAfter: Duration? = nil) {
         self.limit = limit
         unknownForNanos = unknownFor.nanosecondsUInt64
-        state.withLockedValue { $0.learned = Set(declared) }
+        forgetAfterNanos = forgetAfter?.nanosecondsUInt64
+        state.withLockedValue {
+            $0.learned = Set(declared)
+            $0.declared = Set(declared)
+        }
     }
 
     /// The name a host header asks for: lowercased, without a port; nil for a host that is not
@@ -64,7 +97,7 @@ public final class CallLearner: Sendable {
     /// A request for `host`, which the proxy has no route for, at `now` (uptime nanoseconds).
     public func ask(host: some StringProtocol, now: UInt64) -> Answer {
         guard let name = Self.serviceName(forHost: host) else { return .notLearnable }
-        let (answer, reader) = state.withLockedValue { state -> (Answer, CheckedContinuation<[String]?, Never>?) in
+        let (answer, reader) = state.withLockedValue { state -> (Answer, CheckedContinuation<Work?, Never>?) in
             if let since = state.unknown[name] {
                 if now &- since < unknownForNanos { return (.unknown, nil) }
                 state.unknown[name] = nil
@@ -75,13 +108,13 @@ public final class CallLearner: Sendable {
             state.pending[name] = now
             state.unreachable[name] = nil
             guard let reader = state.reader else {
-                state.queue.append(name)
+                state.enqueue(.ask([name]))
                 return (.wait, nil)
             }
             state.reader = nil
             return (.wait, reader)
         }
-        reader?.resume(returning: [name])
+        reader?.resume(returning: .ask([name]))
         return answer
     }
 
@@ -93,21 +126,21 @@ public final class CallLearner: Sendable {
         return state.withLockedValue { $0.pending[name] != nil || $0.learned.contains(name) }
     }
 
-    /// The names to ask the control plane for next (every one queued); nil once finished.
-    /// Cancelling the reading task finishes the learner (the sidecar is stopping).
-    public func next() async -> [String]? {
+    /// What to do next: the names to ask the control plane for, or to take out of the watch,
+    /// oldest first; nil once finished. Cancelling the reading task finishes the learner (the
+    /// sidecar is stopping).
+    public func next() async -> Work? {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let ready = state.withLockedValue { state -> [String]?? in
+                let ready = state.withLockedValue { state -> Work?? in
                     if !state.queue.isEmpty {
-                        defer { state.queue = [] }
-                        return .some(state.queue)
+                        return .some(state.queue.removeFirst())
                     }
                     if state.finished || Task.isCancelled { return .some(nil) }
                     state.reader = continuation
                     return .none
                 }
-                if case .some(let names) = ready { continuation.resume(returning: names) }
+                if case .some(let work) = ready { continuation.resume(returning: work) }
             }
         } onCancel: {
             finish()
@@ -121,6 +154,7 @@ public final class CallLearner: Sendable {
             for name in known {
                 state.pending[name] = nil
                 state.learned.insert(name)
+                state.lastUsed[name] = now
             }
             for name in unknown {
                 state.pending[name] = nil
@@ -165,9 +199,44 @@ public final class CallLearner: Sendable {
         state.withLockedValue { $0.learned.sorted() }
     }
 
+    /// The learned names `sweep` judges: learned, not declared.
+    public var forgettable: [String] {
+        state.withLockedValue { state in state.learned.subtracting(state.declared).sorted() }
+    }
+
+    /// Forgets the learned names no request used for `forgetAfter`, at `now` (uptime
+    /// nanoseconds); `used`: the names requests used since the last sweep. A name is first
+    /// judged from the first sweep that sees it (a name adopted at start has its full time).
+    /// Returns the names forgotten, queued for `next()`.
+    @discardableResult
+    public func sweep(used: Set<String>, now: UInt64) -> [String] {
+        guard let forgetAfterNanos else { return [] }
+        let (forgotten, reader) = state.withLockedValue { state -> ([String], CheckedContinuation<Work?, Never>?) in
+            var forgotten: [String] = []
+            for name in state.learned.subtracting(state.declared).sorted() {
+                if used.contains(name) || state.lastUsed[name] == nil {
+                    state.lastUsed[name] = now
+                } else if let last = state.lastUsed[name], now &- last >= forgetAfterNanos {
+                    forgotten.append(name)
+                    state.learned.remove(name)
+                    state.lastUsed[name] = nil
+                }
+            }
+            guard !forgotten.isEmpty, !state.finished else { return ([], nil) }
+            guard let reader = state.reader else {
+                state.enqueue(.forget(forgotten))
+                return (forgotten, nil)
+            }
+            state.reader = nil
+            return (forgotten, reader)
+        }
+        reader?.resume(returning: .forget(forgotten))
+        return forgotten
+    }
+
     /// Ends `next()`.
     public func finish() {
-        let reader = state.withLockedValue { state -> CheckedContinuation<[String]?, Never>? in
+        let reader = state.withLockedValue { state -> CheckedContinuation<Work?, Never>? in
             state.finished = true
             defer { state.reader = nil }
             return state.reader

@@ -1,6 +1,7 @@
 import HeddleAPI
 import HeddleCore
 import HeddleIdentity
+import HeddlePolicy
 import HeddleTracing
 import Logging
 import NIOConcurrencyHelpers
@@ -196,6 +197,27 @@ public final class ProxyServer: Sendable {
         install(ProxySnapshot(generation: generation, config: config, resolved: resolved))
         metrics.configReloadsAccepted.increment()
         logger.info("configuration applied", metadata: ["generation": "\(generation)"])
+    }
+
+    /// Which of `names` (hosts of the outbound listener) requests took a route of since the
+    /// last look (`CompiledRule.takeUse`): how on-demand discovery finds the learned services
+    /// the app no longer calls. A rule several names share counts for each of them.
+    public func namesUsed(_ names: [String]) async -> Set<String> {
+        guard !names.isEmpty, let current = contexts.all.first,
+              let snapshot = try? await current.eventLoop.submit({ current.snapshot }).get(),
+              let table = snapshot.routeTables[snapshot.config.proxy.outbound.name]
+        else { return [] }
+        var taken: [ObjectIdentifier: Bool] = [:]
+        var used: Set<String> = []
+        for name in names {
+            for rule in table.rules(forHost: name) {
+                let key = ObjectIdentifier(rule)
+                let wasUsed = taken[key] ?? rule.takeUse()
+                taken[key] = wasUsed
+                if wasUsed { used.insert(name) }
+            }
+        }
+        return used
     }
 
     /// Re-resolves DNS names and installs a new snapshot when any address changed.

@@ -35,6 +35,7 @@ extension LoopContext {
             return
         }
         let rule = found.rule
+        rule.markUsed()
         choice.match = found
         if let refusal = admit(rule) {
             choice.failure = refusal
