@@ -114,20 +114,33 @@ final class AdminHandler: ChannelInboundHandler {
                 }
                 return
             }
+            if path == "/metrics", method == .GET || method == .HEAD {
+                // The route metrics are read on each loop, which alone writes them.
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                server.metricsText(on: context.eventLoop).whenComplete { result in
+                    let (handler, context) = loopBound.value
+                    handler.send(context: context, status: .ok, contentType: "text/plain; version=0.0.4", body: (try? result.get()) ?? [])
+                }
+                return
+            }
             let (status, contentType, body) = respond()
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: contentType)
-            headers.add(name: "Content-Length", value: String(body.count))
-            if !keepAlive { headers.add(name: "Connection", value: "close") }
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-            if method != .HEAD {
-                context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
-            }
-            let keepAlive = self.keepAlive
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-                if !keepAlive { channel.close(promise: nil) }
-            }
+            send(context: context, status: status, contentType: contentType, body: body)
+        }
+    }
+
+    private func send(context: ChannelHandlerContext, status: HTTPResponseStatus, contentType: String, body: [UInt8]) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Content-Length", value: String(body.count))
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        if method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+        }
+        let keepAlive = self.keepAlive
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            if !keepAlive { channel.close(promise: nil) }
         }
     }
 
@@ -244,8 +257,6 @@ final class AdminHandler: ChannelInboundHandler {
             return server.isReady
                 ? (.ok, "text/plain", Array("ready\n".utf8))
                 : (.serviceUnavailable, "text/plain", Array("not ready\n".utf8))
-        case "/metrics":
-            return (.ok, "text/plain; version=0.0.4", server.metrics.registry.emitToBuffer())
         case "/config":
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

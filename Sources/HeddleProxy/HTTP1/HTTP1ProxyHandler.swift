@@ -108,7 +108,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     private var heldHeadLength = 0
     /// The metrics handles of the last (rule, backend) this connection used, for the next
     /// request on it.
-    private var cachedMetrics: (rule: CompiledRule, backend: Int, generation: Int, handles: RouteMetrics)?
+    private var cachedMetrics: (rule: CompiledRule, backend: Int, generation: Int, handles: RouteStats)?
 
     // Timeouts and flow control.
     private(set) var deadline: UInt64 = .max

@@ -155,23 +155,6 @@ public final class ProxyMetrics: Sendable {
             labels: [("service", service), ("outcome", outcome)]).increment()
     }
 
-    /// Handles for requests of one route rule to one backend service.
-    public func routeHandles(listener: String, route: String, backend: String) -> RouteMetrics {
-        let requests = MetricNameDescriptor(
-            namespace: "heddle", metricName: "requests", unitName: "total",
-            helpText: "HTTP requests, by listener, route, backend and status class")
-        let labels = [("listener", listener), ("route", route), ("backend", backend)]
-        let classes = ["1xx", "2xx", "3xx", "4xx", "5xx"].map { statusClass in
-            registry.makeCounter(descriptor: requests, labels: labels + [("status_class", statusClass)])
-        }
-        let latency = registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(
-                namespace: "heddle", metricName: "request_duration", unitName: "seconds",
-                helpText: "Time from the request head to the end of the response"),
-            labels: labels, buckets: Self.latencyBuckets)
-        return RouteMetrics(statusClasses: classes, latency: latency)
-    }
-
     /// Handles for opaque TCP connections to one service.
     func tcpHandles(listener: String, service: String) -> TCPMetrics {
         let labels = [("listener", listener), ("service", service)]
@@ -183,22 +166,6 @@ public final class ProxyMetrics: Sendable {
             connections: connections,
             bytesIn: registry.makeCounter(descriptor: bytes, labels: labels + [("direction", "from_client")]),
             bytesOut: registry.makeCounter(descriptor: bytes, labels: labels + [("direction", "to_client")]))
-    }
-}
-
-/// Request metrics of one (route, backend) pair. Public for the micro benchmarks
-/// (`benchmarks/micro`), which time `record` and each handle alone.
-public struct RouteMetrics: Sendable {
-    /// The request counters by status class, `1xx` to `5xx`.
-    public let statusClasses: [Counter]
-    /// The request latency histogram.
-    public let latency: DurationHistogram
-
-    /// One finished request: its status class's counter and its latency.
-    public func record(status: Int, nanoseconds: Int64) {
-        let index = min(max(status / 100, 1), 5) - 1
-        statusClasses[index].increment()
-        latency.recordNanoseconds(nanoseconds)
     }
 }
 

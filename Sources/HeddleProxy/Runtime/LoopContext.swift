@@ -37,7 +37,10 @@ final class LoopContext: @unchecked Sendable {
     private(set) var draining = false
     /// Open downstream connections on this loop, to close them when draining.
     var activeConnections: Int = 0
-    private var routeMetrics: [RouteMetricsKey: RouteMetrics] = [:]
+    /// The route metrics of this snapshot's rules, by rule and backend (cleared on install)...
+    private var routeMetrics: [RouteMetricsKey: RouteStats] = [:]
+    /// ...which are these, kept by labels for the life of the proxy.
+    private var routeStats: [RouteStatsLabels: RouteStats] = [:]
     private var tcpMetrics: [String: TCPMetrics] = [:]
     private var maintenance: RepeatedTask?
     /// The requests in flight per service this loop last added to `heddle_requests_in_flight`.
@@ -357,13 +360,20 @@ final class LoopContext: @unchecked Sendable {
         sweeper.forEach { $0.drain() }
     }
 
-    func routeMetrics(listener: String, rule: CompiledRule, backend: Int) -> RouteMetrics {
+    func routeMetrics(listener: String, rule: CompiledRule, backend: Int) -> RouteStats {
         let key = RouteMetricsKey(listener: listener, rule: rule.id, backend: backend)
-        if let handles = routeMetrics[key] { return handles }
+        if let stats = routeMetrics[key] { return stats }
         let backendName = backend < snapshot.services.count ? snapshot.services[backend].name : "unknown"
-        let handles = metrics.routeHandles(listener: listener, route: rule.label, backend: backendName == ProxySnapshot.inboundAppName ? "app" : backendName)
-        routeMetrics[key] = handles
-        return handles
+        let labels = RouteStatsLabels(listener: listener, route: rule.label, backend: backendName == ProxySnapshot.inboundAppName ? "app" : backendName)
+        let stats = routeStats[labels] ?? RouteStats(labels: labels)
+        routeStats[labels] = stats
+        routeMetrics[key] = stats
+        return stats
+    }
+
+    /// What every route of this loop has counted (read on the loop, for `/metrics`).
+    func routeReadings() -> [RouteStatsReading] {
+        routeStats.values.map(\.reading)
     }
 
     func tcpMetrics(listener: String, service: String) -> TCPMetrics {

@@ -261,6 +261,19 @@ public final class ProxyServer: Sendable {
         return EventLoopFuture.whenAllSucceed(futures, on: eventLoop).map { $0.flatMap { $0 } }
     }
 
+    /// `/metrics`: the route counters and histograms of every loop (read on each, added up),
+    /// then the registry's families.
+    func metricsText(on eventLoop: any EventLoop) -> EventLoopFuture<[UInt8]> {
+        let futures = contexts.all.map { context in context.eventLoop.submit { context.routeReadings() } }
+        let registry = metrics.registry
+        return EventLoopFuture.whenAllSucceed(futures, on: eventLoop).map { readings in
+            var text: [UInt8] = []
+            RouteStatsText.render(RouteStatsText.merged(readings), into: &text)
+            registry.emit(into: &text)
+            return text
+        }
+    }
+
     /// The endpoints of `service` with their state over every worker; nil when the proxy does
     /// not send to the service.
     func endpoints(service: String, on eventLoop: any EventLoop) -> EventLoopFuture<[EndpointState]?> {
