@@ -50,10 +50,14 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     private let loop: LoopContext
     private let listener: String
     private let logger: Logger
-    private var context: ChannelHandlerContext!
-    /// The client's channel, held while the handler is in the pipeline (asked per exchange
-    /// whether it is writable).
+    /// Set from `handlerAdded` to `handlerRemoved`, which the pipeline's own reference spans:
+    /// held without a reference count, so writing to the client costs none per request.
+    private unowned(unsafe) var context: ChannelHandlerContext!
+    /// The client's channel, held while the handler is in the pipeline.
     private var channel: (any Channel)?
+    /// Whether the client's channel takes more writes, kept from its writability events (read
+    /// per exchange, without asking the channel).
+    private var clientWritable = true
     private var phase: Phase = .head
     /// The response was the app's, marked `retry-budget-exhausted` (a retry was due, the budget
     /// had none): recorded as that failure when the request completes.
@@ -195,6 +199,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         channel = context.channel
+        clientWritable = context.channel.isWritable
         loop.sweeper.add(self)
         loop.activeConnections += 1
         loop.metrics.downstreamConnections.increment()
@@ -239,8 +244,9 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        upstream?.setReadsPaused(!context.channel.isWritable)
-        bridge?.setReadsPaused(!context.channel.isWritable)
+        clientWritable = context.channel.isWritable
+        upstream?.setReadsPaused(!clientWritable)
+        bridge?.setReadsPaused(!clientWritable)
         context.fireChannelWritabilityChanged()
     }
 
@@ -780,7 +786,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     private func attach(_ connection: HTTP1UpstreamHandler, sending outgoing: ByteBuffer? = nil) {
         upstream = connection
         connection.owner = self
-        connection.setReadsPaused(!(channel?.isWritable ?? false))
+        connection.setReadsPaused(!clientWritable)
         responseBuffer = nil
         responseParser.reset()
         if let head = outgoing ?? outgoingHead.take() {

@@ -10,7 +10,9 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
 
     let poolKey: EndpointPoolKey
     private unowned let loop: LoopContext
-    private var context: ChannelHandlerContext?
+    /// Set from `handlerAdded` to `handlerRemoved`, which the pipeline's own reference spans:
+    /// held without a reference count, so each write costs none.
+    private unowned(unsafe) var context: ChannelHandlerContext?
     /// The channel, held from `handlerAdded` to `handlerRemoved`: asked per exchange whether it
     /// is active and writable, without going through the pipeline each time.
     private var channel: (any Channel)?
@@ -45,6 +47,7 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
         self.context = context
         channel = context.channel
         isOpen = context.channel.isActive
+        isWritable = context.channel.isWritable
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -85,7 +88,8 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        owner?.upstreamWritabilityChanged(context.channel.isWritable)
+        isWritable = context.channel.isWritable
+        owner?.upstreamWritabilityChanged(isWritable)
         context.fireChannelWritabilityChanged()
     }
 
@@ -106,7 +110,8 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
         context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
-    var isWritable: Bool { channel?.isWritable ?? false }
+    /// Whether the connection takes more writes, kept from its writability events.
+    private(set) var isWritable = false
 
     /// Stops or resumes reading responses (backpressure from a slow client).
     func setReadsPaused(_ paused: Bool) {
