@@ -80,7 +80,10 @@ public struct ControlPlaneClient: Sendable {
 
     /// Acknowledges (or rejects, with the reasons) a pushed version.
     public func ack(proxy: String, _ ack: PushAck) async throws {
-        let response = try await execute(.POST, "/v1/proxies/\(Self.escape(proxy))/ack", body: try JSONEncoder().encode(ack))
+        // An accepted push is acknowledged by its version alone; a refusal carries its errors.
+        let response = ack.accepted && ack.errors.isEmpty
+            ? try await execute(.POST, "/v1/proxies/\(Self.escape(proxy))/ack?version=\(ack.version)", body: nil)
+            : try await execute(.POST, "/v1/proxies/\(Self.escape(proxy))/ack", body: try JSONEncoder().encode(ack))
         try await Self.check(response, expecting: [204, 200], what: "acknowledgement of version \(ack.version)", baseURL: baseURL)
     }
 

@@ -141,6 +141,19 @@ struct APIDiscoveryTests {
                 let proxies = try decode(ItemList<ProxyStatus>.self, response).items
                 #expect(proxies == [ProxyStatus(id: "web-1", connected: false, ackedVersion: 3, accepted: false, errors: ack.errors)])
             }
+            // The light form: the version alone, accepted, no body.
+            try await client.execute(uri: "/v1/proxies/web-1/ack?version=4", method: .post) { response async throws in
+                #expect(response.status == .noContent)
+            }
+            try await client.execute(uri: "/v1/proxies", method: .get) { response async throws in
+                let proxies = try decode(ItemList<ProxyStatus>.self, response).items
+                #expect(proxies == [ProxyStatus(id: "web-1", connected: false, ackedVersion: 4, accepted: true, errors: [])])
+            }
+            for bad in ["x", "-1", ""] {
+                try await client.execute(uri: "/v1/proxies/web-1/ack?version=\(bad)", method: .post) { response async throws in
+                    #expect(try apiError(response, .badRequest).message == "version: '\(bad)' is not a configuration version")
+                }
+            }
         }
     }
 

@@ -19,6 +19,8 @@ enum BoundedBody {
     /// The media type of the body (`application/json`), lowercased, without parameters.
     static func mediaType(of request: Request) -> String? {
         guard let value = request.headers[.contentType] else { return nil }
+        // What every client of this API sends, taken without the general parse below.
+        if value == "application/json" { return value }
         let type = value.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         return type.isEmpty ? nil : type
     }

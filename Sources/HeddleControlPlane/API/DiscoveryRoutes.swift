@@ -2,7 +2,7 @@ import HeddleAPI
 import Hummingbird
 
 /// The proxies' side: `GET /v1/watch?proxy=ID[&service=NAME][&calls=A,B][&version=V&digest=D]` (a
-/// stream of pushes), `POST /v1/proxies/{id}/ack`, `POST /v1/proxies/{id}/calls` (on-demand
+/// stream of pushes), `POST /v1/proxies/{id}/ack[?version=V]`, `POST /v1/proxies/{id}/calls` (on-demand
 /// discovery), `GET /v1/proxies`.
 enum DiscoveryRoutes {
     static func add(to router: Router<APIRequestContext>, controlPlane: ControlPlane, maxBodyBytes: Int) {
@@ -19,7 +19,17 @@ enum DiscoveryRoutes {
             return WatchStream.response(try await controlPlane.watch(proxyID: String(proxy), service: service, calls: calls, resume: resume))
         }
         router.post("/v1/proxies/{id}/ack") { request, context in
-            let ack = try await JSONBody.decode(PushAck.self, from: request, limit: maxBodyBytes)
+            // `?version=N` without a body: version N accepted, the common answer, without a
+            // JSON document to read per proxy.
+            let ack: PushAck
+            if let version = request.uri.queryParameters.get("version") {
+                guard let number = Int64(version), number >= 0 else {
+                    throw ControlPlaneError(.invalid, "version: '\(version)' is not a configuration version")
+                }
+                ack = PushAck(version: number, accepted: true)
+            } else {
+                ack = try await JSONBody.decode(PushAck.self, from: request, limit: maxBodyBytes)
+            }
             try await controlPlane.ack(proxyID: try context.parameters.require("id"), ack)
             return Response(status: .noContent)
         }

@@ -10,6 +10,9 @@ import NIOCore
 enum WatchStream {
     static let contentType = "application/x-ndjson"
 
+    /// The lines written so far, shared by every stream (`PushEncodings`).
+    static let encodings = PushEncodings()
+
     static func response(_ watch: ConfigWatch) -> Response {
         Response(
             status: .ok, headers: [.contentType: contentType, .cacheControl: "no-store"],
@@ -32,9 +35,7 @@ enum WatchStream {
                         }
                         sent = whole
                         guard let push else { continue }
-                        var line = JSONBody.encode(push)
-                        line.writeString("\n")
-                        try await writer.write(line)
+                        try await writer.write(encodings.line(for: push))
                     case .keepAlive:
                         try await writer.write(ByteBuffer(string: "\n"))
                     }
