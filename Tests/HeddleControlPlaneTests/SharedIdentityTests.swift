@@ -27,6 +27,12 @@ struct SharedIdentityTests {
         #expect(signed.identity == "spiffe://mesh.test/service/web")
         let chain = try PEMDocument.parseMultiple(pemString: signed.certificateChain).map { try Certificate(pemDocument: $0) }
         #expect(chain.first?.issuer == a.authority.certificate.subject)
+        // Replicas starting at the same moment on an empty store end with one CA between them.
+        let fresh = MemoryStore(keepsIdentity: true)
+        async let c = StoreIdentity.load(store: fresh, directory: Self.scratch(), trustDomain: "mesh.test")
+        async let d = StoreIdentity.load(store: fresh, directory: Self.scratch(), trustDomain: "mesh.test")
+        let (first, second) = try await (c, d)
+        #expect(first.authority.certificate == second.authority.certificate)
         // Another trust domain is refused, naming both.
         await #expect { try await StoreIdentity.load(store: store, directory: Self.scratch(), trustDomain: "other.test") } throws: {
             "\($0)".contains("the store's identities belong to trust domain 'mesh.test', not 'other.test'")
@@ -92,6 +98,11 @@ struct SharedIdentityTests {
         let directory = Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let first = try IdentityFiles.load(directory: directory, trustDomain: "mesh.test")
+        // A start writes nothing that is already there (ca.pem is written by replacing the file).
+        let inode = { try FileManager.default.attributesOfItem(atPath: "\(directory)/ca.pem")[.systemFileNumber] as? Int }
+        let before = try inode()
+        _ = try IdentityFiles.load(directory: directory, trustDomain: "mesh.test")
+        #expect(try inode() == before)
         _ = try await first.rotate(.prepare)
         #expect(try IdentityFiles.load(directory: directory, trustDomain: "mesh.test").status().rotation == "prepared")
         _ = try await first.rotate(.activate)

@@ -82,7 +82,8 @@ public enum IdentityFiles {
 
     /// Writes `record` into `directory`: the files of its parts, and removes those of the parts
     /// it no longer has (a rotation's files when it ends). Keys are written readable by the
-    /// owner only.
+    /// owner only; a file that already holds what it should is left alone (a start rewrites
+    /// nothing).
     public static func save(_ record: IdentityRecord, to directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let tokenFile = "\(directory)/join-token.key"
@@ -93,13 +94,13 @@ public enum IdentityFiles {
             // The retired root first and the prepared one last, so that a crash in between
             // leaves a rotation that a restart can still read.
             try keep(authority.previousCertificate, at: "\(directory)/ca-previous.pem")
-            try PrivateFile.write(authority.privateKey, to: "\(directory)/ca-key.pem")
-            try write(authority.certificate, to: "\(directory)/ca.pem")
+            try keep(authority.privateKey, at: "\(directory)/ca-key.pem", secret: true)
+            try keep(authority.certificate, at: "\(directory)/ca.pem")
             try keep(authority.trustBundle, at: "\(directory)/trust-bundle.pem")
             try keep(authority.nextPrivateKey, at: "\(directory)/ca-next-key.pem", secret: true)
             try keep(authority.nextCertificate, at: "\(directory)/ca-next.pem")
         }
-        try write(record.trustDomain + "\n", to: "\(directory)/trust-domain")
+        try keep(record.trustDomain + "\n", at: "\(directory)/trust-domain")
     }
 
     private static func keep(_ text: String?, at path: String, secret: Bool = false) throws {
@@ -113,6 +114,7 @@ public enum IdentityFiles {
             }
             return
         }
+        guard (try? String(contentsOfFile: path, encoding: .utf8)) != text else { return }
         if secret { try PrivateFile.write(text, to: path) } else { try write(text, to: path) }
     }
 

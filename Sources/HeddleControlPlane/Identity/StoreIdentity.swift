@@ -32,12 +32,18 @@ public enum StoreIdentity {
         guard record.trustDomain == trustDomain else {
             throw IdentityError(.invalidIdentity, "the store's identities belong to trust domain '\(record.trustDomain)', not '\(trustDomain)': give every replica the same --trust-domain")
         }
-        if operatorCA == nil, record.authority == nil {
-            // The replicas so far signed with an operator's CA; this one signs with its own.
+        // The replicas so far signed with an operator's CA; this one signs with its own, made
+        // once: a replica that starts at the same moment and makes one first wins.
+        while operatorCA == nil, record.authority == nil {
             var added = record
             try added.addRoot(now: now)
-            revision = try await write(added, to: store, expectedRevision: revision)
-            record = added
+            do {
+                revision = try await write(added, to: store, expectedRevision: revision)
+                record = added
+            } catch StoreError.conflict {
+                guard let current = try await read(from: store) else { throw IdentityError(.invalidCertificate, "the store's identity vanished while it was read") }
+                (record, revision) = current
+            }
         }
         var state = try record.rootState(operatorCA: try operatorCA?.load(trustDomain: trustDomain), source: "the store's identity")
         state.revision = revision
