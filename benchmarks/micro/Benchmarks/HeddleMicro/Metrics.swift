@@ -19,8 +19,11 @@ func registerMetricsBenchmarks() {
     // What it did before (kept to show the difference): swift-prometheus's counter (an atomic
     // add) and histogram (a lock, and every one of 15 buckets compared as a Duration).
     let registry = PrometheusCollectorRegistry()
-    let counter = registry.makeCounter(name: "requests_total", labels: [("route", "shop#2")])
-    let histogram = registry.makeDurationHistogram(name: "request_duration_seconds", labels: [("route", "shop#2")], buckets: ProxyMetrics.latencyBuckets)
+    let counter = registry.makeCounter(
+        descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "requests", unitName: "total", helpText: "HTTP requests"), labels: [("route", "shop#2")])
+    let histogram = registry.makeDurationHistogram(
+        descriptor: MetricNameDescriptor(namespace: "heddle", metricName: "request_duration", unitName: "seconds", helpText: "Latency"),
+        labels: [("route", "shop#2")], buckets: ProxyMetrics.latencyBuckets)
     Benchmark("Metrics: swift-prometheus counter increment") { benchmark in
         for _ in benchmark.scaledIterations {
             counter.increment()
