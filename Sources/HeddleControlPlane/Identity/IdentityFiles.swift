@@ -37,10 +37,8 @@ public enum IdentityFiles {
         directory: String, trustDomain: String, operatorCA: OperatorCA? = nil, certificateLifetime: Duration = .seconds(86_400), now: Date = Date()
     ) throws -> WorkloadAuthority {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var record = try self.record(in: directory) ?? IdentityRecord.create(trustDomain: trustDomain, withAuthority: false, now: now)
-        guard record.trustDomain == trustDomain else {
-            throw IdentityError(.invalidIdentity, "the data directory's identities belong to trust domain '\(record.trustDomain)', not '\(trustDomain)' (\(directory)/trust-domain)")
-        }
+        var record = try self.record(in: directory) ?? IdentityRecord(trustDomain: trustDomain)
+        try checkTrustDomain(of: record, trustDomain, in: directory)
         if operatorCA == nil, record.authority == nil { try record.addRoot(now: now) }
         try save(record, to: directory)
         let state = try record.rootState(operatorCA: try operatorCA?.load(trustDomain: trustDomain), source: directory)
@@ -67,7 +65,7 @@ public enum IdentityFiles {
                 throw IdentityError(.invalidCertificate, "\(tokenFile) does not hold a 32-byte key in hex; remove it to make a new one (tokens given out so far stop working)")
             }
         } else {
-            record.joinTokenKey = try IdentityRecord.create(trustDomain: record.trustDomain, withAuthority: false, now: Date()).joinTokenKey
+            record.joinTokenKey = IdentityRecord.newJoinTokenKey()
         }
         if hasCA {
             let optional = { (name: String) throws -> String? in
@@ -78,6 +76,11 @@ public enum IdentityFiles {
                 nextCertificate: try optional("ca-next.pem"), nextPrivateKey: try optional("ca-next-key.pem"), previousCertificate: try optional("ca-previous.pem"))
         }
         return record
+    }
+
+    /// Refused, naming both, when `directory`'s record belongs to another trust domain.
+    static func checkTrustDomain(of record: IdentityRecord, _ trustDomain: String, in directory: String) throws {
+        try record.check(trustDomain: trustDomain, owner: "the data directory's", hint: " (\(directory)/trust-domain)")
     }
 
     /// Writes `record` into `directory`: the files of its parts, and removes those of the parts

@@ -30,13 +30,28 @@ public struct IdentityRecord: Codable, Hashable, Sendable {
         public var previousCertificate: String?
     }
 
-    /// A new identity: a new root CA for `trustDomain` (none for an operator's CA) and a new
-    /// join-token key.
-    static func create(trustDomain: String, withAuthority: Bool, now: Date) throws -> IdentityRecord {
-        let key = SymmetricKey(size: .bits256)
-        var record = IdentityRecord(trustDomain: trustDomain, joinTokenKey: key.withUnsafeBytes { Hex.encode($0) }, authority: nil)
-        if withAuthority { try record.addRoot(now: now) }
-        return record
+    public init(trustDomain: String, joinTokenKey: String, authority: Authority?) {
+        self.trustDomain = trustDomain
+        self.joinTokenKey = joinTokenKey
+        self.authority = authority
+    }
+
+    /// A new identity for `trustDomain`: a new join-token key, no CA yet (`addRoot`).
+    init(trustDomain: String) {
+        self.init(trustDomain: trustDomain, joinTokenKey: Self.newJoinTokenKey(), authority: nil)
+    }
+
+    /// 32 random bytes, in hex.
+    static func newJoinTokenKey() -> String {
+        SymmetricKey(size: .bits256).withUnsafeBytes { Hex.encode($0) }
+    }
+
+    /// Refused, naming both, when the record belongs to another trust domain than `expected`:
+    /// "`owner` identities belong to trust domain ..., not ...`hint`".
+    func check(trustDomain expected: String, owner: String, hint: String) throws {
+        guard trustDomain == expected else {
+            throw IdentityError(.invalidIdentity, "\(owner) identities belong to trust domain '\(trustDomain)', not '\(expected)'\(hint)")
+        }
     }
 
     /// Makes the control plane's own root CA.

@@ -18,10 +18,8 @@ public enum StoreIdentity {
         var kept = try await read(from: store)
         if kept == nil {
             let local = try IdentityFiles.record(in: directory, fallbackTrustDomain: trustDomain)
-            var record = try local ?? IdentityRecord.create(trustDomain: trustDomain, withAuthority: operatorCA == nil, now: now)
-            guard record.trustDomain == trustDomain else {
-                throw IdentityError(.invalidIdentity, "the data directory's identities belong to trust domain '\(record.trustDomain)', not '\(trustDomain)' (\(directory)/trust-domain)")
-            }
+            var record = local ?? IdentityRecord(trustDomain: trustDomain)
+            try IdentityFiles.checkTrustDomain(of: record, trustDomain, in: directory)
             if operatorCA == nil, record.authority == nil { try record.addRoot(now: now) }
             kept = try await create(record, in: store)
             if local != nil, kept?.record == record {
@@ -29,11 +27,10 @@ public enum StoreIdentity {
             }
         }
         guard var (record, revision) = kept else { throw IdentityError(.invalidCertificate, "the store's identity vanished while it was read") }
-        guard record.trustDomain == trustDomain else {
-            throw IdentityError(.invalidIdentity, "the store's identities belong to trust domain '\(record.trustDomain)', not '\(trustDomain)': give every replica the same --trust-domain")
-        }
-        // The replicas so far signed with an operator's CA; this one signs with its own, made
-        // once: a replica that starts at the same moment and makes one first wins.
+        try record.check(trustDomain: trustDomain, owner: "the store's", hint: ": give every replica the same --trust-domain")
+        // The replicas so far signed with an operator's CA (or the one that made the record
+        // did): this one signs with its own, made once — a replica that starts at the same
+        // moment and makes one first wins.
         while operatorCA == nil, record.authority == nil {
             var added = record
             try added.addRoot(now: now)
@@ -52,9 +49,10 @@ public enum StoreIdentity {
             keeper: operatorCA == nil ? .store(store, record: record) : nil)
     }
 
-    /// The record the store keeps and its revision; nil when it keeps none.
-    public static func read(from store: any Store) async throws -> (record: IdentityRecord, revision: Int64)? {
-        guard let (document, revision) = try await store.identity() else { return nil }
+    /// The record the store keeps and its revision; nil when it keeps none, or (`newerThan`)
+    /// when its revision is not above that one (nothing is decoded then).
+    public static func read(from store: any Store, newerThan known: Int64 = 0) async throws -> (record: IdentityRecord, revision: Int64)? {
+        guard let (document, revision) = try await store.identity(), revision > known else { return nil }
         do {
             return (try JSONDecoder().decode(IdentityRecord.self, from: Data(document.utf8)), revision)
         } catch {

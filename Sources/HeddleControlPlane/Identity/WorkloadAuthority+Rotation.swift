@@ -86,8 +86,9 @@ extension WorkloadAuthority {
     /// (a rotation's phase). Called every second or so; proxies see the change at their next
     /// trust-bundle fetch.
     public func refresh() async throws {
-        guard case let .store(store, _)? = keeper, let kept = try await StoreIdentity.read(from: store) else { return }
-        guard kept.revision > state.withLock({ $0.revision }) else { return }
+        guard case let .store(store, _)? = keeper,
+              let kept = try await StoreIdentity.read(from: store, newerThan: state.withLock({ $0.revision }))
+        else { return }
         var next = try kept.record.rootState(operatorCA: nil, source: "the store's identity")
         next.revision = kept.revision
         adopt(next)
