@@ -365,10 +365,8 @@ public final class Sidecar: Service, Sendable {
     /// now. On the state actor: a push applied and a name learned at the same moment cannot
     /// leave the file with the older of either.
     private func keepCalls() async {
-        let learner = server.learner
-        let declared = options.calls
         do {
-            try await state.keepAccepted(to: options.snapshotPath) { learner?.calls ?? declared }
+            try await state.keepAccepted(to: options.snapshotPath) { self.watchCalls }
         } catch {
             logger.warning("could not keep the configuration on disk", metadata: ["path": "\(options.snapshotPath)", "error": "\(error)"])
         }

@@ -53,8 +53,6 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     /// Set from `handlerAdded` to `handlerRemoved`, which the pipeline's own reference spans:
     /// held without a reference count, so writing to the client costs none per request.
     private unowned(unsafe) var context: ChannelHandlerContext!
-    /// The client's channel, held while the handler is in the pipeline.
-    private var channel: (any Channel)?
     /// Whether the client's channel takes more writes, kept from its writability events (read
     /// per exchange, without asking the channel).
     private var clientWritable = true
@@ -198,7 +196,6 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        channel = context.channel
         clientWritable = context.channel.isWritable
         loop.sweeper.add(self)
         loop.activeConnections += 1
@@ -209,7 +206,6 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     func handlerRemoved(context: ChannelHandlerContext) {
         teardown()
         self.context = nil
-        channel = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

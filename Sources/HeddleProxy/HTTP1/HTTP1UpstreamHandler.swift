@@ -14,7 +14,7 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
     /// held without a reference count, so each write costs none.
     private unowned(unsafe) var context: ChannelHandlerContext?
     /// The channel, held from `handlerAdded` to `handlerRemoved`: asked per exchange whether it
-    /// is active and writable, without going through the pipeline each time.
+    /// is still active, without going through the pipeline each time.
     private var channel: (any Channel)?
     /// The exchange using this connection; nil while pooled.
     var owner: HTTP1ProxyHandler?
