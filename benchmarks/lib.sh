@@ -18,10 +18,10 @@ for tool in nginx haproxy wrk h2load nghttp gcc curl; do
 done
 export PATH="$PATH:/usr/sbin"
 
-# The release build (exclusivity checks off, as the data path ships), unless HEDDLE names one.
+# The release build as it ships (scripts/build-release.sh), unless HEDDLE names one.
 if [ -z "${HEDDLE:-}" ]; then
-  echo "building heddle (release, exclusivity checks off)..."
-  swift build -c release --scratch-path .build-release -Xswiftc -enforce-exclusivity=unchecked --product heddle >/dev/null
+  echo "building heddle (release, scripts/build-release.sh)..."
+  scripts/build-release.sh --product heddle >/dev/null
   HEDDLE=.build-release/release/heddle
 fi
 HEDDLE=$(realpath "$HEDDLE")

@@ -44,3 +44,9 @@ HEDDLE=.build/debug/heddle benchmarks/run.sh --smoke
 # few samples of each, so that they cannot rot. It builds into .build, reusing what the test build
 # compiled there, so it comes last; about 1.5 minutes here, nearly all of it the harness's build.
 benchmarks/micro/smoke.sh
+# The release build as it ships (scripts/build-release.sh: lld, with the code laid out by
+# scripts/heddle-layout.ld) and the memory benchmark's smoke run with it, so that neither can
+# rot: about 7 minutes here, nearly all of it the build.
+scripts/build-release.sh --product heddle >/dev/null
+readelf -SW .build-release/release/heddle | grep -q ' \.text\.hot ' || { echo "the release build has no .text.hot: scripts/heddle-layout.ld was not applied" >&2; exit 1; }
+HEDDLE=.build-release/release/heddle benchmarks/rss.sh 2 1

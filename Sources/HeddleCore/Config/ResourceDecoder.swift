@@ -9,7 +9,12 @@ public enum ResourceDecoder {
         do {
             // The sequence stops quietly at a syntax error and keeps it: check it, or a broken
             // document would drop itself and everything after it without a word.
-            var sequence = try compose_all(yaml: yaml)
+            //
+            // `.basic`: no tag resolution. The decoder reads scalars by their text and style
+            // (ConfigNode), never by resolved tag, and Yams' default resolver compiles seven
+            // NSRegularExpressions, which loads ICU's regex engine into every proxy: ~1.5 MiB
+            // of resident memory for nothing (BENCHMARKS.md, "Memory").
+            var sequence = try compose_all(yaml: yaml, .basic)
             while let document = sequence.next() {
                 documents.append(document)
             }
