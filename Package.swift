@@ -8,17 +8,18 @@ import PackageDescription
 /// (BENCHMARKS.md, "Memory"). scripts/build-release.sh passes the same flags to the
 /// dependencies' modules.
 let layoutSettings: [SwiftSetting] = [
-    .unsafeFlags(["-Xfrontend", "-function-sections", "-Xfrontend", "-disable-llvm-merge-functions-pass"], .when(configuration: .release)),
+    .unsafeFlags(["-Xfrontend", "-function-sections", "-Xfrontend", "-disable-llvm-merge-functions-pass"], .when(platforms: [.linux], configuration: .release)),
 ]
 
-/// The release link of heddle: lld, with that layout, and the relative relocations packed
-/// (RELR: ld.so reads 20 kB instead of 2 MiB of them at every start, and they stay resident).
+/// The release link of heddle on Linux: lld, with that layout (a GNU linker script), and the
+/// relative relocations packed (RELR: ld.so reads 20 kB instead of 2 MiB of them at every
+/// start, and they stay resident).
 let layoutLinkerSettings: [LinkerSetting] = [
     .unsafeFlags([
         "-use-ld=lld",
         "-Xlinker", "-T", "-Xlinker", "\(Context.packageDirectory)/scripts/heddle-layout.ld",
         "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
-    ], .when(configuration: .release)),
+    ], .when(platforms: [.linux], configuration: .release)),
 ]
 
 /// Settings every Heddle module shares: explicit existentials and member imports, as
