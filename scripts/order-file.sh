@@ -28,15 +28,6 @@ TOOLCHAIN=$(dirname "$(realpath "$(command -v swift)")")
 PROFDATA=$TOOLCHAIN/llvm-profdata
 RUNTIME=$(ls "$TOOLCHAIN"/../lib/clang/*/lib/linux/libclang_rt.profile-"$(uname -m)".a 2>/dev/null | head -1)
 [ -x "$PROFDATA" ] && [ -f "$RUNTIME" ] || { echo "needs the toolchain's llvm-profdata and profile runtime" >&2; exit 1; }
-export PATH="$PATH:/usr/sbin"
-for tool in nginx wrk h2load curl; do
-  command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install nginx-light wrk nghttp2-client curl)" >&2; exit 1; }
-done
-
-WORK=$(mktemp -d /tmp/heddle-order.XXXXXX)
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
 
 HEDDLE=${PROFILED_HEDDLE:-$ROOT/.build-profile/release/heddle}
 if [ -z "${PROFILED_HEDDLE:-}" ]; then
@@ -47,38 +38,19 @@ if [ -z "${PROFILED_HEDDLE:-}" ]; then
     -Xswiftc -Xfrontend -Xswiftc -ir-profile-generate -Xswiftc -Xllvm -Xswiftc -pgo-temporal-instrumentation \
     -Xlinker "$RUNTIME" -Xlinker -u__llvm_profile_runtime >/dev/null
 fi
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# The benchmarks' peers, configurations and load runs (with HEDDLE set it builds nothing).
+SECONDS_PER_RUN=3
+source benchmarks/lib.sh
 
 # 1. The proxy.
 up=$(free_port); port=$(free_port); admin=$(free_port)
-cat > "$WORK/upstream.conf" <<CONF
-daemon off; worker_processes 1; pid $WORK/nginx.pid; error_log stderr error;
-events { worker_connections 1024; }
-http { access_log off; client_body_temp_path $WORK; proxy_temp_path $WORK; fastcgi_temp_path $WORK;
-  uwsgi_temp_path $WORK; scgi_temp_path $WORK;
-  server { listen 127.0.0.1:$up; location / { return 200 "hello from the upstream\n"; } } }
-CONF
-cat > "$WORK/heddle.yaml" <<CONF
-apiVersion: heddle.dev/v1alpha1
-kind: Proxy
-metadata: {name: order}
-spec:
-  outbound: {address: "127.0.0.1:$port"}
-  admin: {address: "127.0.0.1:$admin"}
----
-apiVersion: heddle.dev/v1alpha1
-kind: Service
-metadata: {name: web}
-spec:
-  endpoints: [{address: "127.0.0.1:$up"}]
-CONF
-nginx -c "$WORK/upstream.conf" & PIDS+=($!)
-LLVM_PROFILE_FILE=$WORK/proxy.profraw "$HEDDLE" proxy --config "$WORK/heddle.yaml" --workers 1 --log-level warning & heddle=$!
-for _ in $(seq 100); do curl -sf -H 'Host: web' "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
-curl -sf -H 'Host: web' "http://127.0.0.1:$port/" >/dev/null || { echo "the instrumented proxy does not answer" >&2; exit 1; }
-wrk -t1 -c16 -d3s -H 'Host: web' "http://127.0.0.1:$port/" >/dev/null
-h2load -n 2000 -c 4 -m 8 -H 'Host: web' "http://127.0.0.1:$port/" >/dev/null
+write_upstream_conf "$up"
+write_heddle_conf "$port" "$admin" "$up"
+spawn 1 nginx -c "$WORK/upstream.conf"
+LLVM_PROFILE_FILE=$WORK/proxy.profraw "$HEDDLE" proxy --config "$WORK/heddle.yaml" --workers 1 --log-level warning & heddle=$!; PIDS+=("$heddle")
+wait_until 10 probe http1 "$port" || fail "the instrumented proxy does not answer"
+load wrk "$port" web
+load h2load "$port" web
 for path in metrics ready live config; do curl -s "http://127.0.0.1:$admin/$path" >/dev/null; done
 kill -TERM "$heddle"; wait "$heddle"   # a graceful stop writes the profile at exit
 
@@ -176,20 +148,19 @@ echo "scripts/heddle-layout.ld: $(grep -c '^    \*' scripts/heddle-layout.ld) fu
 # its page faults in code are traced (perf), each faulting address is found in the link map,
 # and the input section there joins the list after the proxy's functions. Three rounds: a
 # fault maps a whole folio, so each round finds what the last one's faults hid.
-if ! command -v perf >/dev/null || ! command -v gcc >/dev/null; then
-  echo "no perf or gcc: the page-fault refinement is skipped" >&2
+if ! command -v perf >/dev/null; then
+  echo "no perf: the page-fault refinement is skipped" >&2
   exit 0
 fi
-gcc -O2 -o "$WORK/openloop" benchmarks/openloop.c
 : > "$WORK/faulted.txt"
 for round in 1 2 3; do
   SCRATCH=${SCRATCH:-.build-release} scripts/build-release.sh --product heddle -Xlinker -Map="$WORK/map.txt" >/dev/null 2>&1
   release=${SCRATCH:-.build-release}/release/heddle
   perf record -q -e page-faults -c 1 -d -o "$WORK/faults.data" -- "$release" proxy --config "$WORK/heddle.yaml" --workers 1 --log-level warning &
-  recorder=$!
-  for _ in $(seq 100); do curl -sf -H 'Host: web' "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
-  "$WORK/openloop" 127.0.0.1 "$port" web 2000 3 16 >/dev/null
-  wrk -t1 -c16 -d1s -H 'Host: web' "http://127.0.0.1:$port/" >/dev/null
+  recorder=$!; PIDS+=("$recorder")
+  wait_until 10 probe http1 "$port" || fail "the release build does not answer"
+  load open:2000 "$port" web
+  load wrk "$port" web
   curl -s "http://127.0.0.1:$admin/metrics" >/dev/null
   kill -TERM $(pgrep -P "$recorder") 2>/dev/null || true
   wait "$recorder" || true
