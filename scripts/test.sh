@@ -48,5 +48,12 @@ benchmarks/micro/smoke.sh
 # scripts/heddle-layout.ld) and the memory benchmark's smoke run with it, so that neither can
 # rot: about 7 minutes here, nearly all of it the build.
 scripts/build-release.sh --product heddle >/dev/null
-readelf -SW .build-release/release/heddle | grep -q ' \.text\.hot ' || { echo "the release build has no .text.hot: scripts/heddle-layout.ld was not applied" >&2; exit 1; }
+# (readelf's output is taken whole first: `readelf | grep -q` under pipefail fails whenever
+# grep exits on its match before readelf's last write, which is a race on a slow machine.)
+sections=$(readelf -SW .build-release/release/heddle)
+grep -q ' \.text\.hot ' <<<"$sections" || {
+  echo "the release build has no .text.hot: scripts/heddle-layout.ld was not applied; its sections:" >&2
+  echo "$sections" >&2
+  exit 1
+}
 HEDDLE=.build-release/release/heddle benchmarks/rss.sh 2 1
