@@ -22,6 +22,14 @@ let layoutLinkerSettings: [LinkerSetting] = [
     ], .when(platforms: [.linux], configuration: .release)),
 ]
 
+/// NIO's reads and writes on sockets made with recv/send/sendmsg instead of read/write/writev
+/// (Sources/CHeddleSocketCalls says why), in every build on Linux so the tests run it too.
+let socketCallLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags([
+        "-Xlinker", "--wrap=read", "-Xlinker", "--wrap=write", "-Xlinker", "--wrap=writev",
+    ], .when(platforms: [.linux])),
+]
+
 /// Settings every Heddle module shares: explicit existentials and member imports, as
 /// Hummingbird does, so dependencies stay visible; and the release layout above.
 let strictSettings: [SwiftSetting] = [
@@ -155,10 +163,12 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                "CHeddleSocketCalls",
             ],
             swiftSettings: strictSettings,
-            linkerSettings: layoutLinkerSettings
+            linkerSettings: layoutLinkerSettings + socketCallLinkerSettings
         ),
+        .target(name: "CHeddleSocketCalls"),
         .target(
             name: "HeddleAPI",
             dependencies: [

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in curl wrk openssl python3 promtool etcd nft chromium tesseract; do
+for tool in curl wrk openssl python3 promtool etcd nft chromium tesseract strace; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -18,9 +18,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   # promtool (Debian's prometheus package) checks the example alert rules and the proxies' /metrics;
   # etcd-server is the etcd store's peer; nftables cuts a control plane in a network namespace
-  # off from etcd; headless chromium loads the dashboard, and tesseract reads its screenshot back.
+  # off from etcd; headless chromium loads the dashboard, and tesseract reads its screenshot back;
+  # strace shows which system calls the proxy makes on its sockets.
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    curl wrk openssl python3 prometheus etcd-server nftables chromium tesseract-ocr tesseract-ocr-eng fonts-dejavu-core >/dev/null
+    curl wrk openssl python3 prometheus etcd-server nftables chromium tesseract-ocr tesseract-ocr-eng fonts-dejavu-core strace >/dev/null
 fi
 # The HTTP/2 and gRPC tests' peers: the `h2` library and grpcio.
 if ! python3 -c "import h2, grpc" >/dev/null 2>&1; then
