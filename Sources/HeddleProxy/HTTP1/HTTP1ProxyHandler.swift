@@ -50,9 +50,11 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     private let loop: LoopContext
     private let listener: String
     private let logger: Logger
-    /// Set from `handlerAdded` to `handlerRemoved`, which the pipeline's own reference spans:
-    /// held without a reference count, so writing to the client costs none per request.
-    private unowned(unsafe) var context: ChannelHandlerContext!
+    /// The client's context, set from `handlerAdded` to `handlerRemoved`: writing and flushing
+    /// to the client cost no reference count.
+    private var client = UnretainedContext()
+    /// The same context, for the calls off the hot path.
+    private var context: ChannelHandlerContext! { client.value }
     /// Whether the client's channel takes more writes, kept from its writability events (read
     /// per exchange, without asking the channel).
     private var clientWritable = true
@@ -195,7 +197,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     // MARK: Channel events from the client
 
     func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
+        client.set(context)
         clientWritable = context.channel.isWritable
         loop.sweeper.add(self)
         loop.activeConnections += 1
@@ -205,7 +207,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         teardown()
-        self.context = nil
+        client.set(nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -922,7 +924,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
         frameResponse(bytes)
         if downstreamNeedsFlush {
             downstreamNeedsFlush = false
-            context?.flush()
+            client.flush()
         }
     }
 
@@ -930,7 +932,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
         var bytes = bytes
         if phase == .tunnel {
             responseBytes += bytes.readableBytes
-            context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+            client.writeAndFlush(wrapOutboundOut(bytes))
             return
         }
         if responseBuffer == nil || responseBuffer!.readableBytes == 0 {
@@ -1003,7 +1005,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
             // Passed on (100 Continue, 103 Early Hints) except to HTTP/1.0 clients, which do
             // not expect them. A failure after one still gets a proxy-made final response.
             if requestVersion == .http1_1 {
-                context.write(wrapOutboundOut(head.bytes), promise: nil)
+                client.write(wrapOutboundOut(head.bytes))
                 downstreamNeedsFlush = true
             }
             return
@@ -1021,7 +1023,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
         clearDeadline()
         if head.isUpgrade, requestWantsUpgrade {
             responseStarted = true
-            context.writeAndFlush(wrapOutboundOut(head.bytes), promise: nil)
+            client.writeAndFlush(wrapOutboundOut(head.bytes))
             enterTunnel()
             return
         }
@@ -1059,7 +1061,7 @@ final class HTTP1ProxyHandler: ChannelInboundHandler, PreciseDeadlineHolder {
     private func sendResponseBytes(_ bytes: ByteBuffer) {
         responseStarted = true
         responseBytes += bytes.readableBytes
-        context.write(wrapOutboundOut(bytes), promise: nil)
+        client.write(wrapOutboundOut(bytes))
         downstreamNeedsFlush = true
     }
 

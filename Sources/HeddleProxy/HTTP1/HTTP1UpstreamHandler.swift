@@ -10,12 +10,8 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
 
     let poolKey: EndpointPoolKey
     private unowned let loop: LoopContext
-    /// Set from `handlerAdded` to `handlerRemoved`, which the pipeline's own reference spans:
-    /// held without a reference count, so each write costs none.
-    private unowned(unsafe) var context: ChannelHandlerContext?
-    /// The channel, held from `handlerAdded` to `handlerRemoved`: asked per exchange whether it
-    /// is still active, without going through the pipeline each time.
-    private var channel: (any Channel)?
+    /// Set from `handlerAdded` to `handlerRemoved`: each write costs no reference count.
+    private var context = UnretainedContext()
     /// The exchange using this connection; nil while pooled.
     var owner: HTTP1ProxyHandler?
     var isPooled = false
@@ -41,18 +37,19 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
         loop.releaseConnectionSlot(service: service)
     }
 
-    var isReusable: Bool { isOpen && channel?.isActive == true }
+    /// Open as far as this handler knows: `channelInactive` and `close()` clear it, and NIO
+    /// fires `channelInactive` in the same call that closes the channel, so the channel itself
+    /// (an existential call and its lifecycle's reference counts) need not be asked.
+    var isReusable: Bool { isOpen }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        channel = context.channel
+        self.context.set(context)
         isOpen = context.channel.isActive
         isWritable = context.channel.isWritable
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-        channel = nil
+        self.context.set(nil)
         owner = nil
     }
 
@@ -99,15 +96,15 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
 
     /// Queues bytes; `flush()` sends everything queued in one system call.
     func write(_ buffer: ByteBuffer) {
-        context?.write(wrapOutboundOut(buffer), promise: nil)
+        context.write(wrapOutboundOut(buffer))
     }
 
     func flush() {
-        context?.flush()
+        context.flush()
     }
 
     func writeAndFlush(_ buffer: ByteBuffer) {
-        context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(buffer))
     }
 
     /// Whether the connection takes more writes, kept from its writability events.
@@ -115,13 +112,13 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
 
     /// Stops or resumes reading responses (backpressure from a slow client).
     func setReadsPaused(_ paused: Bool) {
-        guard paused != readsPaused, let context else { return }
+        guard paused != readsPaused, let context = context.value else { return }
         readsPaused = paused
         try? context.channel.syncOptions?.setOption(.autoRead, value: !paused)
     }
 
     func close() {
         isOpen = false
-        context?.close(promise: nil)
+        context.value?.close(promise: nil)
     }
 }
