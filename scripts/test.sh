@@ -41,10 +41,6 @@ HEDDLE=.build/debug/heddle benchmarks/run.sh --smoke
 # The scale benchmark's smoke run (benchmarks/scale): a tiny mesh, a few seconds, so that it
 # cannot rot; BENCHMARKS.md has the figures at 10 000 proxies.
 .build/debug/heddle-scale-bench --services 20 --instances 40 --proxies 50 --rounds 2
-# The micro benchmarks' smoke run (benchmarks/micro, a package of its own): a debug build and a
-# few samples of each, so that they cannot rot. It builds into .build, reusing what the test build
-# compiled there, so it comes last; about 1.5 minutes here, nearly all of it the harness's build.
-benchmarks/micro/smoke.sh
 # The release build as it ships (scripts/build-release.sh: lld, with the code laid out by
 # scripts/heddle-layout.ld) and the memory benchmark's smoke run with it, so that neither can
 # rot: about 7 minutes here, nearly all of it the build.
@@ -57,4 +53,11 @@ grep -q ' \.text\.hot ' <<<"$sections" || {
   echo "$sections" >&2
   exit 1
 }
+# The socket calls (Sources/CHeddleSocketCalls) checked in the binary that ships too: it is
+# linked differently (lld, the layout script) from the debug one the suite above ran.
+HEDDLE_BINARY=.build-release/release/heddle swift test --skip-build --filter SocketCallTests
 HEDDLE=.build-release/release/heddle benchmarks/rss.sh 2 1
+# The micro benchmarks' smoke run (benchmarks/micro, a package of its own): a debug build and a
+# few samples of each, so that they cannot rot. It builds into .build, reusing what the test build
+# compiled there, so it comes last; about 1.5 minutes here, nearly all of it the harness's build.
+benchmarks/micro/smoke.sh

@@ -10,41 +10,62 @@
 // points, which in a multi-threaded process wrap every call in two atomic updates of the
 // thread's cancellation state (__pthread_enable_asynccancel / _disable), 0.6 % of the proxy's
 // samples. Nothing in Heddle cancels threads. syscall(2) sets errno as the wrappers do.
+//
+// A descriptor that is not a socket costs one failed call (ENOTSOCK) before the original:
+// NIO's timerfd on each timer expiry, files read at start or on reload. Standard input,
+// output and error go straight to the original, so that the access log's line per request
+// written to stdout costs no extra call.
+//
+// On a connected stream socket (all NIO reads and writes with these calls) each pair does the
+// same. They differ elsewhere: recv consumes a pending zero-length datagram where read leaves
+// it, and write on a SOCK_SEQPACKET socket marks a record end where send does not; Heddle
+// reads and writes datagrams with recvmsg/sendmsg, which are not wrapped, and has no
+// SOCK_SEQPACKET sockets. /proc/PID/io's rchar and wchar no longer count socket traffic.
 
 // The originals, which the linker's --wrap makes reachable under these names.
 ssize_t __real_read(int fd, void *buffer, size_t count);
 ssize_t __real_write(int fd, const void *buffer, size_t count);
 ssize_t __real_writev(int fd, const struct iovec *iov, int iovcnt);
 
-// recv(2) with no flags is read(2) on a connected socket (POSIX says so).
 ssize_t __wrap_read(int fd, void *buffer, size_t count) {
+    if (fd <= STDERR_FILENO) {
+        return __real_read(fd, buffer, count);
+    }
+    int saved = errno;
     ssize_t result = syscall(SYS_recvfrom, fd, buffer, count, 0, NULL, NULL);
     if (result < 0 && errno == ENOTSOCK) {
+        errno = saved;
         return __real_read(fd, buffer, count);
     }
     return result;
 }
 
-// send(2) is write(2) on a connected socket, except that write(2) to a connection the peer
-// has closed also raises SIGPIPE; SwiftNIO ignores SIGPIPE, so MSG_NOSIGNAL changes nothing
-// but the signal: the call still fails with EPIPE.
+// write(2) to a connection the peer has closed also raises SIGPIPE; NIO ignores SIGPIPE, so
+// MSG_NOSIGNAL changes nothing but the signal: the call still fails with EPIPE.
 ssize_t __wrap_write(int fd, const void *buffer, size_t count) {
+    if (fd <= STDERR_FILENO) {
+        return __real_write(fd, buffer, count);
+    }
+    int saved = errno;
     ssize_t result = syscall(SYS_sendto, fd, buffer, count, MSG_NOSIGNAL, NULL, 0);
     if (result < 0 && errno == ENOTSOCK) {
+        errno = saved;
         return __real_write(fd, buffer, count);
     }
     return result;
 }
 
 ssize_t __wrap_writev(int fd, const struct iovec *iov, int iovcnt) {
-    if (iovcnt < 0) {
+    if (fd <= STDERR_FILENO || iovcnt < 0) {
         return __real_writev(fd, iov, iovcnt);
     }
     struct msghdr message = {0};
     message.msg_iov = (struct iovec *)iov;
     message.msg_iovlen = (size_t)iovcnt;
+    int saved = errno;
     ssize_t result = syscall(SYS_sendmsg, fd, &message, MSG_NOSIGNAL);
     if (result < 0 && errno == ENOTSOCK) {
+        errno = saved;
         return __real_writev(fd, iov, iovcnt);
     }
     return result;

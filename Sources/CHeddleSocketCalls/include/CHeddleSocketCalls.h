@@ -7,8 +7,10 @@
 // `--wrap=read --wrap=write --wrap=writev` (Package.swift, Linux only), so that the calls in
 // its statically linked code (SwiftNIO's among them) land in the functions below: each tries
 // the socket call first and, on a descriptor that is not a socket (ENOTSOCK: a file, a pipe,
-// a timerfd), makes the original call. Shared libraries (Foundation, libc itself) are not
-// affected. docs/architecture.md has the measurement.
+// a timerfd), makes the original call; standard input, output and error always get the
+// original. The calls made inside shared libraries (the Swift runtime and Foundation, linked
+// dynamically as by default, and libc itself) are not affected, nor are other executables
+// that link Heddle's libraries without the flags. docs/architecture.md has the measurement.
 #ifndef C_HEDDLE_SOCKET_CALLS_H
 #define C_HEDDLE_SOCKET_CALLS_H
 

@@ -4,7 +4,10 @@ import NIOCore
 /// downstream handler at a time and pooled per event loop between exchanges. It does no
 /// parsing itself; it hands every byte to the downstream handler that owns it, so one state
 /// machine sees both directions.
-final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
+///
+/// Not a `RemovableChannelHandler`: it stays in its pipeline until the channel closes, which
+/// `UnretainedContext` relies on (its context is used without a reference of its own).
+final class HTTP1UpstreamHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -37,10 +40,15 @@ final class HTTP1UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler
         loop.releaseConnectionSlot(service: service)
     }
 
-    /// Open as far as this handler knows: `channelInactive` and `close()` clear it, and NIO
-    /// fires `channelInactive` in the same call that closes the channel, so the channel itself
-    /// (an existential call and its lifecycle's reference counts) need not be asked.
-    var isReusable: Bool { isOpen }
+    /// Open as far as this handler knows, without asking the channel (an existential call and
+    /// four reference counts of NIO's lifecycle manager): `close()` and `channelInactive` clear
+    /// it. Between NIO's close and its `channelInactive` it fails the pending writes' promises
+    /// and completes the close promise; Heddle passes none, so no Heddle code runs in that gap.
+    /// A connection closed before it was active gets no `channelInactive`, but is never pooled.
+    var isReusable: Bool {
+        assert(!isOpen || context.value?.channel.isActive != false, "an upstream connection marked open whose channel is not")
+        return isOpen
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context.set(context)

@@ -3,6 +3,11 @@ import NIOCore
 /// A handler's own `ChannelHandlerContext`, held from `handlerAdded` to `handlerRemoved` (which
 /// the pipeline's reference to the context spans) and used without reference counting.
 ///
+/// For a handler that is never removed from its pipeline while it writes: NIO removes the
+/// handlers of a closing channel only after the close call has returned, so a write made
+/// during a close finds the context alive (and does nothing); a handler that can be removed
+/// synchronously (`RemovableChannelHandler`) must not use it.
+///
 /// An `unowned(unsafe)` stored property is not enough: each load of it becomes a strong
 /// reference for the call made through it, a `swift_retain` and a `swift_release` around every
 /// write and flush (`benchmarks/refcounts.sh` counted them). `Unmanaged`'s guaranteed-reference

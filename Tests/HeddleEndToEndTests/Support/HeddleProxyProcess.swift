@@ -7,13 +7,14 @@ final class HeddleProxyProcess: @unchecked Sendable {
     let configPath: String
     private(set) var ports: [String: Int] = [:]
 
-    init(config: String, extraArguments: [String] = ["--random-seed", "42"], expectListeners: [String] = ["outbound", "admin"]) async throws {
+    /// `launcher`: a command that runs heddle as its child (`strace -f -o FILE`, say); `child`
+    /// is then the launcher's process.
+    init(config: String, extraArguments: [String] = ["--random-seed", "42"], expectListeners: [String] = ["outbound", "admin"], launcher: [String] = []) async throws {
         let name = "heddle-\(UUID().uuidString.prefix(8))"
         configPath = "\(TestSupport.scratchDirectory())/\(name).yaml"
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        child = try ChildProcess(
-            name: name, executable: TestSupport.heddleBinary,
-            arguments: ["proxy", "--config", configPath, "--workers", "1"] + extraArguments)
+        let command = launcher + [TestSupport.heddleBinary, "proxy", "--config", configPath, "--workers", "1"] + extraArguments
+        child = try ChildProcess(name: name, executable: command[0], arguments: Array(command.dropFirst()))
         let output = try await child.waitForOutput { text in
             expectListeners.allSatisfy { text.contains("listener=\($0) ") || text.contains("listener=\($0)\n") || text.contains("listener=\($0) [") }
         }
