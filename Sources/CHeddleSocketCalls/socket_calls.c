@@ -27,17 +27,23 @@ ssize_t __real_read(int fd, void *buffer, size_t count);
 ssize_t __real_write(int fd, const void *buffer, size_t count);
 ssize_t __real_writev(int fd, const struct iovec *iov, int iovcnt);
 
+// Whether a socket call failed because the descriptor is not a socket, in which case the
+// caller makes the original call, with errno as it was before the attempt.
+static int not_a_socket(ssize_t result, int saved_errno) {
+    if (result < 0 && errno == ENOTSOCK) {
+        errno = saved_errno;
+        return 1;
+    }
+    return 0;
+}
+
 ssize_t __wrap_read(int fd, void *buffer, size_t count) {
     if (fd <= STDERR_FILENO) {
         return __real_read(fd, buffer, count);
     }
     int saved = errno;
     ssize_t result = syscall(SYS_recvfrom, fd, buffer, count, 0, NULL, NULL);
-    if (result < 0 && errno == ENOTSOCK) {
-        errno = saved;
-        return __real_read(fd, buffer, count);
-    }
-    return result;
+    return not_a_socket(result, saved) ? __real_read(fd, buffer, count) : result;
 }
 
 // write(2) to a connection the peer has closed also raises SIGPIPE; NIO ignores SIGPIPE, so
@@ -48,11 +54,7 @@ ssize_t __wrap_write(int fd, const void *buffer, size_t count) {
     }
     int saved = errno;
     ssize_t result = syscall(SYS_sendto, fd, buffer, count, MSG_NOSIGNAL, NULL, 0);
-    if (result < 0 && errno == ENOTSOCK) {
-        errno = saved;
-        return __real_write(fd, buffer, count);
-    }
-    return result;
+    return not_a_socket(result, saved) ? __real_write(fd, buffer, count) : result;
 }
 
 ssize_t __wrap_writev(int fd, const struct iovec *iov, int iovcnt) {
@@ -64,10 +66,6 @@ ssize_t __wrap_writev(int fd, const struct iovec *iov, int iovcnt) {
     message.msg_iovlen = (size_t)iovcnt;
     int saved = errno;
     ssize_t result = syscall(SYS_sendmsg, fd, &message, MSG_NOSIGNAL);
-    if (result < 0 && errno == ENOTSOCK) {
-        errno = saved;
-        return __real_writev(fd, iov, iovcnt);
-    }
-    return result;
+    return not_a_socket(result, saved) ? __real_writev(fd, iov, iovcnt) : result;
 }
 #endif

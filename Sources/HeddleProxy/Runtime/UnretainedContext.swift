@@ -25,8 +25,6 @@ struct UnretainedContext {
     /// The context, as a strong reference, for the calls off the hot path; nil once removed.
     var value: ChannelHandlerContext? { reference?.takeUnretainedValue() }
 
-    var isSet: Bool { reference != nil }
-
     @inline(__always)
     func write(_ data: NIOAny) {
         reference?._withUnsafeGuaranteedRef { $0.write(data, promise: nil) }
